@@ -1,0 +1,124 @@
+//! Choosing and opening the database: SQLite by default, PostgreSQL when
+//! `DATABASE_URL` is a `postgres://` URL.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// Where a service keeps its rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseConfigError {
+    #[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite://, got scheme {0:?}")]
+    UnknownScheme(String),
+}
+
+impl DatabaseTarget {
+    /// Resolves the target from `DATABASE_URL` (optional) and the data directory.
+    /// `file_name` names the SQLite file used when no URL is given.
+    pub fn resolve(url: Option<&str>, data_dir: &Path, file_name: &str) -> Result<Self, DatabaseConfigError> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(Self::Sqlite(data_dir.join(file_name))),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Self::Postgres(u.to_owned()))
+            }
+            Some(u) if u.starts_with("sqlite:") => {
+                let path = u.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() {
+                    Ok(Self::Sqlite(data_dir.join(file_name)))
+                } else {
+                    Ok(Self::Sqlite(PathBuf::from(path)))
+                }
+            }
+            Some(u) => Err(DatabaseConfigError::UnknownScheme(
+                u.split(':').next().unwrap_or_default().to_owned(),
+            )),
+        }
+    }
+
+    /// Text safe to log: the password of a PostgreSQL URL is masked.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Self::Postgres(u) => match url_password_span(u) {
+                Some((a, b)) => format!("{}***{}", &u[..a], &u[b..]),
+                None => u.clone(),
+            },
+        }
+    }
+}
+
+fn url_password_span(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    let at = start + url[start..].find('@')?;
+    let colon = start + url[start..at].find(':')?;
+    Some((colon + 1, at))
+}
+
+/// Opens a SQLite pool in WAL mode, creating the file and its directory.
+pub async fn open_sqlite(path: &Path, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+/// Opens a PostgreSQL pool.
+pub async fn open_postgres(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_each_scheme() {
+        let dir = Path::new("/data");
+        assert_eq!(
+            DatabaseTarget::resolve(None, dir, "jq.db").ok(),
+            Some(DatabaseTarget::Sqlite(PathBuf::from("/data/jq.db")))
+        );
+        assert_eq!(
+            DatabaseTarget::resolve(Some("sqlite:///tmp/x.db"), dir, "jq.db").ok(),
+            Some(DatabaseTarget::Sqlite(PathBuf::from("/tmp/x.db")))
+        );
+        assert!(matches!(
+            DatabaseTarget::resolve(Some("postgres://u@h/db"), dir, "jq.db"),
+            Ok(DatabaseTarget::Postgres(_))
+        ));
+        assert!(DatabaseTarget::resolve(Some("mysql://x"), dir, "jq.db").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let t = DatabaseTarget::Postgres("postgres://user:secret@host:5432/db".into());
+        assert_eq!(t.redacted(), "postgres://user:***@host:5432/db");
+    }
+}

@@ -1,0 +1,462 @@
+//! The gRPC adapter: wire messages in, domain calls, wire messages out.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use brigade_proto::jobqueue::v1 as pb;
+use brigade_proto::jobqueue::v1::job_queue_server::JobQueue as JobQueueApi;
+use futures::Stream;
+use prost_types::Timestamp;
+use tokio::sync::broadcast::error::RecvError;
+use tonic::{Request, Response, Status};
+
+use crate::domain::interface::{self, ParameterKind};
+use crate::domain::{Job, JobStatus, Service, ServicePatch, now_micros};
+use crate::error::Error;
+use crate::service::{JobQueue, NewService, QUEUE_PAGE};
+
+pub struct JobQueueGrpc {
+    queue: Arc<JobQueue>,
+}
+
+impl JobQueueGrpc {
+    pub fn new(queue: Arc<JobQueue>) -> Self {
+        Self { queue }
+    }
+}
+
+pub fn timestamp(micros: i64) -> Timestamp {
+    Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
+pub fn service_to_pb(s: Service) -> pb::Service {
+    let now = now_micros();
+    pb::Service {
+        has_timed_out: s.has_timed_out(now),
+        id: s.id,
+        name: s.name,
+        description: s.description,
+        version: s.version,
+        revision: s.revision,
+        job_registration_schema_json: s.job_registration_schema,
+        job_result_schema_json: s.job_result_schema,
+        timeout_seconds: s.timeout_seconds,
+        is_service_available: s.is_available,
+        last_checked_in: Some(timestamp(s.last_checked_in)),
+        created: Some(timestamp(s.created)),
+        max_attempts: s.max_attempts,
+        lease_seconds: s.lease_seconds,
+    }
+}
+
+fn status_to_pb(s: JobStatus) -> pb::JobStatus {
+    match s {
+        JobStatus::Registered => pb::JobStatus::Registered,
+        JobStatus::Working => pb::JobStatus::Working,
+        JobStatus::Completed => pb::JobStatus::Completed,
+        JobStatus::Error => pb::JobStatus::Error,
+    }
+}
+
+pub fn job_to_pb(j: Job) -> pb::Job {
+    let status = status_to_pb(j.status());
+    pb::Job {
+        id: j.id,
+        service_id: j.service_id,
+        status: status as i32,
+        parameters_json: j.parameters,
+        results_json: j.results,
+        date_submitted: Some(timestamp(j.date_submitted)),
+        attempts: j.attempts,
+        max_attempts: j.max_attempts,
+        lease_expires_at: j.lease_expires_at.map(timestamp),
+        error_message: j.error_message,
+        service_revision: j.service_revision,
+        cancelled: j.cancelled,
+    }
+}
+
+fn leased_to_pb(j: Job) -> pb::LeasedJob {
+    pb::LeasedJob {
+        lease_token: j.lease_token.clone().unwrap_or_default(),
+        lease_expires_at: j.lease_expires_at.map(timestamp),
+        job: Some(job_to_pb(j)),
+    }
+}
+
+fn status_from_pb(value: i32) -> Result<Option<JobStatus>, Error> {
+    match pb::JobStatus::try_from(value) {
+        Ok(pb::JobStatus::Unspecified) => Ok(None),
+        Ok(pb::JobStatus::Registered) => Ok(Some(JobStatus::Registered)),
+        Ok(pb::JobStatus::Working) => Ok(Some(JobStatus::Working)),
+        Ok(pb::JobStatus::Completed) => Ok(Some(JobStatus::Completed)),
+        Ok(pb::JobStatus::Error) => Ok(Some(JobStatus::Error)),
+        Err(_) => Err(Error::invalid("status", format!("unknown job status {value}"))),
+    }
+}
+
+fn parameter_to_pb(p: interface::Parameter) -> pb::InterfaceParameter {
+    match p.kind {
+        ParameterKind::File { multiple, media_types } => pb::InterfaceParameter {
+            name: p.name,
+            kind: "file".to_owned(),
+            required: p.required,
+            multiple,
+            media_types,
+            json_type: String::new(),
+        },
+        ParameterKind::Json { json_type } => pb::InterfaceParameter {
+            name: p.name,
+            kind: "json".to_owned(),
+            required: p.required,
+            multiple: false,
+            media_types: Vec::new(),
+            json_type: json_type.unwrap_or_default(),
+        },
+    }
+}
+
+fn schema_parameters(text: &str) -> Vec<pb::InterfaceParameter> {
+    serde_json::from_str(text)
+        .map(|schema| interface::parameters(&schema).into_iter().map(parameter_to_pb).collect())
+        .unwrap_or_default()
+}
+
+type Stream2<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl JobQueueApi for JobQueueGrpc {
+    async fn list_services(
+        &self,
+        request: Request<pb::ListServicesRequest>,
+    ) -> Result<Response<pb::ListServicesResponse>, Status> {
+        let r = request.into_inner();
+        let page = self.queue.list_services(i64::from(r.page_size), &r.page_token).await?;
+        Ok(Response::new(pb::ListServicesResponse {
+            services: page.items.into_iter().map(service_to_pb).collect(),
+            next_page_token: page.next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_service(
+        &self,
+        request: Request<pb::GetServiceRequest>,
+    ) -> Result<Response<pb::GetServiceResponse>, Status> {
+        let service = self.queue.get_service(&request.into_inner().id).await?;
+        Ok(Response::new(pb::GetServiceResponse {
+            service: Some(service_to_pb(service)),
+        }))
+    }
+
+    async fn create_service(
+        &self,
+        request: Request<pb::CreateServiceRequest>,
+    ) -> Result<Response<pb::CreateServiceResponse>, Status> {
+        let r = request.into_inner();
+        let service = self
+            .queue
+            .create_service(NewService {
+                name: r.name,
+                description: r.description,
+                version: Some(r.version).filter(|v| !v.is_empty()),
+                job_registration_schema: r.job_registration_schema_json,
+                job_result_schema: r.job_result_schema_json,
+                timeout_seconds: r.timeout_seconds,
+                max_attempts: r.max_attempts,
+                lease_seconds: r.lease_seconds,
+            })
+            .await?;
+        Ok(Response::new(pb::CreateServiceResponse {
+            service: Some(service_to_pb(service)),
+        }))
+    }
+
+    async fn update_service(
+        &self,
+        request: Request<pb::UpdateServiceRequest>,
+    ) -> Result<Response<pb::UpdateServiceResponse>, Status> {
+        let r = request.into_inner();
+        let patch = ServicePatch {
+            is_available: r.is_available,
+            description: r.description,
+            name: r.name,
+            timeout_seconds: r.timeout_seconds,
+            version: r.version,
+            job_registration_schema: r.job_registration_schema_json,
+            job_result_schema: r.job_result_schema_json,
+            max_attempts: r.max_attempts,
+            lease_seconds: r.lease_seconds,
+        };
+        let service = self.queue.update_service(&r.id, patch).await?;
+        Ok(Response::new(pb::UpdateServiceResponse {
+            service: Some(service_to_pb(service)),
+        }))
+    }
+
+    async fn heartbeat(&self, request: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let at = self.queue.heartbeat(&request.into_inner().id).await?;
+        Ok(Response::new(pb::HeartbeatResponse {
+            checked_in_at: Some(timestamp(at)),
+        }))
+    }
+
+    async fn get_service_revision(
+        &self,
+        request: Request<pb::GetServiceRevisionRequest>,
+    ) -> Result<Response<pb::GetServiceRevisionResponse>, Status> {
+        let r = request.into_inner();
+        let rev = self.queue.get_revision(&r.id, r.revision).await?;
+        Ok(Response::new(pb::GetServiceRevisionResponse {
+            revision: Some(pb::ServiceRevision {
+                service_id: rev.service_id,
+                revision: rev.revision,
+                job_registration_schema_json: rev.job_registration_schema,
+                job_result_schema_json: rev.job_result_schema,
+                created: Some(timestamp(rev.created)),
+            }),
+        }))
+    }
+
+    async fn submit_job(&self, request: Request<pb::SubmitJobRequest>) -> Result<Response<pb::SubmitJobResponse>, Status> {
+        let r = request.into_inner();
+        let mut jobs = self.queue.submit_jobs(&r.service_id, &[r.parameters_json]).await?;
+        Ok(Response::new(pb::SubmitJobResponse {
+            job: jobs.pop().map(job_to_pb),
+        }))
+    }
+
+    async fn submit_jobs(
+        &self,
+        request: Request<pb::SubmitJobsRequest>,
+    ) -> Result<Response<pb::SubmitJobsResponse>, Status> {
+        let r = request.into_inner();
+        let jobs = self.queue.submit_jobs(&r.service_id, &r.parameters_json).await?;
+        Ok(Response::new(pb::SubmitJobsResponse {
+            jobs: jobs.into_iter().map(job_to_pb).collect(),
+        }))
+    }
+
+    async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
+        let r = request.into_inner();
+        let page = self
+            .queue
+            .list_jobs(Some(r.service_id.as_str()), i64::from(r.page_size), &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListJobsResponse {
+            jobs: page.items.into_iter().map(job_to_pb).collect(),
+            next_page_token: page.next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::GetJobResponse>, Status> {
+        let job = self.queue.get_job(&request.into_inner().id).await?;
+        Ok(Response::new(pb::GetJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
+    }
+
+    async fn update_job(&self, request: Request<pb::UpdateJobRequest>) -> Result<Response<pb::UpdateJobResponse>, Status> {
+        let r = request.into_inner();
+        let status = status_from_pb(r.status)?;
+        let job = self.queue.update_job(&r.id, status, r.results_json.as_deref()).await?;
+        Ok(Response::new(pb::UpdateJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
+    }
+
+    async fn get_queue(&self, request: Request<pb::GetQueueRequest>) -> Result<Response<pb::GetQueueResponse>, Status> {
+        let jobs = self.queue.queue(&request.into_inner().service_id, QUEUE_PAGE).await?;
+        Ok(Response::new(pb::GetQueueResponse {
+            jobs: jobs.into_iter().map(job_to_pb).collect(),
+        }))
+    }
+
+    async fn next_job(&self, request: Request<pb::NextJobRequest>) -> Result<Response<pb::NextJobResponse>, Status> {
+        let mut jobs = self.queue.queue(&request.into_inner().service_id, 1).await?;
+        Ok(Response::new(pb::NextJobResponse {
+            job: jobs.pop().map(job_to_pb),
+        }))
+    }
+
+    async fn claim_jobs(&self, request: Request<pb::ClaimJobsRequest>) -> Result<Response<pb::ClaimJobsResponse>, Status> {
+        let r = request.into_inner();
+        let jobs = self
+            .queue
+            .claim(&r.service_id, i64::from(r.max_jobs.max(1)), r.lease_seconds)
+            .await?;
+        if !jobs.is_empty() {
+            tracing::debug!(service_id = %r.service_id, worker = %r.worker_id, count = jobs.len(), "jobs claimed");
+        }
+        Ok(Response::new(pb::ClaimJobsResponse {
+            jobs: jobs.into_iter().map(leased_to_pb).collect(),
+        }))
+    }
+
+    async fn extend_lease(
+        &self,
+        request: Request<pb::ExtendLeaseRequest>,
+    ) -> Result<Response<pb::ExtendLeaseResponse>, Status> {
+        let r = request.into_inner();
+        let job = self.queue.extend_lease(&r.job_id, &r.lease_token, r.lease_seconds).await?;
+        Ok(Response::new(pb::ExtendLeaseResponse {
+            lease_expires_at: job.lease_expires_at.map(timestamp),
+        }))
+    }
+
+    async fn complete_job(
+        &self,
+        request: Request<pb::CompleteJobRequest>,
+    ) -> Result<Response<pb::CompleteJobResponse>, Status> {
+        let r = request.into_inner();
+        let job = self.queue.complete(&r.job_id, &r.lease_token, &r.results_json).await?;
+        Ok(Response::new(pb::CompleteJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
+    }
+
+    async fn fail_job(&self, request: Request<pb::FailJobRequest>) -> Result<Response<pb::FailJobResponse>, Status> {
+        let r = request.into_inner();
+        let job = self.queue.fail(&r.job_id, &r.lease_token, &r.error_message, r.retry).await?;
+        Ok(Response::new(pb::FailJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
+    }
+
+    async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<pb::CancelJobResponse>, Status> {
+        let job = self.queue.cancel(&request.into_inner().job_id).await?;
+        Ok(Response::new(pb::CancelJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
+    }
+
+    type WatchQueueStream = Stream2<pb::WatchQueueResponse>;
+
+    async fn watch_queue(
+        &self,
+        request: Request<pb::WatchQueueRequest>,
+    ) -> Result<Response<Self::WatchQueueStream>, Status> {
+        let service = self.queue.get_service(&request.into_inner().service_id).await?;
+        // Subscribe before reading the backlog so nothing submitted in between is missed.
+        let mut events = self.queue.events().subscribe();
+        let backlog = self.queue.queue(&service.id, self.queue.limits().max_page_size).await?;
+        let queue = self.queue.clone();
+        let stream = async_stream(move |tx| async move {
+            for job in backlog {
+                if tx.send(Ok(pb::WatchQueueResponse { job: Some(job_to_pb(job)) })).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                match events.recv().await {
+                    Ok(job) if job.service_id == service.id && job.status() == JobStatus::Registered => {
+                        if tx.send(Ok(pb::WatchQueueResponse { job: Some(job_to_pb(job)) })).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        // Fell behind: re-send what is waiting rather than lose jobs.
+                        let Ok(jobs) = queue.queue(&service.id, queue.limits().max_page_size).await else { return };
+                        for job in jobs {
+                            if tx.send(Ok(pb::WatchQueueResponse { job: Some(job_to_pb(job)) })).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
+    type WatchJobStream = Stream2<pb::WatchJobResponse>;
+
+    async fn watch_job(&self, request: Request<pb::WatchJobRequest>) -> Result<Response<Self::WatchJobStream>, Status> {
+        let id = request.into_inner().job_id;
+        let mut events = self.queue.events().subscribe();
+        let job = self.queue.get_job(&id).await?;
+        let queue = self.queue.clone();
+        let stream = async_stream(move |tx| async move {
+            let id = job.id.clone();
+            let mut last = job.clone();
+            let terminal = job.status().is_terminal();
+            if tx.send(Ok(pb::WatchJobResponse { job: Some(job_to_pb(job)) })).await.is_err() || terminal {
+                return;
+            }
+            loop {
+                let next = match events.recv().await {
+                    Ok(job) if job.id == id => job,
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => match queue.get_job(&id).await {
+                        Ok(job) if job != last => job,
+                        Ok(_) => continue,
+                        Err(_) => return,
+                    },
+                    Err(RecvError::Closed) => return,
+                };
+                last = next.clone();
+                let terminal = next.status().is_terminal();
+                if tx.send(Ok(pb::WatchJobResponse { job: Some(job_to_pb(next)) })).await.is_err() || terminal {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn validate_json(
+        &self,
+        request: Request<pb::ValidateJsonRequest>,
+    ) -> Result<Response<pb::ValidateJsonResponse>, Status> {
+        let r = request.into_inner();
+        let errors = self.queue.validate_json(&r.schema_json, &r.instance_json)?;
+        Ok(Response::new(pb::ValidateJsonResponse { errors }))
+    }
+
+    async fn resolve_job_types(
+        &self,
+        request: Request<pb::ResolveJobTypesRequest>,
+    ) -> Result<Response<pb::ResolveJobTypesResponse>, Status> {
+        let keys = request.into_inner().keys;
+        if keys.len() > 1000 {
+            return Err(Error::invalid("keys", "at most 1000 job types per call").into());
+        }
+        let mut job_types = Vec::with_capacity(keys.len());
+        for key in keys {
+            let resolved = self.queue.resolve_job_type(&key.name, &key.version, key.revision).await?;
+            job_types.push(match resolved {
+                Some(r) => pb::JobTypeInterface {
+                    found: true,
+                    service_id: r.service.id.clone(),
+                    description: r.service.description.clone(),
+                    inputs: schema_parameters(&r.revision.job_registration_schema),
+                    outputs: schema_parameters(&r.revision.job_result_schema),
+                    latest_revision: r.service.revision,
+                    key: Some(key),
+                },
+                None => pb::JobTypeInterface {
+                    key: Some(key),
+                    ..Default::default()
+                },
+            });
+        }
+        Ok(Response::new(pb::ResolveJobTypesResponse { job_types }))
+    }
+}
+
+/// Runs `body` with a channel sender and exposes the receiver as a stream; the
+/// task ends when the client goes away (the send fails).
+fn async_stream<T, F, Fut>(body: F) -> Stream2<T>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(body(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

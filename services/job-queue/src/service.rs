@@ -1,0 +1,604 @@
+//! Job-queue rules: what each operation checks and changes. No SQL and no wire
+//! types here.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::domain::schema::{self, SchemaCache, SchemaKind};
+use crate::domain::{self, Job, JobStatus, Service, ServicePatch, ServiceRevision, now_micros};
+use crate::error::{Error, Result};
+use crate::events::Events;
+use crate::repository::{FailMode, OutboxEntry, Repository};
+
+/// TopChef's queue shows at most this many jobs.
+pub const QUEUE_PAGE: i64 = 10;
+pub const OUTBOX_TOPIC_REVISION: &str = "job_type_revision";
+
+/// Bounds on what one request may ask for.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_document_bytes: usize,
+    pub max_batch: usize,
+    pub max_claim: i64,
+    pub max_lease_seconds: i64,
+    pub max_page_size: i64,
+    pub default_page_size: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 1 << 20,
+            max_batch: 1000,
+            max_claim: 1000,
+            max_lease_seconds: 24 * 3600,
+            max_page_size: 10_000,
+            default_page_size: 1000,
+        }
+    }
+}
+
+/// A request for a new service.
+#[derive(Clone, Debug, Default)]
+pub struct NewService {
+    pub name: String,
+    pub description: String,
+    pub version: Option<String>,
+    pub job_registration_schema: String,
+    pub job_result_schema: String,
+    pub timeout_seconds: Option<i64>,
+    pub max_attempts: Option<i32>,
+    pub lease_seconds: Option<i64>,
+}
+
+/// A page of results and where the next one starts.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<i64>,
+}
+
+/// The payload of a job-type revision notice in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RevisionNotice {
+    pub name: String,
+    pub version: String,
+    pub revision: i64,
+}
+
+pub struct JobQueue {
+    repo: Arc<dyn Repository>,
+    schemas: SchemaCache,
+    events: Events,
+    limits: Limits,
+}
+
+/// Normalises any UUID form Python's `UUID()` takes to lowercase hyphenated text.
+pub fn parse_id(field: &str, text: &str) -> Result<String> {
+    uuid::Uuid::parse_str(text.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| Error::invalid(field, format!("the string {text} could not be converted to a UUID")))
+}
+
+impl JobQueue {
+    pub fn new(repo: Arc<dyn Repository>, events: Events, limits: Limits) -> Self {
+        Self {
+            repo,
+            schemas: SchemaCache::default(),
+            events,
+            limits,
+        }
+    }
+
+    pub fn repository(&self) -> &Arc<dyn Repository> {
+        &self.repo
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn parse_document(&self, field: &str, text: &str) -> Result<Value> {
+        if text.len() > self.limits.max_document_bytes {
+            return Err(Error::invalid(
+                field,
+                format!("document is larger than {} bytes", self.limits.max_document_bytes),
+            ));
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Error::invalid(field, format!("not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(Error::invalid(field, "must be a JSON object"));
+        }
+        Ok(value)
+    }
+
+    /// Parses and meta-validates a schema; returns its canonical text.
+    fn checked_schema(&self, field: &str, text: &str) -> Result<String> {
+        let value = self.parse_document(field, text)?;
+        schema::compile(&value).map_err(|m| Error::invalid(field, m))?;
+        Ok(value.to_string())
+    }
+
+    pub async fn create_service(&self, new: NewService) -> Result<Service> {
+        let name = checked_name(&new.name)?;
+        let version = new.version.unwrap_or_else(|| domain::DEFAULT_VERSION.to_owned());
+        check_version(&version)?;
+        let registration = self.checked_schema("job_registration_schema", &new.job_registration_schema)?;
+        let result = self.checked_schema("job_result_schema", &new.job_result_schema)?;
+        let timeout = check_timeout(new.timeout_seconds.unwrap_or(domain::DEFAULT_TIMEOUT_SECONDS))?;
+        let max_attempts = check_max_attempts(new.max_attempts.unwrap_or(domain::DEFAULT_MAX_ATTEMPTS))?;
+        let lease = self.check_lease(new.lease_seconds.unwrap_or(domain::DEFAULT_LEASE_SECONDS))?;
+        if self.repo.find_service(&name, &version).await?.is_some() {
+            return Err(duplicate(&name, &version));
+        }
+        let now = now_micros();
+        let service = Service {
+            id: uuid::Uuid::new_v4().to_string(),
+            name,
+            version,
+            description: new.description,
+            revision: 1,
+            job_registration_schema: registration,
+            job_result_schema: result,
+            timeout_seconds: timeout,
+            is_available: false,
+            last_checked_in: now,
+            created: now,
+            max_attempts,
+            lease_seconds: lease,
+        };
+        self.repo.create_service(&service).await.map_err(|e| match e {
+            Error::AlreadyExists(_) => duplicate(&service.name, &service.version),
+            other => other,
+        })?;
+        tracing::info!(service_id = %service.id, name = %service.name, "service created");
+        Ok(service)
+    }
+
+    pub async fn get_service(&self, id: &str) -> Result<Service> {
+        let id = parse_id("id", id)?;
+        self.repo.get_service(&id).await?.ok_or(Error::ServiceNotFound(id))
+    }
+
+    pub async fn list_services(&self, page_size: i64, token: &str) -> Result<Page<Service>> {
+        let limit = self.page_size(page_size);
+        let rows = self.repo.list_services(parse_token(token)?, limit).await?;
+        let next = (rows.len() as i64 == limit).then(|| rows.last().map(|(seq, _)| *seq)).flatten();
+        Ok(Page {
+            items: rows.into_iter().map(|(_, s)| s).collect(),
+            next,
+        })
+    }
+
+    /// TopChef's PATCH: every field is checked first, and a bad one changes nothing.
+    /// A good request applies its fields and checks the service in.
+    pub async fn update_service(&self, id: &str, patch: ServicePatch) -> Result<Service> {
+        let current = self.get_service(id).await?;
+        let mut next = current.clone();
+        if let Some(available) = patch.is_available {
+            next.is_available = available;
+        }
+        if let Some(description) = patch.description {
+            next.description = description;
+        }
+        if let Some(name) = patch.name {
+            next.name = checked_name(&name)?;
+        }
+        if let Some(timeout) = patch.timeout_seconds {
+            next.timeout_seconds = check_timeout(timeout)?;
+        }
+        if let Some(version) = patch.version {
+            check_version(&version)?;
+            next.version = version;
+        }
+        if let Some(attempts) = patch.max_attempts {
+            next.max_attempts = check_max_attempts(attempts)?;
+        }
+        if let Some(lease) = patch.lease_seconds {
+            next.lease_seconds = self.check_lease(lease)?;
+        }
+        let mut schemas_changed = false;
+        if let Some(text) = patch.job_registration_schema {
+            let text = self.checked_schema("job_registration_schema", &text)?;
+            schemas_changed |= !same_json(&text, &current.job_registration_schema);
+            next.job_registration_schema = text;
+        }
+        if let Some(text) = patch.job_result_schema {
+            let text = self.checked_schema("job_result_schema", &text)?;
+            schemas_changed |= !same_json(&text, &current.job_result_schema);
+            next.job_result_schema = text;
+        }
+        if (next.name != current.name || next.version != current.version)
+            && self.repo.find_service(&next.name, &next.version).await?.is_some()
+        {
+            return Err(duplicate(&next.name, &next.version));
+        }
+        let now = now_micros();
+        next.last_checked_in = now;
+        let notice = if schemas_changed {
+            next.revision = current.revision + 1;
+            Some(revision_notice(&next, now)?)
+        } else {
+            None
+        };
+        let written = self
+            .repo
+            .update_service(&next, current.revision, notice.as_ref())
+            .await
+            .map_err(|e| match e {
+                Error::AlreadyExists(_) => duplicate(&next.name, &next.version),
+                other => other,
+            })?;
+        if !written {
+            return Err(Error::FailedPrecondition(
+                "the service changed during this update; retry".to_owned(),
+            ));
+        }
+        if schemas_changed {
+            tracing::info!(service_id = %next.id, revision = next.revision, "service revised");
+        }
+        Ok(next)
+    }
+
+    pub async fn heartbeat(&self, id: &str) -> Result<i64> {
+        let id = parse_id("id", id)?;
+        let now = now_micros();
+        if self.repo.check_in(&id, now).await? {
+            Ok(now)
+        } else {
+            Err(Error::ServiceNotFound(id))
+        }
+    }
+
+    pub async fn get_revision(&self, id: &str, revision: i64) -> Result<ServiceRevision> {
+        let service = self.get_service(id).await?;
+        self.repo
+            .get_revision(&service.id, revision)
+            .await?
+            .ok_or_else(|| Error::invalid("revision", format!("service {} has no revision {revision}", service.id)))
+    }
+
+    /// Validates every parameter document first; stores all or none.
+    pub async fn submit_jobs(&self, service_id: &str, parameters: &[String]) -> Result<Vec<Job>> {
+        if parameters.is_empty() {
+            return Err(Error::invalid("parameters", "at least one job is required"));
+        }
+        if parameters.len() > self.limits.max_batch {
+            return Err(Error::invalid(
+                "parameters",
+                format!("at most {} jobs per batch", self.limits.max_batch),
+            ));
+        }
+        let service = self.get_service(service_id).await?;
+        let validator = self
+            .schemas
+            .get_or_compile(&service.id, service.revision, SchemaKind::Registration, &service.job_registration_schema)
+            .map_err(Error::Internal)?;
+        let mut violations = Vec::new();
+        let mut documents = Vec::with_capacity(parameters.len());
+        for (index, text) in parameters.iter().enumerate() {
+            let field = if parameters.len() == 1 { "parameters".to_owned() } else { format!("parameters[{index}]") };
+            let value = self.parse_document(&field, text)?;
+            violations.extend(schema::violations(&validator, &value));
+            documents.push(value.to_string());
+        }
+        if !violations.is_empty() {
+            return Err(Error::SchemaViolations {
+                field: "parameters".to_owned(),
+                violations,
+            });
+        }
+        let now = now_micros();
+        let jobs: Vec<Job> = documents
+            .into_iter()
+            .map(|parameters| Job {
+                seq: 0,
+                id: uuid::Uuid::new_v4().to_string(),
+                service_id: service.id.clone(),
+                status: JobStatus::Registered.as_str().to_owned(),
+                parameters,
+                results: None,
+                date_submitted: now,
+                attempts: 0,
+                max_attempts: service.max_attempts,
+                lease_token: None,
+                lease_expires_at: None,
+                error_message: None,
+                service_revision: service.revision,
+                cancelled: false,
+                updated: now,
+            })
+            .collect();
+        self.repo.insert_jobs(&jobs).await?;
+        self.publish(&jobs);
+        Ok(jobs)
+    }
+
+    pub async fn list_jobs(&self, service_id: Option<&str>, page_size: i64, token: &str) -> Result<Page<Job>> {
+        let service = match service_id.filter(|s| !s.is_empty()) {
+            Some(id) => Some(self.get_service(id).await?.id),
+            None => None,
+        };
+        let limit = self.page_size(page_size);
+        let jobs = self.repo.list_jobs(service.as_deref(), parse_token(token)?, limit).await?;
+        let next = (jobs.len() as i64 == limit).then(|| jobs.last().map(|j| j.seq)).flatten();
+        Ok(Page { items: jobs, next })
+    }
+
+    pub async fn get_job(&self, id: &str) -> Result<Job> {
+        let id = parse_id("id", id)?;
+        self.repo.get_job(&id).await?.ok_or(Error::JobNotFound(id))
+    }
+
+    /// TopChef's free PATCH: results (validated when given) and any status.
+    pub async fn update_job(&self, id: &str, status: Option<JobStatus>, results: Option<&str>) -> Result<Job> {
+        let job = self.get_job(id).await?;
+        let results = match results {
+            Some(text) => Some(self.validated_results(&job, text).await?),
+            None => None,
+        };
+        let updated = self
+            .repo
+            .update_job(&job.id, status.map(JobStatus::as_str), results.as_deref(), now_micros())
+            .await?
+            .ok_or(Error::JobNotFound(job.id))?;
+        self.publish(std::slice::from_ref(&updated));
+        Ok(updated)
+    }
+
+    async fn validated_results(&self, job: &Job, text: &str) -> Result<String> {
+        let value = self.parse_document("results", text)?;
+        let revision = self.repo.get_revision(&job.service_id, job.service_revision).await?;
+        let (revision_number, schema_text) = match revision {
+            Some(r) => (r.revision, r.job_result_schema),
+            None => {
+                let s = self.get_service(&job.service_id).await?;
+                (s.revision, s.job_result_schema)
+            }
+        };
+        let validator = self
+            .schemas
+            .get_or_compile(&job.service_id, revision_number, SchemaKind::Result, &schema_text)
+            .map_err(Error::Internal)?;
+        let violations = schema::violations(&validator, &value);
+        if violations.is_empty() {
+            Ok(value.to_string())
+        } else {
+            Err(Error::SchemaViolations {
+                field: "results".to_owned(),
+                violations,
+            })
+        }
+    }
+
+    /// The oldest REGISTERED jobs (TopChef's queue shows ten).
+    pub async fn queue(&self, service_id: &str, limit: i64) -> Result<Vec<Job>> {
+        let service = self.get_service(service_id).await?;
+        Ok(self.repo.registered_jobs(&service.id, limit.clamp(1, self.limits.max_page_size)).await?)
+    }
+
+    pub async fn claim(&self, service_id: &str, max: i64, lease_seconds: i64) -> Result<Vec<Job>> {
+        let service = self.get_service(service_id).await?;
+        if max < 1 || max > self.limits.max_claim {
+            return Err(Error::invalid(
+                "max_jobs",
+                format!("must be between 1 and {}", self.limits.max_claim),
+            ));
+        }
+        let lease = if lease_seconds == 0 { service.lease_seconds } else { self.check_lease(lease_seconds)? };
+        let now = now_micros();
+        let jobs = self.repo.claim_jobs(&service.id, max, now + lease * 1_000_000, now).await?;
+        self.publish(&jobs);
+        Ok(jobs)
+    }
+
+    pub async fn extend_lease(&self, job_id: &str, token: &str, lease_seconds: i64) -> Result<Job> {
+        let job = self.get_job(job_id).await?;
+        let lease = if lease_seconds == 0 {
+            self.get_service(&job.service_id).await?.lease_seconds
+        } else {
+            self.check_lease(lease_seconds)?
+        };
+        let now = now_micros();
+        self.repo
+            .extend_lease(&job.id, token, now + lease * 1_000_000, now)
+            .await?
+            .ok_or_else(|| stale(&job))
+    }
+
+    pub async fn complete(&self, job_id: &str, token: &str, results: &str) -> Result<Job> {
+        let job = self.get_job(job_id).await?;
+        if job.lease_token.as_deref() != Some(token) || job.status() != JobStatus::Working {
+            return Err(stale(&job));
+        }
+        let results = self.validated_results(&job, results).await?;
+        let done = self
+            .repo
+            .complete_job(&job.id, token, &results, now_micros())
+            .await?
+            .ok_or_else(|| stale(&job))?;
+        self.publish(std::slice::from_ref(&done));
+        Ok(done)
+    }
+
+    pub async fn fail(&self, job_id: &str, token: &str, message: &str, retry: bool) -> Result<Job> {
+        let job = self.get_job(job_id).await?;
+        let mode = if retry { FailMode::Retry } else { FailMode::Final };
+        let message = if message.trim().is_empty() { "failed without a message" } else { message };
+        let failed = self
+            .repo
+            .fail_job(&job.id, token, message, mode, now_micros())
+            .await?
+            .ok_or_else(|| stale(&job))?;
+        self.publish(std::slice::from_ref(&failed));
+        Ok(failed)
+    }
+
+    pub async fn cancel(&self, job_id: &str) -> Result<Job> {
+        let job = self.get_job(job_id).await?;
+        let cancelled = self.repo.cancel_job(&job.id, now_micros()).await?.ok_or_else(|| {
+            Error::FailedPrecondition(format!("job {} is {} and cannot be cancelled", job.id, job.status))
+        })?;
+        self.publish(std::slice::from_ref(&cancelled));
+        Ok(cancelled)
+    }
+
+    /// Returns expired leases to the queue; run periodically by the reaper.
+    pub async fn expire_leases(&self) -> Result<usize> {
+        let jobs = self.repo.expire_leases(now_micros()).await?;
+        for job in &jobs {
+            tracing::info!(job_id = %job.id, status = %job.status, attempts = job.attempts, "lease expired");
+        }
+        self.publish(&jobs);
+        Ok(jobs.len())
+    }
+
+    /// Validates an arbitrary instance against an arbitrary schema (TopChef's /validator).
+    pub fn validate_json(&self, schema_text: &str, instance_text: &str) -> Result<Vec<String>> {
+        let schema_value = self.parse_document("schema", schema_text)?;
+        if instance_text.len() > self.limits.max_document_bytes {
+            return Err(Error::invalid("object", "document is too large"));
+        }
+        let instance: Value = serde_json::from_str(instance_text)
+            .map_err(|e| Error::invalid("object", format!("not valid JSON: {e}")))?;
+        let validator = schema::compile(&schema_value).map_err(|m| Error::invalid("schema", m))?;
+        Ok(schema::violations(&validator, &instance))
+    }
+
+    fn publish(&self, jobs: &[Job]) {
+        for job in jobs {
+            self.events.publish(job);
+        }
+    }
+
+    fn page_size(&self, requested: i64) -> i64 {
+        if requested <= 0 {
+            self.limits.default_page_size
+        } else {
+            requested.min(self.limits.max_page_size)
+        }
+    }
+
+    fn check_lease(&self, seconds: i64) -> Result<i64> {
+        if (1..=self.limits.max_lease_seconds).contains(&seconds) {
+            Ok(seconds)
+        } else {
+            Err(Error::invalid(
+                "lease_seconds",
+                format!("must be between 1 and {}", self.limits.max_lease_seconds),
+            ))
+        }
+    }
+}
+
+fn stale(job: &Job) -> Error {
+    Error::StaleLease(format!(
+        "the lease token is not the current lease of job {} (status {})",
+        job.id, job.status
+    ))
+}
+
+fn duplicate(name: &str, version: &str) -> Error {
+    Error::AlreadyExists(format!("a service named {name:?} with version {version:?} already exists"))
+}
+
+fn revision_notice(service: &Service, now: i64) -> Result<OutboxEntry> {
+    let payload = serde_json::to_string(&RevisionNotice {
+        name: service.name.clone(),
+        version: service.version.clone(),
+        revision: service.revision,
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(OutboxEntry {
+        id: uuid::Uuid::new_v4().to_string(),
+        topic: OUTBOX_TOPIC_REVISION.to_owned(),
+        payload,
+        attempts: 0,
+        next_attempt_at: now,
+        created: now,
+    })
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    match (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn parse_token(token: &str) -> Result<i64> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| Error::invalid("page_token", "not a page token this service issued"))
+}
+
+fn checked_name(name: &str) -> Result<String> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid("name", "must not be empty"));
+    }
+    if trimmed.chars().count() > domain::MAX_NAME_LEN {
+        return Err(Error::invalid(
+            "name",
+            format!("must be at most {} characters", domain::MAX_NAME_LEN),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_version(version: &str) -> Result<()> {
+    if domain::is_valid_version(version) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "version",
+            "must match ^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$",
+        ))
+    }
+}
+
+fn check_timeout(seconds: i64) -> Result<i64> {
+    if seconds >= 1 {
+        Ok(seconds)
+    } else {
+        Err(Error::invalid("timeout", "must be an integer number of seconds, at least 1"))
+    }
+}
+
+fn check_max_attempts(attempts: i32) -> Result<i32> {
+    if (1..=100).contains(&attempts) {
+        Ok(attempts)
+    } else {
+        Err(Error::invalid("max_attempts", "must be between 1 and 100"))
+    }
+}
+
+/// A job type as recipe-types asks for it.
+pub struct ResolvedJobType {
+    pub service: Service,
+    pub revision: ServiceRevision,
+}
+
+impl JobQueue {
+    /// The service named (name, version) and its given revision, if both exist.
+    pub async fn resolve_job_type(&self, name: &str, version: &str, revision: i64) -> Result<Option<ResolvedJobType>> {
+        let Some(service) = self.repo.find_service(name, version).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .repo
+            .get_revision(&service.id, revision)
+            .await?
+            .map(|revision| ResolvedJobType { service, revision }))
+    }
+}

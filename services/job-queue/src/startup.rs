@@ -1,0 +1,91 @@
+//! Building and running the job-queue process.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brigade_common::db::{self, DatabaseTarget};
+use brigade_common::grpc::GrpcServer;
+use brigade_common::shutdown::Shutdown;
+use brigade_proto::jobqueue::v1::job_queue_server::JobQueueServer;
+use tonic::service::Routes;
+
+use crate::background;
+use crate::config::Config;
+use crate::events::Events;
+use crate::grpc::JobQueueGrpc;
+use crate::repository::{PostgresRepository, Repository, SqliteRepository};
+use crate::service::{JobQueue, Limits};
+
+pub const SERVICE_NAME: &str = "brigade.jobqueue.v1.JobQueue";
+
+/// Largest gRPC message accepted; documents are bounded separately.
+const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+pub struct Application {
+    server: GrpcServer,
+    queue: Arc<JobQueue>,
+    config: Config,
+}
+
+/// Opens the configured database and applies migrations.
+pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> anyhow::Result<Arc<dyn Repository>> {
+    let repo: Arc<dyn Repository> = match target {
+        DatabaseTarget::Sqlite(path) => Arc::new(SqliteRepository::new(db::open_sqlite(path, max_connections).await?)),
+        DatabaseTarget::Postgres(url) => Arc::new(PostgresRepository::new(db::open_postgres(url, max_connections).await?)),
+    };
+    repo.migrate().await?;
+    Ok(repo)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let target = config.validate()?;
+        tracing::info!(database = %target.redacted(), "opening job-queue database");
+        let repo = open_repository(&target, config.db_max_connections).await?;
+        let limits = Limits {
+            max_document_bytes: usize::try_from(config.max_document_bytes).unwrap_or(usize::MAX),
+            ..Limits::default()
+        };
+        let queue = Arc::new(JobQueue::new(repo, Events::new(), limits));
+        let api = JobQueueServer::new(JobQueueGrpc::new(queue.clone()))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let server = GrpcServer::bind(
+            config.listen,
+            Routes::new(api),
+            SERVICE_NAME,
+            brigade_proto::FILE_DESCRIPTOR_SET,
+        )
+        .await?;
+        Ok(Self { server, queue, config })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr().unwrap_or(self.config.listen)
+    }
+
+    pub fn queue(&self) -> Arc<JobQueue> {
+        self.queue.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight calls and stops
+    /// the background tasks.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let (stop, _) = Shutdown::new();
+        let reaper = tokio::spawn(background::run_reaper(
+            self.queue.clone(),
+            Duration::from_millis(self.config.reaper_interval_ms),
+            stop.waiter(),
+        ));
+        let channel = background::recipe_types_channel(&self.config.recipe_types_url)?;
+        let relay = tokio::spawn(background::run_outbox_relay(self.queue.clone(), channel, stop.waiter()));
+        tracing::info!(addr = %self.local_addr(), "job-queue serving");
+        let result = self.server.serve(shutdown).await;
+        stop.trigger();
+        let _ = tokio::join!(reaper, relay);
+        tracing::info!("job-queue stopped");
+        Ok(result?)
+    }
+}
