@@ -1,1 +1,15 @@
-//! placeholder
+//! Brigade's REST gateway: the TopChef and Scale v6 JSON surfaces, translated
+//! into gRPC calls to job-queue and recipe-types. It holds no database.
+
+pub mod body;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod schemas;
+pub mod startup;
+pub mod state;
+
+pub use config::Config;
+pub use startup::Application;

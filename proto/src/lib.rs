@@ -15,5 +15,4 @@ pub mod recipetypes {
 }
 
 /// Encoded file descriptor set of every Brigade proto, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/brigade_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/brigade_descriptor.bin"));

@@ -60,7 +60,10 @@ pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: 
             }
         };
         for entry in due {
-            let delivered = match (entry.topic.as_str(), serde_json::from_str::<RevisionNotice>(&entry.payload)) {
+            let delivered = match (
+                entry.topic.as_str(),
+                serde_json::from_str::<RevisionNotice>(&entry.payload),
+            ) {
                 (OUTBOX_TOPIC_REVISION, Ok(notice)) => {
                     let request = rt::NotifyJobTypeRevisionRequest {
                         notice_id: entry.id.clone(),
@@ -85,7 +88,10 @@ pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: 
                 queue.repository().delete_outbox(&entry.id).await
             } else {
                 let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
-                queue.repository().reschedule_outbox(&entry.id, now_micros() + backoff).await
+                queue
+                    .repository()
+                    .reschedule_outbox(&entry.id, now_micros() + backoff)
+                    .await
             };
             if let Err(e) = result {
                 tracing::warn!(error = %e, "outbox update failed");

@@ -10,16 +10,36 @@ use brigade_common::db::DatabaseTarget;
 #[command(name = "brigade-job-queue", about = "Brigade job-queue gRPC service", version)]
 pub struct Config {
     /// Address the gRPC server listens on (port 0 picks a free port).
-    #[arg(long = "listen", env = "BRIGADE_JOB_QUEUE_ADDR", value_name = "BRIGADE_JOB_QUEUE_ADDR", default_value = "0.0.0.0:50051")]
+    #[arg(
+        long = "listen",
+        env = "BRIGADE_JOB_QUEUE_ADDR",
+        value_name = "BRIGADE_JOB_QUEUE_ADDR",
+        default_value = "0.0.0.0:50051"
+    )]
     pub listen: SocketAddr,
     /// postgres:// selects PostgreSQL; sqlite:// or nothing selects SQLite.
-    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Where the SQLite file lives.
-    #[arg(long = "data-dir", env = "BRIGADE_DATA_DIR", value_name = "BRIGADE_DATA_DIR", default_value = "./brigade-data")]
+    #[arg(
+        long = "data-dir",
+        env = "BRIGADE_DATA_DIR",
+        value_name = "BRIGADE_DATA_DIR",
+        default_value = "./brigade-data"
+    )]
     pub data_dir: PathBuf,
     /// gRPC address of recipe-types, for job-type revision notices.
-    #[arg(long = "recipe-types-url", env = "BRIGADE_RECIPE_TYPES_URL", value_name = "BRIGADE_RECIPE_TYPES_URL", default_value = "http://127.0.0.1:50052")]
+    #[arg(
+        long = "recipe-types-url",
+        env = "BRIGADE_RECIPE_TYPES_URL",
+        value_name = "BRIGADE_RECIPE_TYPES_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
     pub recipe_types_url: String,
     /// How often expired leases are looked for, in milliseconds.
     #[arg(long = "reaper-interval-ms", env = "BRIGADE_REAPER_INTERVAL_MS", value_name = "BRIGADE_REAPER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
@@ -42,7 +62,12 @@ pub struct ConfigError {
 impl Config {
     /// A configuration for tests and the all-in-one binary: everything default
     /// but the listen address, data dir and database.
-    pub fn local(listen: SocketAddr, data_dir: PathBuf, database_url: Option<String>, recipe_types_url: String) -> Self {
+    pub fn local(
+        listen: SocketAddr,
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        recipe_types_url: String,
+    ) -> Self {
         Self {
             listen,
             database_url,

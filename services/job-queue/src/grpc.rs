@@ -10,6 +10,8 @@ use prost_types::Timestamp;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
+use brigade_common::shutdown::ShutdownWaiter;
+
 use crate::domain::interface::{self, ParameterKind};
 use crate::domain::{Job, JobStatus, Service, ServicePatch, now_micros};
 use crate::error::Error;
@@ -17,11 +19,14 @@ use crate::service::{JobQueue, NewService, QUEUE_PAGE};
 
 pub struct JobQueueGrpc {
     queue: Arc<JobQueue>,
+    stopping: ShutdownWaiter,
 }
 
 impl JobQueueGrpc {
-    pub fn new(queue: Arc<JobQueue>) -> Self {
-        Self { queue }
+    /// Watch streams end when `stopping` fires, so a graceful shutdown is not
+    /// held open by long-lived streams.
+    pub fn new(queue: Arc<JobQueue>, stopping: ShutdownWaiter) -> Self {
+        Self { queue, stopping }
     }
 }
 
@@ -121,7 +126,12 @@ fn parameter_to_pb(p: interface::Parameter) -> pb::InterfaceParameter {
 
 fn schema_parameters(text: &str) -> Vec<pb::InterfaceParameter> {
     serde_json::from_str(text)
-        .map(|schema| interface::parameters(&schema).into_iter().map(parameter_to_pb).collect())
+        .map(|schema| {
+            interface::parameters(&schema)
+                .into_iter()
+                .map(parameter_to_pb)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -196,7 +206,10 @@ impl JobQueueApi for JobQueueGrpc {
         }))
     }
 
-    async fn heartbeat(&self, request: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         let at = self.queue.heartbeat(&request.into_inner().id).await?;
         Ok(Response::new(pb::HeartbeatResponse {
             checked_in_at: Some(timestamp(at)),
@@ -220,7 +233,10 @@ impl JobQueueApi for JobQueueGrpc {
         }))
     }
 
-    async fn submit_job(&self, request: Request<pb::SubmitJobRequest>) -> Result<Response<pb::SubmitJobResponse>, Status> {
+    async fn submit_job(
+        &self,
+        request: Request<pb::SubmitJobRequest>,
+    ) -> Result<Response<pb::SubmitJobResponse>, Status> {
         let r = request.into_inner();
         let mut jobs = self.queue.submit_jobs(&r.service_id, &[r.parameters_json]).await?;
         Ok(Response::new(pb::SubmitJobResponse {
@@ -258,7 +274,10 @@ impl JobQueueApi for JobQueueGrpc {
         }))
     }
 
-    async fn update_job(&self, request: Request<pb::UpdateJobRequest>) -> Result<Response<pb::UpdateJobResponse>, Status> {
+    async fn update_job(
+        &self,
+        request: Request<pb::UpdateJobRequest>,
+    ) -> Result<Response<pb::UpdateJobResponse>, Status> {
         let r = request.into_inner();
         let status = status_from_pb(r.status)?;
         let job = self.queue.update_job(&r.id, status, r.results_json.as_deref()).await?;
@@ -281,7 +300,10 @@ impl JobQueueApi for JobQueueGrpc {
         }))
     }
 
-    async fn claim_jobs(&self, request: Request<pb::ClaimJobsRequest>) -> Result<Response<pb::ClaimJobsResponse>, Status> {
+    async fn claim_jobs(
+        &self,
+        request: Request<pb::ClaimJobsRequest>,
+    ) -> Result<Response<pb::ClaimJobsResponse>, Status> {
         let r = request.into_inner();
         let jobs = self
             .queue
@@ -300,7 +322,10 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::ExtendLeaseRequest>,
     ) -> Result<Response<pb::ExtendLeaseResponse>, Status> {
         let r = request.into_inner();
-        let job = self.queue.extend_lease(&r.job_id, &r.lease_token, r.lease_seconds).await?;
+        let job = self
+            .queue
+            .extend_lease(&r.job_id, &r.lease_token, r.lease_seconds)
+            .await?;
         Ok(Response::new(pb::ExtendLeaseResponse {
             lease_expires_at: job.lease_expires_at.map(timestamp),
         }))
@@ -319,13 +344,19 @@ impl JobQueueApi for JobQueueGrpc {
 
     async fn fail_job(&self, request: Request<pb::FailJobRequest>) -> Result<Response<pb::FailJobResponse>, Status> {
         let r = request.into_inner();
-        let job = self.queue.fail(&r.job_id, &r.lease_token, &r.error_message, r.retry).await?;
+        let job = self
+            .queue
+            .fail(&r.job_id, &r.lease_token, &r.error_message, r.retry)
+            .await?;
         Ok(Response::new(pb::FailJobResponse {
             job: Some(job_to_pb(job)),
         }))
     }
 
-    async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<pb::CancelJobResponse>, Status> {
+    async fn cancel_job(
+        &self,
+        request: Request<pb::CancelJobRequest>,
+    ) -> Result<Response<pb::CancelJobResponse>, Status> {
         let job = self.queue.cancel(&request.into_inner().job_id).await?;
         Ok(Response::new(pb::CancelJobResponse {
             job: Some(job_to_pb(job)),
@@ -343,25 +374,45 @@ impl JobQueueApi for JobQueueGrpc {
         let mut events = self.queue.events().subscribe();
         let backlog = self.queue.queue(&service.id, self.queue.limits().max_page_size).await?;
         let queue = self.queue.clone();
-        let stream = async_stream(move |tx| async move {
+        let stream = async_stream(self.stopping.clone(), move |tx| async move {
             for job in backlog {
-                if tx.send(Ok(pb::WatchQueueResponse { job: Some(job_to_pb(job)) })).await.is_err() {
+                if tx
+                    .send(Ok(pb::WatchQueueResponse {
+                        job: Some(job_to_pb(job)),
+                    }))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
             loop {
                 match events.recv().await {
                     Ok(job) if job.service_id == service.id && job.status() == JobStatus::Registered => {
-                        if tx.send(Ok(pb::WatchQueueResponse { job: Some(job_to_pb(job)) })).await.is_err() {
+                        if tx
+                            .send(Ok(pb::WatchQueueResponse {
+                                job: Some(job_to_pb(job)),
+                            }))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
                         // Fell behind: re-send what is waiting rather than lose jobs.
-                        let Ok(jobs) = queue.queue(&service.id, queue.limits().max_page_size).await else { return };
+                        let Ok(jobs) = queue.queue(&service.id, queue.limits().max_page_size).await else {
+                            return;
+                        };
                         for job in jobs {
-                            if tx.send(Ok(pb::WatchQueueResponse { job: Some(job_to_pb(job)) })).await.is_err() {
+                            if tx
+                                .send(Ok(pb::WatchQueueResponse {
+                                    job: Some(job_to_pb(job)),
+                                }))
+                                .await
+                                .is_err()
+                            {
                                 return;
                             }
                         }
@@ -380,11 +431,18 @@ impl JobQueueApi for JobQueueGrpc {
         let mut events = self.queue.events().subscribe();
         let job = self.queue.get_job(&id).await?;
         let queue = self.queue.clone();
-        let stream = async_stream(move |tx| async move {
+        let stream = async_stream(self.stopping.clone(), move |tx| async move {
             let id = job.id.clone();
             let mut last = job.clone();
             let terminal = job.status().is_terminal();
-            if tx.send(Ok(pb::WatchJobResponse { job: Some(job_to_pb(job)) })).await.is_err() || terminal {
+            if tx
+                .send(Ok(pb::WatchJobResponse {
+                    job: Some(job_to_pb(job)),
+                }))
+                .await
+                .is_err()
+                || terminal
+            {
                 return;
             }
             loop {
@@ -400,7 +458,14 @@ impl JobQueueApi for JobQueueGrpc {
                 };
                 last = next.clone();
                 let terminal = next.status().is_terminal();
-                if tx.send(Ok(pb::WatchJobResponse { job: Some(job_to_pb(next)) })).await.is_err() || terminal {
+                if tx
+                    .send(Ok(pb::WatchJobResponse {
+                        job: Some(job_to_pb(next)),
+                    }))
+                    .await
+                    .is_err()
+                    || terminal
+                {
                     return;
                 }
             }
@@ -427,7 +492,10 @@ impl JobQueueApi for JobQueueGrpc {
         }
         let mut job_types = Vec::with_capacity(keys.len());
         for key in keys {
-            let resolved = self.queue.resolve_job_type(&key.name, &key.version, key.revision).await?;
+            let resolved = self
+                .queue
+                .resolve_job_type(&key.name, &key.version, key.revision)
+                .await?;
             job_types.push(match resolved {
                 Some(r) => pb::JobTypeInterface {
                     found: true,
@@ -449,14 +517,20 @@ impl JobQueueApi for JobQueueGrpc {
 }
 
 /// Runs `body` with a channel sender and exposes the receiver as a stream; the
-/// task ends when the client goes away (the send fails).
-fn async_stream<T, F, Fut>(body: F) -> Stream2<T>
+/// task ends when the client goes away (the send fails) or the server stops.
+fn async_stream<T, F, Fut>(stopping: ShutdownWaiter, body: F) -> Stream2<T>
 where
     T: Send + 'static,
     F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    tokio::spawn(body(tx));
+    let work = body(tx);
+    tokio::spawn(async move {
+        tokio::select! {
+            () = work => {},
+            () = stopping.wait() => {},
+        }
+    });
     Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }

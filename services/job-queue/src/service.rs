@@ -168,7 +168,9 @@ impl JobQueue {
     pub async fn list_services(&self, page_size: i64, token: &str) -> Result<Page<Service>> {
         let limit = self.page_size(page_size);
         let rows = self.repo.list_services(parse_token(token)?, limit).await?;
-        let next = (rows.len() as i64 == limit).then(|| rows.last().map(|(seq, _)| *seq)).flatten();
+        let next = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|(seq, _)| *seq))
+            .flatten();
         Ok(Page {
             items: rows.into_iter().map(|(_, s)| s).collect(),
             next,
@@ -277,12 +279,21 @@ impl JobQueue {
         let service = self.get_service(service_id).await?;
         let validator = self
             .schemas
-            .get_or_compile(&service.id, service.revision, SchemaKind::Registration, &service.job_registration_schema)
+            .get_or_compile(
+                &service.id,
+                service.revision,
+                SchemaKind::Registration,
+                &service.job_registration_schema,
+            )
             .map_err(Error::Internal)?;
         let mut violations = Vec::new();
         let mut documents = Vec::with_capacity(parameters.len());
         for (index, text) in parameters.iter().enumerate() {
-            let field = if parameters.len() == 1 { "parameters".to_owned() } else { format!("parameters[{index}]") };
+            let field = if parameters.len() == 1 {
+                "parameters".to_owned()
+            } else {
+                format!("parameters[{index}]")
+            };
             let value = self.parse_document(&field, text)?;
             violations.extend(schema::violations(&validator, &value));
             documents.push(value.to_string());
@@ -325,8 +336,13 @@ impl JobQueue {
             None => None,
         };
         let limit = self.page_size(page_size);
-        let jobs = self.repo.list_jobs(service.as_deref(), parse_token(token)?, limit).await?;
-        let next = (jobs.len() as i64 == limit).then(|| jobs.last().map(|j| j.seq)).flatten();
+        let jobs = self
+            .repo
+            .list_jobs(service.as_deref(), parse_token(token)?, limit)
+            .await?;
+        let next = (jobs.len() as i64 == limit)
+            .then(|| jobs.last().map(|j| j.seq))
+            .flatten();
         Ok(Page { items: jobs, next })
     }
 
@@ -379,7 +395,10 @@ impl JobQueue {
     /// The oldest REGISTERED jobs (TopChef's queue shows ten).
     pub async fn queue(&self, service_id: &str, limit: i64) -> Result<Vec<Job>> {
         let service = self.get_service(service_id).await?;
-        Ok(self.repo.registered_jobs(&service.id, limit.clamp(1, self.limits.max_page_size)).await?)
+        Ok(self
+            .repo
+            .registered_jobs(&service.id, limit.clamp(1, self.limits.max_page_size))
+            .await?)
     }
 
     pub async fn claim(&self, service_id: &str, max: i64, lease_seconds: i64) -> Result<Vec<Job>> {
@@ -390,9 +409,16 @@ impl JobQueue {
                 format!("must be between 1 and {}", self.limits.max_claim),
             ));
         }
-        let lease = if lease_seconds == 0 { service.lease_seconds } else { self.check_lease(lease_seconds)? };
+        let lease = if lease_seconds == 0 {
+            service.lease_seconds
+        } else {
+            self.check_lease(lease_seconds)?
+        };
         let now = now_micros();
-        let jobs = self.repo.claim_jobs(&service.id, max, now + lease * 1_000_000, now).await?;
+        let jobs = self
+            .repo
+            .claim_jobs(&service.id, max, now + lease * 1_000_000, now)
+            .await?;
         self.publish(&jobs);
         Ok(jobs)
     }
@@ -429,7 +455,11 @@ impl JobQueue {
     pub async fn fail(&self, job_id: &str, token: &str, message: &str, retry: bool) -> Result<Job> {
         let job = self.get_job(job_id).await?;
         let mode = if retry { FailMode::Retry } else { FailMode::Final };
-        let message = if message.trim().is_empty() { "failed without a message" } else { message };
+        let message = if message.trim().is_empty() {
+            "failed without a message"
+        } else {
+            message
+        };
         let failed = self
             .repo
             .fail_job(&job.id, token, message, mode, now_micros())
@@ -504,7 +534,9 @@ fn stale(job: &Job) -> Error {
 }
 
 fn duplicate(name: &str, version: &str) -> Error {
-    Error::AlreadyExists(format!("a service named {name:?} with version {version:?} already exists"))
+    Error::AlreadyExists(format!(
+        "a service named {name:?} with version {version:?} already exists"
+    ))
 }
 
 fn revision_notice(service: &Service, now: i64) -> Result<OutboxEntry> {
@@ -571,7 +603,10 @@ fn check_timeout(seconds: i64) -> Result<i64> {
     if seconds >= 1 {
         Ok(seconds)
     } else {
-        Err(Error::invalid("timeout", "must be an integer number of seconds, at least 1"))
+        Err(Error::invalid(
+            "timeout",
+            "must be an integer number of seconds, at least 1",
+        ))
     }
 }
 

@@ -27,13 +27,17 @@ pub struct Application {
     server: GrpcServer,
     queue: Arc<JobQueue>,
     config: Config,
+    /// Fired when shutdown begins: ends watch streams so the drain can finish.
+    stop: Shutdown,
 }
 
 /// Opens the configured database and applies migrations.
 pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> anyhow::Result<Arc<dyn Repository>> {
     let repo: Arc<dyn Repository> = match target {
         DatabaseTarget::Sqlite(path) => Arc::new(SqliteRepository::new(db::open_sqlite(path, max_connections).await?)),
-        DatabaseTarget::Postgres(url) => Arc::new(PostgresRepository::new(db::open_postgres(url, max_connections).await?)),
+        DatabaseTarget::Postgres(url) => {
+            Arc::new(PostgresRepository::new(db::open_postgres(url, max_connections).await?))
+        }
     };
     repo.migrate().await?;
     Ok(repo)
@@ -49,7 +53,8 @@ impl Application {
             ..Limits::default()
         };
         let queue = Arc::new(JobQueue::new(repo, Events::new(), limits));
-        let api = JobQueueServer::new(JobQueueGrpc::new(queue.clone()))
+        let (stop, stopping) = Shutdown::new();
+        let api = JobQueueServer::new(JobQueueGrpc::new(queue.clone(), stopping))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let server = GrpcServer::bind(
@@ -59,11 +64,22 @@ impl Application {
             brigade_proto::FILE_DESCRIPTOR_SET,
         )
         .await?;
-        Ok(Self { server, queue, config })
+        Ok(Self {
+            server,
+            queue,
+            config,
+            stop,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr().unwrap_or(self.config.listen)
+    }
+
+    /// Points the outbox relay at recipe-types once its address is known
+    /// (the all-in-one binary binds both services on port 0 first).
+    pub fn set_recipe_types_url(&mut self, url: String) {
+        self.config.recipe_types_url = url;
     }
 
     pub fn queue(&self) -> Arc<JobQueue> {
@@ -73,7 +89,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then drains in-flight calls and stops
     /// the background tasks.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let (stop, _) = Shutdown::new();
+        let stop = self.stop.clone();
         let reaper = tokio::spawn(background::run_reaper(
             self.queue.clone(),
             Duration::from_millis(self.config.reaper_interval_ms),
@@ -82,7 +98,14 @@ impl Application {
         let channel = background::recipe_types_channel(&self.config.recipe_types_url)?;
         let relay = tokio::spawn(background::run_outbox_relay(self.queue.clone(), channel, stop.waiter()));
         tracing::info!(addr = %self.local_addr(), "job-queue serving");
-        let result = self.server.serve(shutdown).await;
+        let stopping = stop.clone();
+        let result = self
+            .server
+            .serve(async move {
+                shutdown.await;
+                stopping.trigger();
+            })
+            .await;
         stop.trigger();
         let _ = tokio::join!(reaper, relay);
         tracing::info!("job-queue stopped");

@@ -1,1 +1,14 @@
-//! placeholder
+//! Brigade's recipe-types service: versioned recipe definitions (Scale v6), over gRPC.
+
+pub mod config;
+pub mod definition;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod job_types;
+pub mod repository;
+pub mod service;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

@@ -12,9 +12,14 @@ pub struct Parameter {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParameterKind {
-    File { multiple: bool, media_types: Vec<String> },
+    File {
+        multiple: bool,
+        media_types: Vec<String>,
+    },
     /// `None` accepts any JSON type.
-    Json { json_type: Option<String> },
+    Json {
+        json_type: Option<String>,
+    },
 }
 
 /// The parameters declared by one schema.
@@ -95,15 +100,34 @@ mod tests {
             p[0],
             Parameter {
                 name: "image".into(),
-                kind: ParameterKind::File { multiple: false, media_types: vec!["image/png".into()] },
+                kind: ParameterKind::File {
+                    multiple: false,
+                    media_types: vec!["image/png".into()]
+                },
                 required: true
             }
         );
-        assert_eq!(p[1].kind, ParameterKind::File { multiple: true, media_types: vec![] });
+        assert_eq!(
+            p[1].kind,
+            ParameterKind::File {
+                multiple: true,
+                media_types: vec![]
+            }
+        );
         assert!(!p[1].required);
-        assert_eq!(p[2].kind, ParameterKind::Json { json_type: Some("integer".into()) });
+        assert_eq!(
+            p[2].kind,
+            ParameterKind::Json {
+                json_type: Some("integer".into())
+            }
+        );
         assert_eq!(p[3].kind, ParameterKind::Json { json_type: None });
         assert_eq!(p[4].name, "2theta");
-        assert_eq!(p[4].kind, ParameterKind::Json { json_type: Some("number".into()) });
+        assert_eq!(
+            p[4].kind,
+            ParameterKind::Json {
+                json_type: Some("number".into())
+            }
+        );
     }
 }

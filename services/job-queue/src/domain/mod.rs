@@ -28,7 +28,9 @@ impl JobStatus {
 
     /// Case-insensitive, as TopChef accepts `"working"`.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
     }
 
     pub fn is_terminal(self) -> bool {

@@ -52,7 +52,11 @@ pub fn compile(schema: &Value) -> Result<Validator, String> {
     };
     if let Err(e) = meta {
         let at = e.instance_path().to_string();
-        let at = if at.is_empty() { "the schema root".to_owned() } else { format!("'{at}'") };
+        let at = if at.is_empty() {
+            "the schema root".to_owned()
+        } else {
+            format!("'{at}'")
+        };
         return Err(format!("invalid JSON schema at {at}: {e}"));
     }
     let mut options = jsonschema::options()
@@ -65,9 +69,7 @@ pub fn compile(schema: &Value) -> Result<Validator, String> {
     if !declares_draft(schema) {
         options = options.with_draft(Draft::Draft4);
     }
-    options
-        .build(schema)
-        .map_err(|e| format!("invalid JSON schema: {e}"))
+    options.build(schema).map_err(|e| format!("invalid JSON schema: {e}"))
 }
 
 /// Every violation of `instance`, each as its own message.
@@ -77,7 +79,11 @@ pub fn violations(validator: &Validator, instance: &Value) -> Vec<String> {
         .take(MAX_REPORTED_ERRORS)
         .map(|e| {
             let path = e.instance_path().to_string();
-            let context = if path.is_empty() { "[]".to_owned() } else { format!("'{path}'") };
+            let context = if path.is_empty() {
+                "[]".to_owned()
+            } else {
+                format!("'{path}'")
+            };
             format!("Validation of schema {context} threw error {e}")
         })
         .collect()
@@ -111,8 +117,7 @@ impl SchemaCache {
         if let Some(v) = self.lock().get(&key) {
             return Ok(v.clone());
         }
-        let schema: Value =
-            serde_json::from_str(schema_text).map_err(|e| format!("stored schema is not JSON: {e}"))?;
+        let schema: Value = serde_json::from_str(schema_text).map_err(|e| format!("stored schema is not JSON: {e}"))?;
         let validator = Arc::new(compile(&schema)?);
         let mut entries = self.lock();
         if entries.len() >= CACHE_CAPACITY {
@@ -144,8 +149,7 @@ mod tests {
         // exclusiveMaximum is a boolean in draft 4 and a number later.
         assert!(compile(&json!({"type": "number", "maximum": 5, "exclusiveMaximum": true})).is_ok());
         assert!(
-            compile(&json!({"$schema": "http://json-schema.org/draft-07/schema#", "exclusiveMaximum": true}))
-                .is_err()
+            compile(&json!({"$schema": "http://json-schema.org/draft-07/schema#", "exclusiveMaximum": true})).is_err()
         );
     }
 

@@ -65,8 +65,7 @@ pub trait Repository: Send + Sync + 'static {
     /// The oldest REGISTERED jobs of a service.
     async fn registered_jobs(&self, service_id: &str, limit: i64) -> Result<Vec<Job>>;
     /// TopChef's free update; revokes any lease.
-    async fn update_job(&self, id: &str, status: Option<&str>, results: Option<&str>, now: i64)
-    -> Result<Option<Job>>;
+    async fn update_job(&self, id: &str, status: Option<&str>, results: Option<&str>, now: i64) -> Result<Option<Job>>;
 
     /// Leases up to `max` of the oldest REGISTERED jobs, each with its own token.
     async fn claim_jobs(&self, service_id: &str, max: i64, lease_expires_at: i64, now: i64) -> Result<Vec<Job>>;

@@ -146,11 +146,13 @@ macro_rules! sql_repository {
             }
 
             async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>> {
-                Ok(sqlx::query_as("SELECT * FROM jq_services WHERE name = $1 AND version = $2")
-                    .bind(name)
-                    .bind(version)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                Ok(
+                    sqlx::query_as("SELECT * FROM jq_services WHERE name = $1 AND version = $2")
+                        .bind(name)
+                        .bind(version)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
             }
 
             async fn list_services(&self, after: i64, limit: i64) -> Result<Vec<(i64, Service)>> {
@@ -224,13 +226,13 @@ macro_rules! sql_repository {
             }
 
             async fn get_revision(&self, service_id: &str, revision: i64) -> Result<Option<ServiceRevision>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM jq_service_revisions WHERE service_id = $1 AND revision = $2",
+                Ok(
+                    sqlx::query_as("SELECT * FROM jq_service_revisions WHERE service_id = $1 AND revision = $2")
+                        .bind(service_id)
+                        .bind(revision)
+                        .fetch_optional(&self.pool)
+                        .await?,
                 )
-                .bind(service_id)
-                .bind(revision)
-                .fetch_optional(&self.pool)
-                .await?)
             }
 
             async fn insert_jobs(&self, jobs: &[Job]) -> Result<()> {
@@ -303,7 +305,13 @@ macro_rules! sql_repository {
                 Ok(job)
             }
 
-            async fn claim_jobs(&self, service_id: &str, max: i64, lease_expires_at: i64, now: i64) -> Result<Vec<Job>> {
+            async fn claim_jobs(
+                &self,
+                service_id: &str,
+                max: i64,
+                lease_expires_at: i64,
+                now: i64,
+            ) -> Result<Vec<Job>> {
                 let mut tx = self.write_tx().await?;
                 let jobs = sqlx::query_as($claim)
                     .bind(service_id)
@@ -316,7 +324,13 @@ macro_rules! sql_repository {
                 Ok(by_queue_order(jobs))
             }
 
-            async fn extend_lease(&self, id: &str, token: &str, lease_expires_at: i64, now: i64) -> Result<Option<Job>> {
+            async fn extend_lease(
+                &self,
+                id: &str,
+                token: &str,
+                lease_expires_at: i64,
+                now: i64,
+            ) -> Result<Option<Job>> {
                 let mut tx = self.write_tx().await?;
                 let job = sqlx::query_as(EXTEND_LEASE)
                     .bind(id)
@@ -376,7 +390,10 @@ macro_rules! sql_repository {
 
             async fn expire_leases(&self, now: i64) -> Result<Vec<Job>> {
                 let mut tx = self.write_tx().await?;
-                let jobs = sqlx::query_as(EXPIRE_LEASES).bind(now).fetch_all(&mut *tx).await?;
+                let jobs = sqlx::query_as(EXPIRE_LEASES)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(jobs)
             }

@@ -1,0 +1,86 @@
+//! Gateway configuration, from flags and environment variables.
+
+use std::net::SocketAddr;
+
+#[derive(clap::Parser, Clone, Debug)]
+#[command(name = "brigade-gateway", about = "Brigade REST gateway", version)]
+pub struct Config {
+    /// Address the HTTP server listens on (port 0 picks a free port).
+    #[arg(
+        long = "listen",
+        env = "BRIGADE_GATEWAY_ADDR",
+        value_name = "BRIGADE_GATEWAY_ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub listen: SocketAddr,
+    /// gRPC address of job-queue.
+    #[arg(
+        long = "job-queue-url",
+        env = "BRIGADE_JOB_QUEUE_URL",
+        value_name = "BRIGADE_JOB_QUEUE_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub job_queue_url: String,
+    /// gRPC address of recipe-types.
+    #[arg(
+        long = "recipe-types-url",
+        env = "BRIGADE_RECIPE_TYPES_URL",
+        value_name = "BRIGADE_RECIPE_TYPES_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub recipe_types_url: String,
+    /// Largest request body accepted, in bytes (413 above).
+    #[arg(long = "max-body-bytes", env = "BRIGADE_MAX_BODY_BYTES", value_name = "BRIGADE_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
+    pub max_body_bytes: u64,
+    /// Deepest JSON nesting accepted in a request body (400 above).
+    #[arg(long = "max-json-depth", env = "BRIGADE_MAX_JSON_DEPTH", value_name = "BRIGADE_MAX_JSON_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(2..=512))]
+    pub max_json_depth: u32,
+    /// Time allowed for one request, in milliseconds (504 after).
+    #[arg(long = "request-timeout-ms", env = "BRIGADE_REQUEST_TIMEOUT_MS", value_name = "BRIGADE_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub request_timeout_ms: u64,
+    /// Requests served at once; more are shed with 503 and Retry-After.
+    #[arg(long = "max-concurrent-requests", env = "BRIGADE_MAX_CONCURRENT_REQUESTS", value_name = "BRIGADE_MAX_CONCURRENT_REQUESTS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_concurrent_requests: u32,
+    /// Deadline of each gRPC call to a service, in milliseconds.
+    #[arg(long = "grpc-timeout-ms", env = "BRIGADE_GRPC_TIMEOUT_MS", value_name = "BRIGADE_GRPC_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub grpc_timeout_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn check_url(variable: &'static str, url: &str) -> Result<(), ConfigError> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://")) && url.parse::<http::Uri>().is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            variable,
+            message: format!("{url:?} is not an http:// or https:// URL"),
+        })
+    }
+}
+
+impl Config {
+    pub fn local(listen: SocketAddr, job_queue_url: String, recipe_types_url: String) -> Self {
+        Self {
+            listen,
+            job_queue_url,
+            recipe_types_url,
+            max_body_bytes: 1_048_576,
+            max_json_depth: 64,
+            request_timeout_ms: 30_000,
+            max_concurrent_requests: 1024,
+            grpc_timeout_ms: 10_000,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_url("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url)?;
+        check_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)
+    }
+}

@@ -1,0 +1,335 @@
+//! Errors as the two REST surfaces show them. gRPC codes map to HTTP statuses
+//! in one table, [`http_status`].
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::body::BodyError;
+
+/// The one mapping from the internal (gRPC) vocabulary to HTTP.
+pub fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded | Code::Cancelled => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What a gRPC failure says, reduced to what may be shown to a client.
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+    pub reason: Option<String>,
+    pub violations: Vec<(String, String)>,
+}
+
+/// Messages from Brigade's own services carry an `ErrorInfo`; anything else
+/// (a transport failure, a panic) may hold internals and is replaced.
+pub fn describe(status: &tonic::Status) -> Failure {
+    let details = status.get_error_details();
+    let reason = details.error_info().map(|i| i.reason.clone());
+    let violations = details
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| (v.field.clone(), v.description.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let http = http_status(status.code());
+    let message = match status.code() {
+        Code::Internal | Code::Unknown | Code::DataLoss | Code::Unimplemented => "internal server error".to_owned(),
+        Code::Unavailable if reason.is_none() && !status.message().starts_with("the ") => {
+            "a backend service is unavailable; try again shortly".to_owned()
+        }
+        Code::DeadlineExceeded | Code::Cancelled => "the request took too long".to_owned(),
+        _ => status.message().to_owned(),
+    };
+    if http.is_server_error() {
+        tracing::warn!(code = ?status.code(), message = %status.message(), "backend call failed");
+    }
+    Failure {
+        status: http,
+        message,
+        reason,
+        violations,
+    }
+}
+
+// ---------------------------------------------------------------- TopChef --
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ErrorObject {
+    pub detail: String,
+    pub status_code: u16,
+    pub title: String,
+}
+
+/// TopChef's `{"errors": [...]}` envelope.
+#[derive(Debug)]
+pub struct TopChefError {
+    pub errors: Vec<ErrorObject>,
+    pub allow: Option<String>,
+}
+
+pub mod titles {
+    pub const NOT_JSON: &str = "Request Not JSON";
+    pub const DESERIALIZATION: &str = "Deserialization Error From Client Data";
+    pub const SCHEMA: &str = "JSONSchema Validation Error";
+    pub const NOT_UUID: &str = "Not UUID Error";
+    pub const SERVICE_NOT_FOUND: &str = "Service Not Found";
+    pub const JOB_NOT_FOUND: &str = "Job Not Found";
+    pub const METHOD: &str = "Method Not Implemented";
+    pub const NOT_FOUND: &str = "Not Found";
+    pub const CONFLICT: &str = "Conflict";
+    pub const TOO_LARGE: &str = "Request Entity Too Large";
+    pub const STALE_LEASE: &str = "Stale Lease";
+    pub const PRECONDITION: &str = "Failed Precondition";
+    pub const UNAVAILABLE: &str = "Service Unavailable";
+    pub const TIMEOUT: &str = "Gateway Timeout";
+    pub const INTERNAL: &str = "Internal Server Error";
+    pub const TOO_MANY: &str = "Too Many Requests";
+}
+
+/// Brigade's fix of TopChef's reducer: equal codes stay, any mix of 4xx is 400,
+/// and a 5xx anywhere gives 500.
+pub fn reduce_status(codes: impl IntoIterator<Item = u16>) -> u16 {
+    codes
+        .into_iter()
+        .reduce(|a, b| match (a, b) {
+            (a, b) if a == b => a,
+            (a, b) if (400..500).contains(&a) && (400..500).contains(&b) => 400,
+            _ => 500,
+        })
+        .unwrap_or(500)
+}
+
+impl TopChefError {
+    pub fn single(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            errors: vec![ErrorObject {
+                detail: detail.into(),
+                status_code: status.as_u16(),
+                title: title.to_owned(),
+            }],
+            allow: None,
+        }
+    }
+
+    pub fn bad_request(title: &str, detail: impl Into<String>) -> Self {
+        Self::single(StatusCode::BAD_REQUEST, title, detail)
+    }
+
+    pub fn not_uuid(raw: &str) -> Self {
+        Self::single(
+            StatusCode::NOT_FOUND,
+            titles::NOT_UUID,
+            format!("The string {raw} could not be converted to a UUID"),
+        )
+    }
+
+    /// One error object per field problem.
+    pub fn deserialization(problems: Vec<(String, String)>) -> Self {
+        Self {
+            errors: problems
+                .into_iter()
+                .map(|(field, message)| ErrorObject {
+                    detail: format!("Validation of key '{field}' threw error '{message}'."),
+                    status_code: 400,
+                    title: titles::DESERIALIZATION.to_owned(),
+                })
+                .collect(),
+            allow: None,
+        }
+    }
+
+    pub fn from_body(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => Self::single(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                titles::TOO_LARGE,
+                format!("The request body is larger than the limit of {limit} bytes"),
+            ),
+            BodyError::UnsupportedMediaType(ct) => Self::single(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                titles::NOT_JSON,
+                format!("Content-Type {ct:?} is not JSON; send application/json"),
+            ),
+            BodyError::NotJson => Self::bad_request(
+                titles::NOT_JSON,
+                "Could not understand input. Either it is not JSON, or the type was not specified using the Content-Type header",
+            ),
+            BodyError::Malformed(m) => {
+                Self::bad_request(titles::NOT_JSON, format!("The request body is not valid JSON: {m}"))
+            }
+            BodyError::TooDeep(d) => Self::bad_request(
+                titles::NOT_JSON,
+                format!("The request body is nested deeper than {d} levels"),
+            ),
+        }
+    }
+
+    pub fn from_grpc(status: &tonic::Status) -> Self {
+        let f = describe(status);
+        let reason = f.reason.as_deref().unwrap_or_default();
+        let title = match (f.status, reason) {
+            (StatusCode::BAD_REQUEST, "JSON_SCHEMA_VALIDATION") => titles::SCHEMA,
+            (StatusCode::BAD_REQUEST, "STALE_LEASE") => titles::STALE_LEASE,
+            (StatusCode::BAD_REQUEST, "INVALID_FIELD") => titles::DESERIALIZATION,
+            (StatusCode::BAD_REQUEST, _) if status.code() == Code::FailedPrecondition => titles::PRECONDITION,
+            (StatusCode::BAD_REQUEST, _) => titles::DESERIALIZATION,
+            (StatusCode::NOT_FOUND, "JOB_NOT_FOUND") => titles::JOB_NOT_FOUND,
+            (StatusCode::NOT_FOUND, "SERVICE_NOT_FOUND") => titles::SERVICE_NOT_FOUND,
+            (StatusCode::NOT_FOUND, _) => titles::NOT_FOUND,
+            (StatusCode::CONFLICT, _) => titles::CONFLICT,
+            (StatusCode::SERVICE_UNAVAILABLE, _) => titles::UNAVAILABLE,
+            (StatusCode::GATEWAY_TIMEOUT, _) => titles::TIMEOUT,
+            (StatusCode::TOO_MANY_REQUESTS, _) => titles::TOO_MANY,
+            _ => titles::INTERNAL,
+        };
+        if title == titles::SCHEMA && !f.violations.is_empty() {
+            return Self {
+                errors: f
+                    .violations
+                    .into_iter()
+                    .map(|(_, detail)| ErrorObject {
+                        detail,
+                        status_code: 400,
+                        title: titles::SCHEMA.to_owned(),
+                    })
+                    .collect(),
+                allow: None,
+            };
+        }
+        if title == titles::DESERIALIZATION && !f.violations.is_empty() {
+            return Self::deserialization(f.violations);
+        }
+        Self::single(f.status, title, f.message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(reduce_status(self.errors.iter().map(|e| e.status_code)))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<tonic::Status> for TopChefError {
+    fn from(s: tonic::Status) -> Self {
+        Self::from_grpc(&s)
+    }
+}
+
+impl From<BodyError> for TopChefError {
+    fn from(e: BodyError) -> Self {
+        Self::from_body(e)
+    }
+}
+
+impl IntoResponse for TopChefError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(json!({ "errors": self.errors }))).into_response();
+        if let Some(allow) = self.allow.and_then(|a| a.parse().ok()) {
+            response.headers_mut().insert(http::header::ALLOW, allow);
+        }
+        response
+    }
+}
+
+// ------------------------------------------------------------------ Scale --
+
+/// Scale's (Django REST framework's) `{"detail": "..."}`.
+#[derive(Debug)]
+pub struct ScaleError {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+impl ScaleError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not found.")
+    }
+}
+
+impl From<tonic::Status> for ScaleError {
+    fn from(s: tonic::Status) -> Self {
+        let f = describe(&s);
+        let detail = if f.status == StatusCode::NOT_FOUND {
+            "Not found.".to_owned()
+        } else {
+            f.message
+        };
+        Self::new(f.status, detail)
+    }
+}
+
+impl From<BodyError> for ScaleError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Request body is larger than the limit of {limit} bytes."),
+            ),
+            BodyError::UnsupportedMediaType(ct) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Unsupported media type \"{ct}\" in request."),
+            ),
+            BodyError::NotJson => Self::bad_request("The request body must be a JSON object."),
+            BodyError::Malformed(m) => Self::bad_request(format!("JSON parse error - {m}")),
+            BodyError::TooDeep(d) => Self::bad_request(format!("JSON parse error - nested deeper than {d} levels")),
+        }
+    }
+}
+
+impl IntoResponse for ScaleError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "detail": self.detail }))).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reducer_is_fixed() {
+        assert_eq!(reduce_status([400, 400]), 400);
+        assert_eq!(reduce_status([404, 404]), 404);
+        assert_eq!(reduce_status([400, 404]), 400);
+        assert_eq!(reduce_status([404, 405]), 400);
+        assert_eq!(reduce_status([400, 500]), 500);
+        assert_eq!(reduce_status([]), 500);
+    }
+
+    #[test]
+    fn internals_are_not_shown() {
+        let f = describe(&tonic::Status::internal("pg: relation jq_jobs does not exist"));
+        assert_eq!(f.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!f.message.contains("jq_jobs"));
+        let f = describe(&tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"));
+        assert!(!f.message.contains("127.0.0.1"));
+    }
+}

@@ -1,0 +1,44 @@
+//! Liveness and readiness.
+
+use axum::extract::State;
+use axum::response::Response;
+use http::StatusCode;
+use serde_json::json;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::envelope::json;
+use crate::state::AppState;
+
+/// The process is up.
+pub async fn healthz() -> Response {
+    json(StatusCode::OK, json!({"status": "ok"}))
+}
+
+async fn serving(mut client: HealthClient<Channel>) -> bool {
+    let request = tonic::Request::new(HealthCheckRequest { service: String::new() });
+    matches!(
+        client.check(request).await.map(|r| r.into_inner().status()),
+        Ok(ServingStatus::Serving)
+    )
+}
+
+/// Both services answer SERVING over gRPC health.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let (jq, rt) = tokio::join!(
+        serving(state.job_queue_health.clone()),
+        serving(state.recipe_types_health.clone())
+    );
+    let status = if jq && rt {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "SERVING" } else { "NOT_SERVING" };
+    json(
+        status,
+        json!({"status": if jq && rt { "ready" } else { "not ready" }, "job_queue": word(jq), "recipe_types": word(rt)}),
+    )
+}

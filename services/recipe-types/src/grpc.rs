@@ -1,0 +1,224 @@
+//! The gRPC adapter: wire messages in, domain calls, wire messages out.
+
+use std::sync::Arc;
+
+use brigade_proto::recipetypes::v1 as pb;
+use brigade_proto::recipetypes::v1::recipe_types_server::RecipeTypes as RecipeTypesApi;
+use prost_types::Timestamp;
+use tonic::{Request, Response, Status};
+
+use crate::definition::Message;
+use crate::domain::{RecipeType, Revision, parse_order};
+use crate::error::Error;
+use crate::repository::ListFilter;
+use crate::service::{Details, Edit, RecipeTypes, Report};
+
+pub struct RecipeTypesGrpc {
+    service: Arc<RecipeTypes>,
+}
+
+impl RecipeTypesGrpc {
+    pub fn new(service: Arc<RecipeTypes>) -> Self {
+        Self { service }
+    }
+}
+
+fn timestamp(micros: i64) -> Timestamp {
+    Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
+fn summary(rt: &RecipeType) -> pb::RecipeTypeSummary {
+    pb::RecipeTypeSummary {
+        id: rt.id,
+        name: rt.name.clone(),
+        title: rt.title.clone(),
+        description: rt.description.clone(),
+        is_active: rt.is_active,
+        is_system: rt.is_system,
+        revision_num: rt.revision_num,
+        created: Some(timestamp(rt.created)),
+        deprecated: rt.deprecated.map(timestamp),
+        last_modified: Some(timestamp(rt.last_modified)),
+    }
+}
+
+fn details_to_pb(d: Details) -> pb::RecipeTypeDetails {
+    pb::RecipeTypeDetails {
+        summary: Some(summary(&d.recipe_type)),
+        definition_json: d.definition.to_string(),
+        job_types: d
+            .job_types
+            .into_iter()
+            .map(|(key, info)| pb::JobTypeDetails {
+                id: info.as_ref().map(|i| i.service_id.clone()).unwrap_or_default(),
+                description: info.as_ref().map(|i| i.description.clone()).unwrap_or_default(),
+                revision_num: key.revision,
+                name: key.name,
+                version: key.version,
+            })
+            .collect(),
+        sub_recipe_types: d.sub_recipe_types.iter().map(summary).collect(),
+        super_recipe_types: d.super_recipe_types.iter().map(summary).collect(),
+    }
+}
+
+fn messages(list: Vec<Message>) -> Vec<pb::ValidationMessage> {
+    list.into_iter()
+        .map(|m| pb::ValidationMessage {
+            name: m.name,
+            description: m.description,
+        })
+        .collect()
+}
+
+fn report_to_pb(r: Report) -> pb::ValidationResult {
+    pb::ValidationResult {
+        is_valid: r.is_valid,
+        errors: messages(r.errors),
+        warnings: messages(r.warnings),
+        diff_json: r.diff.to_string(),
+    }
+}
+
+fn revision_to_pb(rt: &RecipeType, rev: &Revision) -> pb::RevisionSummary {
+    pb::RevisionSummary {
+        id: rev.id,
+        recipe_type: Some(summary(rt)),
+        revision_num: rev.revision_num,
+        created: Some(timestamp(rev.created)),
+    }
+}
+
+/// Offset and limit within sane bounds.
+fn window(offset: i64, limit: i64) -> (i64, i64) {
+    (offset.max(0), if limit <= 0 { 100 } else { limit.min(1000) })
+}
+
+#[tonic::async_trait]
+impl RecipeTypesApi for RecipeTypesGrpc {
+    async fn list_recipe_types(
+        &self,
+        request: Request<pb::ListRecipeTypesRequest>,
+    ) -> Result<Response<pb::ListRecipeTypesResponse>, Status> {
+        let r = request.into_inner();
+        let order = parse_order(&r.order).map_err(Error::InvalidArgument)?;
+        let filter = ListFilter {
+            keywords: r.keywords.into_iter().filter(|k| !k.is_empty()).collect(),
+            is_active: r.is_active,
+            is_system: r.is_system,
+            order,
+        };
+        let (offset, limit) = window(r.offset, r.limit);
+        let (count, items) = self.service.list(&filter, offset, limit).await?;
+        Ok(Response::new(pb::ListRecipeTypesResponse {
+            count,
+            recipe_types: items
+                .into_iter()
+                .map(|l| pb::RecipeTypeListItem {
+                    summary: Some(summary(&l.recipe_type)),
+                    job_types: l
+                        .job_types
+                        .into_iter()
+                        .map(|(name, version)| pb::JobTypeRef { name, version })
+                        .collect(),
+                    sub_recipe_types: l.sub_recipe_types,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_recipe_type(
+        &self,
+        request: Request<pb::GetRecipeTypeRequest>,
+    ) -> Result<Response<pb::GetRecipeTypeResponse>, Status> {
+        let details = self.service.details(&request.into_inner().name).await?;
+        Ok(Response::new(pb::GetRecipeTypeResponse {
+            recipe_type: Some(details_to_pb(details)),
+        }))
+    }
+
+    async fn create_recipe_type(
+        &self,
+        request: Request<pb::CreateRecipeTypeRequest>,
+    ) -> Result<Response<pb::CreateRecipeTypeResponse>, Status> {
+        let r = request.into_inner();
+        let details = self.service.create(&r.title, r.description, &r.definition_json).await?;
+        Ok(Response::new(pb::CreateRecipeTypeResponse {
+            recipe_type: Some(details_to_pb(details)),
+        }))
+    }
+
+    async fn update_recipe_type(
+        &self,
+        request: Request<pb::UpdateRecipeTypeRequest>,
+    ) -> Result<Response<pb::UpdateRecipeTypeResponse>, Status> {
+        let r = request.into_inner();
+        let edit = Edit {
+            title: r.title,
+            description: r.description,
+            definition: r.definition_json,
+            auto_update: r.auto_update,
+            is_active: r.is_active,
+        };
+        let report = self.service.edit(&r.name, edit).await?;
+        Ok(Response::new(pb::UpdateRecipeTypeResponse {
+            result: Some(report_to_pb(report)),
+        }))
+    }
+
+    async fn validate_recipe_type(
+        &self,
+        request: Request<pb::ValidateRecipeTypeRequest>,
+    ) -> Result<Response<pb::ValidateRecipeTypeResponse>, Status> {
+        let r = request.into_inner();
+        let report = self
+            .service
+            .validate(r.name.as_deref().filter(|n| !n.is_empty()), &r.definition_json)
+            .await?;
+        Ok(Response::new(pb::ValidateRecipeTypeResponse {
+            result: Some(report_to_pb(report)),
+        }))
+    }
+
+    async fn list_revisions(
+        &self,
+        request: Request<pb::ListRevisionsRequest>,
+    ) -> Result<Response<pb::ListRevisionsResponse>, Status> {
+        let r = request.into_inner();
+        let (offset, limit) = window(r.offset, r.limit);
+        let (rt, count, revisions) = self.service.revisions(&r.name, offset, limit).await?;
+        Ok(Response::new(pb::ListRevisionsResponse {
+            count,
+            revisions: revisions.iter().map(|rev| revision_to_pb(&rt, rev)).collect(),
+        }))
+    }
+
+    async fn get_revision(
+        &self,
+        request: Request<pb::GetRevisionRequest>,
+    ) -> Result<Response<pb::GetRevisionResponse>, Status> {
+        let r = request.into_inner();
+        let (rt, rev, definition) = self.service.revision(&r.name, r.revision_num).await?;
+        Ok(Response::new(pb::GetRevisionResponse {
+            revision: Some(revision_to_pb(&rt, &rev)),
+            definition_json: definition.to_string(),
+        }))
+    }
+
+    async fn notify_job_type_revision(
+        &self,
+        request: Request<pb::NotifyJobTypeRevisionRequest>,
+    ) -> Result<Response<pb::NotifyJobTypeRevisionResponse>, Status> {
+        let r = request.into_inner();
+        let updated = self
+            .service
+            .job_type_revised(&r.notice_id, &r.name, &r.version, r.revision)
+            .await?;
+        Ok(Response::new(pb::NotifyJobTypeRevisionResponse {
+            updated_recipe_types: updated,
+        }))
+    }
+}

@@ -1,0 +1,83 @@
+//! Building and running the recipe-types process.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use brigade_common::db::{self, DatabaseTarget};
+use brigade_common::grpc::GrpcServer;
+use brigade_proto::recipetypes::v1::recipe_types_server::RecipeTypesServer;
+use tonic::service::Routes;
+
+use crate::config::Config;
+use crate::grpc::RecipeTypesGrpc;
+use crate::job_types::GrpcJobTypes;
+use crate::repository::{PostgresRepository, Repository, SqliteRepository};
+use crate::service::{Limits, RecipeTypes};
+
+pub const SERVICE_NAME: &str = "brigade.recipetypes.v1.RecipeTypes";
+
+const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+pub struct Application {
+    server: GrpcServer,
+    service: Arc<RecipeTypes>,
+    listen: SocketAddr,
+}
+
+/// Opens the configured database and applies migrations.
+pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> anyhow::Result<Arc<dyn Repository>> {
+    let repo: Arc<dyn Repository> = match target {
+        DatabaseTarget::Sqlite(path) => Arc::new(SqliteRepository::new(db::open_sqlite(path, max_connections).await?)),
+        DatabaseTarget::Postgres(url) => {
+            Arc::new(PostgresRepository::new(db::open_postgres(url, max_connections).await?))
+        }
+    };
+    repo.migrate().await?;
+    Ok(repo)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let target = config.validate()?;
+        tracing::info!(database = %target.redacted(), "opening recipe-types database");
+        let repo = open_repository(&target, config.db_max_connections).await?;
+        let job_types = Arc::new(GrpcJobTypes::new(&config.job_queue_url)?);
+        let limits = Limits {
+            max_definition_bytes: usize::try_from(config.max_definition_bytes).unwrap_or(usize::MAX),
+            max_nodes: config.max_definition_nodes as usize,
+            ..Limits::default()
+        };
+        let service = Arc::new(RecipeTypes::new(repo, job_types, limits));
+        let api = RecipeTypesServer::new(RecipeTypesGrpc::new(service.clone()))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let server = GrpcServer::bind(
+            config.listen,
+            Routes::new(api),
+            SERVICE_NAME,
+            brigade_proto::FILE_DESCRIPTOR_SET,
+        )
+        .await?;
+        Ok(Self {
+            server,
+            service,
+            listen: config.listen,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr().unwrap_or(self.listen)
+    }
+
+    pub fn service(&self) -> Arc<RecipeTypes> {
+        self.service.clone()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "recipe-types serving");
+        self.server.serve(shutdown).await?;
+        tracing::info!("recipe-types stopped");
+        Ok(())
+    }
+}
