@@ -35,9 +35,12 @@ pub fn app(config: &Config) -> anyhow::Result<Router> {
             .unwrap_or_default();
         tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
     });
-    Ok(routes::router(state)
-        .layer(from_fn(middleware::methods))
-        .fallback(middleware::not_found)
+    // Method handling wraps the routed application from outside, so it can
+    // rewrite the method before routing and see the `Allow` header routing adds.
+    let routed = routes::router(state).fallback(middleware::not_found);
+    let with_methods = tower::Layer::layer(&from_fn(middleware::methods), routed);
+    Ok(Router::new()
+        .fallback_service(with_methods)
         .layer(from_fn_with_state(guard, middleware::guard))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)

@@ -2,7 +2,7 @@
 //! node, whether recipes of the old revision can be reprocessed as the new
 //! one, and which nodes a reprocess would copy, supersede or unpublish.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -35,10 +35,11 @@ pub fn diff(prev: &Definition, new: &Definition) -> Diff {
         out.reasons.push(Message::new(INPUT_CHANGE, text));
     }
     let mut status: HashMap<&str, NodeStatus> = HashMap::new();
+    let old_nodes: HashMap<&str, &Node> = prev.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
     for i in Order::of(new).nodes {
         let node = &new.nodes[i];
         let mut nd = NodeDiff::new(node, NodeStatus::New);
-        if let Some(old) = prev.node(&node.name) {
+        if let Some(old) = old_nodes.get(node.name.as_str()) {
             compare(&mut nd, node, old, &status);
         }
         nd.recalculate(out.can_be_reprocessed);
@@ -47,7 +48,7 @@ pub fn diff(prev: &Definition, new: &Definition) -> Diff {
     }
     for i in Order::of(prev).nodes {
         let old = &prev.nodes[i];
-        if new.node(&old.name).is_none() {
+        if !status.contains_key(old.name.as_str()) {
             out.nodes.push(NodeDiff::new(old, NodeStatus::Deleted));
         }
     }
@@ -266,12 +267,15 @@ impl Diff {
     /// Sub-recipe nodes to supersede completely: a parent is being redone,
     /// or something changed besides the recipe type or its revision.
     pub fn nodes_to_recursively_supersede(&self) -> Vec<&str> {
+        let redone: HashSet<&str> = self
+            .nodes
+            .iter()
+            .filter(|n| n.reprocess_new_node)
+            .map(|n| n.name.as_str())
+            .collect();
         self.select(|n| {
             matches!(n.node_type, DiffNodeType::Recipe { .. })
-                && (n
-                    .dependencies
-                    .iter()
-                    .any(|d| self.node(d).is_some_and(|p| p.reprocess_new_node))
+                && (n.dependencies.iter().any(|d| redone.contains(d.as_str()))
                     || n.changes
                         .iter()
                         .any(|c| c.name != "RECIPE_TYPE_CHANGE" && c.name != "RECIPE_TYPE_REVISION_CHANGE"))

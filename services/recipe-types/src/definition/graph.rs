@@ -19,6 +19,8 @@ pub(super) struct Order {
     /// Each cycle as its node indexes (a strongly connected component with
     /// more than one node, or a node that depends on itself).
     pub(super) cycles: Vec<Vec<usize>>,
+    /// Parent indexes of each node.
+    pub(super) parents: Vec<Vec<usize>>,
 }
 
 impl Order {
@@ -59,7 +61,7 @@ impl Order {
             .into_iter()
             .filter(|c| c.len() > 1 || parents[c[0]].contains(&c[0]))
             .collect();
-        Order { nodes, cycles }
+        Order { nodes, cycles, parents }
     }
 }
 
@@ -121,21 +123,39 @@ fn strongly_connected(parents: &[Vec<usize>], children: &[Vec<usize>]) -> Vec<Ve
     out
 }
 
-/// Every node reachable through `dependencies` from `start`, excluding
-/// `start` unless it lies on a cycle.
-fn ancestors<'a>(def: &'a Definition, index: &HashMap<&str, usize>, start: usize) -> HashSet<&'a str> {
-    let mut seen = HashSet::new();
-    let mut stack = vec![start];
-    while let Some(i) = stack.pop() {
-        for dep in &def.nodes[i].dependencies {
-            if let Some(&p) = index.get(dep.name.as_str())
-                && seen.insert(def.nodes[p].name.as_str())
-            {
-                stack.push(p);
+/// Marks the transitive parents of one node at a time. Bumping the stamp
+/// clears the previous node's marks in O(1), keeping big definitions cheap.
+struct Ancestry<'a> {
+    parents: &'a [Vec<usize>],
+    marks: Vec<usize>,
+    stamp: usize,
+}
+
+impl<'a> Ancestry<'a> {
+    fn new(parents: &'a [Vec<usize>]) -> Self {
+        Ancestry {
+            parents,
+            marks: vec![0; parents.len()],
+            stamp: 0,
+        }
+    }
+
+    fn mark(&mut self, start: usize) {
+        self.stamp += 1;
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            for &p in &self.parents[i] {
+                if self.marks[p] != self.stamp {
+                    self.marks[p] = self.stamp;
+                    stack.push(p);
+                }
             }
         }
     }
-    seen
+
+    fn contains(&self, i: usize) -> bool {
+        self.marks[i] == self.stamp
+    }
 }
 
 struct NodeInterfaces<'a> {
@@ -230,8 +250,9 @@ pub fn validate(def: &Definition, resolved: &Resolved) -> Outcome {
         }
     }
     let index = name_index(def);
+    let mut ancestry = Ancestry::new(&order.parents);
     for &i in &order.nodes {
-        check_node(def, &index, &table, i, &mut out);
+        check_node(def, &index, &table, &mut ancestry, i, &mut out);
     }
     out
 }
@@ -240,25 +261,33 @@ fn check_node(
     def: &Definition,
     index: &HashMap<&str, usize>,
     table: &[Option<NodeInterfaces<'_>>],
+    ancestry: &mut Ancestry<'_>,
     i: usize,
     out: &mut Outcome,
 ) {
     let node = &def.nodes[i];
     let Some(own) = &table[i] else { return };
     let wrap = |text: String| Message::new(NODE_INTERFACE, format!("Node '{}' interface error: {text}", node.name));
-    let parents = ancestors(def, index, i);
+    if node
+        .inputs
+        .iter()
+        .any(|(_, c)| matches!(c, Connection::Dependency { .. }))
+    {
+        ancestry.mark(i);
+    }
     let mut connecting = Interface::default();
     let mut skip = BTreeSet::new();
     for (input_name, conn) in &node.inputs {
         let source = match conn {
             Connection::Recipe { input } => def.input.parameter(input),
             Connection::Dependency { node: from, output } => {
-                if !parents.contains(from.as_str()) {
+                let from_index = index.get(from.as_str()).copied();
+                if !from_index.is_some_and(|f| ancestry.contains(f)) {
                     out.errors.push(wrap(format!(
                         "Cannot get output '{output}' without dependency on node '{from}'"
                     )));
                 }
-                let from_kind = index.get(from.as_str()).map(|&f| (&def.nodes[f].kind, &table[f]));
+                let from_kind = from_index.map(|f| (&def.nodes[f].kind, &table[f]));
                 match from_kind {
                     // Parsing already reported recipe sources; unresolved
                     // sources were reported above and cannot be checked.

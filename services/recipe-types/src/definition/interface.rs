@@ -1,7 +1,7 @@
 //! Data interfaces (`{files, json}`), their JSON form, and the rules for
 //! connecting one parameter to another.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
@@ -40,8 +40,8 @@ pub enum Parameter<'a> {
     Json(&'a JsonParameter),
 }
 
-impl Parameter<'_> {
-    pub fn name(&self) -> &str {
+impl<'a> Parameter<'a> {
+    pub fn name(&self) -> &'a str {
         match self {
             Parameter::File(p) => &p.name,
             Parameter::Json(p) => &p.name,
@@ -155,11 +155,15 @@ impl Interface {
     /// parameters are ignored, as in Scale.
     pub(super) fn check_connection(&self, connecting: &Interface, skip: &BTreeSet<String>) -> ConnCheck {
         let mut check = ConnCheck::default();
+        let mut sources = HashMap::new();
+        for p in connecting.parameters() {
+            sources.entry(p.name()).or_insert(p);
+        }
         for target in self.parameters() {
             if skip.contains(target.name()) {
                 continue;
             }
-            match connecting.parameter(target.name()) {
+            match sources.get(target.name()).copied() {
                 Some(source) => check_parameter(target, source, &mut check),
                 None if target.required() => check.errors.push(ConnIssue {
                     code: "PARAM_REQUIRED",

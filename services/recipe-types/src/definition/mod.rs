@@ -11,7 +11,10 @@
 //!   rule names, `UNKNOWN_NODE`, `UNKNOWN_INPUT`, `CONNECTION_INVALID_NODE`.
 //! * [`validate`]: `CIRCULAR_DEPENDENCY`, `JOB_TYPE_DOES_NOT_EXIST`,
 //!   `RECIPE_TYPE_DOES_NOT_EXIST`, `INPUT_INTERFACE`, `NODE_INTERFACE`, and the
-//!   warning `MISMATCHED_MEDIA_TYPES`.
+//!   warning `MISMATCHED_MEDIA_TYPES`. As in Scale, connection failures
+//!   (`MISSING_DEPENDENCY`, `MISSING_OUTPUT_NAME`, `PARAM_REQUIRED`,
+//!   `MISMATCHED_PARAM_TYPE`, `NO_MULTIPLE_FILES`, `MISMATCHED_JSON_TYPE`)
+//!   are reported as `NODE_INTERFACE`, their text in the description.
 //! * `RECURSIVE_SUBRECIPES` comes from [`check_recursive_subs`].
 
 mod diff;

@@ -7,7 +7,7 @@
 //! the graph references (`UNKNOWN_NODE`, `UNKNOWN_INPUT`,
 //! `CONNECTION_INVALID_NODE`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -66,7 +66,8 @@ pub fn parse_definition(json: &Value) -> Result<Definition, Vec<Message>> {
     found.schema.extend(issues.into_plain());
 
     let input = match top.get("input") {
-        None => Interface::default(),
+        // Scale turns a missing or null recipe input into an empty one.
+        None | Some(Value::Null) => Interface::default(),
         Some(v) => {
             let parsed = parse_interface(v, "input", true);
             if let Some(text) = parsed.bad_version {
@@ -142,6 +143,7 @@ fn parse_dependencies(v: &Value, issues: &mut Issues) -> Option<Vec<Dependency>>
     let list = issues.array(v)?;
     let before = issues.list.len();
     let mut deps: Vec<Dependency> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
     for item in list {
         let Some(m) = issues.object(item) else {
             continue;
@@ -152,9 +154,12 @@ fn parse_dependencies(v: &Value, issues: &mut Issues) -> Option<Vec<Dependency>>
         let (Some(name), Some(acceptance)) = (name, acceptance) else {
             continue;
         };
-        match deps.iter_mut().find(|d| d.name == name) {
-            Some(existing) => existing.acceptance = acceptance,
-            None => deps.push(Dependency { name, acceptance }),
+        match position.get(&name) {
+            Some(&at) => deps[at].acceptance = acceptance,
+            None => {
+                position.insert(name.clone(), deps.len());
+                deps.push(Dependency { name, acceptance });
+            }
         }
     }
     (issues.list.len() == before).then_some(deps)
@@ -276,6 +281,7 @@ fn node_type_inner(node: &str, v: &Value, issues: &mut Issues, rules: &mut Vec<M
 }
 
 fn check_references(raws: &[RawNode], input: &Interface, found: &mut Found) {
+    let recipe_inputs: HashSet<&str> = input.parameters().map(|p| p.name()).collect();
     let kinds: HashMap<&str, Option<&NodeKind>> = raws.iter().map(|r| (r.name.as_str(), r.kind.as_ref())).collect();
     let unknown = |name: &str| Message::new(UNKNOWN_NODE, format!("Node '{name}' is not defined"));
     for raw in raws {
@@ -286,7 +292,7 @@ fn check_references(raws: &[RawNode], input: &Interface, found: &mut Found) {
         }
         for (_, conn) in raw.inputs.iter().flatten() {
             match conn {
-                Connection::Recipe { input: name } if input.parameter(name).is_none() => {
+                Connection::Recipe { input: name } if !recipe_inputs.contains(name.as_str()) => {
                     found.graph.push(Message::new(
                         UNKNOWN_INPUT,
                         format!("Recipe input '{name}' is not defined"),
@@ -405,6 +411,7 @@ mod tests {
             json!({"version": "7", "input": {"files": [], "json": []}, "nodes": {}})
         );
         assert_eq!(parse(json!({"version": "6"})), def);
+        assert_eq!(parse(json!({"input": null})), def);
         assert_eq!(
             parse(json!({"version": "7", "input": {"version": "6"}, "nodes": {}})),
             def
