@@ -1,0 +1,1 @@
+//! Brigade client library (being written).
