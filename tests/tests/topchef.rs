@@ -467,11 +467,11 @@ async fn queue_is_oldest_first_with_distinct_dates() {
     let (_, first) = app
         .post(&format!("/services/{id}/jobs"), &json!({"parameters": {"n": 1}}))
         .await;
-    // A second apart, measured by the server's own clock.
-    let first_date = first["data"]["date_submitted"].as_str().unwrap_or_default().to_owned();
+    // A second apart.
+    let first_date = chrono::DateTime::parse_from_rfc3339(first["data"]["date_submitted"].as_str().unwrap_or_default())
+        .expect("date_submitted is RFC 3339");
     eventually(Duration::from_secs(3), "a second to pass", || async {
-        let now = chrono_like_now();
-        (now > shift_one_second(&first_date)).then_some(())
+        (chrono::Utc::now() > first_date + chrono::Duration::seconds(1)).then_some(())
     })
     .await;
     let (_, second) = app
@@ -492,46 +492,6 @@ async fn queue_is_oldest_first_with_distinct_dates() {
     assert_eq!(ids[1], &second["data"]["id"]);
     let (_, next) = app.get(&format!("/services/{id}/jobs/next")).await;
     assert_eq!(next["data"]["id"], first["data"]["id"]);
-}
-
-fn chrono_like_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{:020}", now.as_micros())
-}
-
-/// TopChef dates sort as text; to compare with "now" convert both to epoch micros.
-fn shift_one_second(date: &str) -> String {
-    let micros = parse_topchef_date(date) + 1_000_000;
-    format!("{micros:020}")
-}
-
-fn parse_topchef_date(date: &str) -> u128 {
-    // YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00
-    let (main, _) = date.split_once('+').unwrap_or((date, ""));
-    let (secs, frac) = main.split_once('.').unwrap_or((main, "0"));
-    let parts: Vec<u64> = secs
-        .split(|c| c == '-' || c == 'T' || c == ':')
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    if parts.len() != 6 {
-        return 0;
-    }
-    let days = days_from_civil(parts[0] as i64, parts[1], parts[2]);
-    let seconds = days as u128 * 86_400 + u128::from(parts[3] * 3600 + parts[4] * 60 + parts[5]);
-    let frac: u128 = format!("{frac:0<6}")[..6].parse().unwrap_or(0);
-    seconds * 1_000_000 + frac
-}
-
-fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[tokio::test]

@@ -395,10 +395,9 @@ impl JobQueue {
     /// The oldest REGISTERED jobs (TopChef's queue shows ten).
     pub async fn queue(&self, service_id: &str, limit: i64) -> Result<Vec<Job>> {
         let service = self.get_service(service_id).await?;
-        Ok(self
-            .repo
+        self.repo
             .registered_jobs(&service.id, limit.clamp(1, self.limits.max_page_size))
-            .await?)
+            .await
     }
 
     pub async fn claim(&self, service_id: &str, max: i64, lease_seconds: i64) -> Result<Vec<Job>> {

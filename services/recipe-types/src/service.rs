@@ -135,13 +135,13 @@ impl RecipeTypes {
             ));
         }
         let parsed = parse_definition(&value);
-        if let Ok(def) = &parsed {
-            if def.nodes().len() > self.limits.max_nodes {
-                return Err(Error::InvalidArgument(format!(
-                    "a definition may have at most {} nodes",
-                    self.limits.max_nodes
-                )));
-            }
+        if let Ok(def) = &parsed
+            && def.nodes().len() > self.limits.max_nodes
+        {
+            return Err(Error::InvalidArgument(format!(
+                "a definition may have at most {} nodes",
+                self.limits.max_nodes
+            )));
         }
         Ok(parsed)
     }
@@ -415,11 +415,11 @@ impl RecipeTypes {
             next.description = Some(description);
         }
         let at = now();
-        if let Some(active) = edit.is_active {
-            if active != current.is_active {
-                next.is_active = active;
-                next.deprecated = if active { None } else { Some(at) };
-            }
+        if let Some(active) = edit.is_active
+            && active != current.is_active
+        {
+            next.is_active = active;
+            next.deprecated = if active { None } else { Some(at) };
         }
         if next != current {
             next.last_modified = at;

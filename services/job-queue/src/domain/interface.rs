@@ -60,13 +60,13 @@ fn kind_of(property: &Value) -> ParameterKind {
             media_types: media_types(property),
         };
     }
-    if property.get("type").and_then(Value::as_str) == Some("array") {
-        if let Some(items) = property.get("items").filter(|i| is_uri_string(i)) {
-            return ParameterKind::File {
-                multiple: true,
-                media_types: media_types(items),
-            };
-        }
+    if property.get("type").and_then(Value::as_str) == Some("array")
+        && let Some(items) = property.get("items").filter(|i| is_uri_string(i))
+    {
+        return ParameterKind::File {
+            multiple: true,
+            media_types: media_types(items),
+        };
     }
     let json_type = match property.get("type") {
         Some(Value::String(t)) => Some(t.clone()),
