@@ -1,40 +1,69 @@
 //! Job change events for the watch streams.
 //!
 //! Every replica publishes the jobs it changes to its own subscribers at once.
-//! On PostgreSQL the change is also sent with `NOTIFY`, and each replica's
-//! listener re-publishes changes made by other replicas, so a watcher connected
-//! to any replica sees every job.
+//! On PostgreSQL each change is also announced with `NOTIFY`, and every
+//! replica's listener re-publishes changes made by the others, so a watcher
+//! connected to any replica sees every job.
 
-use tokio::sync::broadcast;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brigade_common::shutdown::ShutdownWaiter;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::Job;
+use crate::repository::Repository;
 
-/// Capacity per subscriber; a watcher that falls this far behind is told so and
-/// re-reads the queue.
+/// Capacity per subscriber; a watcher that falls this far behind re-reads the queue.
 const CHANNEL_CAPACITY: usize = 4096;
+const NOTIFY_CHANNEL: &str = "brigade_jobs";
+/// PostgreSQL's NOTIFY payload limit is 8000 bytes; stay well below it.
+const MAX_PAYLOAD: usize = 7000;
 
 #[derive(Clone)]
 pub struct Events {
     tx: broadcast::Sender<Job>,
-    origin: String,
+    origin: Arc<str>,
+    remote: Option<mpsc::UnboundedSender<String>>,
 }
 
 impl Events {
-    pub fn new() -> Self {
+    /// Events seen by this replica only (SQLite, a single process).
+    pub fn local() -> Self {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         Self {
             tx,
-            origin: uuid::Uuid::new_v4().simple().to_string(),
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
+            remote: None,
         }
     }
 
-    /// This replica's id, to skip our own notifications when they come back.
-    pub fn origin(&self) -> &str {
-        &self.origin
+    /// Events shared by every replica on one PostgreSQL database. Spawns the
+    /// notifier and the listener; both stop with `shutdown`.
+    pub fn shared(pool: PgPool, repo: Arc<dyn Repository>, shutdown: ShutdownWaiter) -> Self {
+        let (remote_tx, remote_rx) = mpsc::unbounded_channel();
+        let mut events = Self::local();
+        events.remote = Some(remote_tx);
+        tokio::spawn(notify_loop(pool.clone(), events.origin.clone(), remote_rx, shutdown.clone()));
+        tokio::spawn(listen_loop(pool, events.clone_local(), repo, shutdown));
+        events
+    }
+
+    fn clone_local(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            origin: self.origin.clone(),
+            remote: None,
+        }
     }
 
     pub fn publish(&self, job: &Job) {
         let _ = self.tx.send(job.clone());
+        if let Some(remote) = &self.remote {
+            let _ = remote.send(job.id.clone());
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Job> {
@@ -44,6 +73,85 @@ impl Events {
 
 impl Default for Events {
     fn default() -> Self {
-        Self::new()
+        Self::local()
+    }
+}
+
+/// Sends our changed job ids as `origin:id,id,…`, batching what is waiting.
+async fn notify_loop(pool: PgPool, origin: Arc<str>, mut ids: mpsc::UnboundedReceiver<String>, shutdown: ShutdownWaiter) {
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    loop {
+        let first = tokio::select! {
+            () = &mut stop => return,
+            id = ids.recv() => match id { Some(id) => id, None => return },
+        };
+        let mut payload = format!("{origin}:{first}");
+        while payload.len() < MAX_PAYLOAD {
+            match ids.try_recv() {
+                Ok(id) => {
+                    payload.push(',');
+                    payload.push_str(&id);
+                }
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(NOTIFY_CHANNEL)
+            .bind(&payload)
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "job change notification not sent");
+        }
+    }
+}
+
+/// Re-publishes other replicas' changes; reconnects after errors.
+async fn listen_loop(pool: PgPool, events: Events, repo: Arc<dyn Repository>, shutdown: ShutdownWaiter) {
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(mut l) => match l.listen(NOTIFY_CHANNEL).await {
+                Ok(()) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "notification listener cannot connect; retrying");
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        loop {
+            let notification = tokio::select! {
+                () = &mut stop => return,
+                n = listener.recv() => n,
+            };
+            let notification = match notification {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notification listener lost its connection");
+                    break;
+                }
+            };
+            let Some((origin, ids)) = notification.payload().split_once(':') else { continue };
+            if origin == &*events.origin {
+                continue;
+            }
+            for id in ids.split(',') {
+                match repo.get_job(id).await {
+                    Ok(Some(job)) => events.publish(&job),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "changed job could not be read"),
+                }
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ use brigade_common::db::{self, DatabaseTarget};
 use brigade_common::grpc::GrpcServer;
 use brigade_common::shutdown::Shutdown;
 use brigade_proto::jobqueue::v1::job_queue_server::JobQueueServer;
+use sqlx::PgPool;
 use tonic::service::Routes;
 
 use crate::background;
@@ -31,29 +32,41 @@ pub struct Application {
     stop: Shutdown,
 }
 
-/// Opens the configured database and applies migrations.
-pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> anyhow::Result<Arc<dyn Repository>> {
-    let repo: Arc<dyn Repository> = match target {
-        DatabaseTarget::Sqlite(path) => Arc::new(SqliteRepository::new(db::open_sqlite(path, max_connections).await?)),
+/// Opens the configured database and applies migrations; the PostgreSQL pool is
+/// also returned, for change notifications between replicas.
+pub async fn open_repository(
+    target: &DatabaseTarget,
+    max_connections: u32,
+) -> anyhow::Result<(Arc<dyn Repository>, Option<PgPool>)> {
+    let (repo, pg): (Arc<dyn Repository>, _) = match target {
+        DatabaseTarget::Sqlite(path) => (
+            Arc::new(SqliteRepository::new(db::open_sqlite(path, max_connections).await?)),
+            None,
+        ),
         DatabaseTarget::Postgres(url) => {
-            Arc::new(PostgresRepository::new(db::open_postgres(url, max_connections).await?))
+            let pool = db::open_postgres(url, max_connections).await?;
+            (Arc::new(PostgresRepository::new(pool.clone())), Some(pool))
         }
     };
     repo.migrate().await?;
-    Ok(repo)
+    Ok((repo, pg))
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let target = config.validate()?;
         tracing::info!(database = %target.redacted(), "opening job-queue database");
-        let repo = open_repository(&target, config.db_max_connections).await?;
+        let (repo, pg) = open_repository(&target, config.db_max_connections).await?;
+        let (stop, stopping) = Shutdown::new();
+        let events = match pg {
+            Some(pool) => Events::shared(pool, repo.clone(), stop.waiter()),
+            None => Events::local(),
+        };
         let limits = Limits {
             max_document_bytes: usize::try_from(config.max_document_bytes).unwrap_or(usize::MAX),
             ..Limits::default()
         };
-        let queue = Arc::new(JobQueue::new(repo, Events::new(), limits));
-        let (stop, stopping) = Shutdown::new();
+        let queue = Arc::new(JobQueue::new(repo, events, limits));
         let api = JobQueueServer::new(JobQueueGrpc::new(queue.clone(), stopping))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
