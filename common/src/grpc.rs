@@ -11,8 +11,13 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+/// Updates database-backed gauges before a scrape.
+pub type MetricsRefresh =
+    std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 /// A bound gRPC listener with its health reporter, ready to serve.
 pub struct GrpcServer {
+    refresh: Option<MetricsRefresh>,
     listener: TcpListener,
     routes: Routes,
     health: HealthReporter,
@@ -21,12 +26,14 @@ pub struct GrpcServer {
 
 impl GrpcServer {
     /// Binds `addr` (port 0 picks a free port) and prepares `routes` with health,
-    /// reflection for `descriptor_set`, and grpc-web.
+    /// reflection for `descriptor_set`, grpc-web, and `GET /metrics` (Prometheus
+    /// text; `refresh` updates gauges that are read from the database first).
     pub async fn bind(
         addr: SocketAddr,
         routes: Routes,
         service_name: &'static str,
         descriptor_set: &'static [u8],
+        refresh: Option<MetricsRefresh>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -37,6 +44,7 @@ impl GrpcServer {
             .map_err(std::io::Error::other)?;
         let routes = routes.add_service(health_service).add_service(reflection);
         Ok(Self {
+            refresh,
             listener,
             routes,
             health,
@@ -65,6 +73,8 @@ impl GrpcServer {
         };
         Server::builder()
             .accept_http1(true)
+            .layer(crate::metrics::MetricsEndpointLayer::new(self.refresh))
+            .layer(crate::metrics::GrpcMetricsLayer::new(name))
             .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(self.routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal)

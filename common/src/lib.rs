@@ -3,5 +3,6 @@
 
 pub mod db;
 pub mod grpc;
+pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;

@@ -342,6 +342,42 @@ impl JobQueueApi for JobQueueGrpc {
         }))
     }
 
+    async fn complete_jobs(
+        &self,
+        request: Request<pb::CompleteJobsRequest>,
+    ) -> Result<Response<pb::CompleteJobsResponse>, Status> {
+        let items: Vec<(String, String, String)> = request
+            .into_inner()
+            .completions
+            .into_iter()
+            .map(|c| (c.job_id, c.lease_token, c.results_json))
+            .collect();
+        let outcomes = self.queue.complete_many(&items).await?;
+        Ok(Response::new(pb::CompleteJobsResponse {
+            outcomes: items
+                .iter()
+                .zip(outcomes)
+                .map(|((job_id, _, _), outcome)| match outcome {
+                    Ok(job) => pb::CompleteJobOutcome {
+                        job_id: job_id.clone(),
+                        job: Some(job_to_pb(job)),
+                        code: 0,
+                        message: String::new(),
+                    },
+                    Err(e) => {
+                        let status = Status::from(e);
+                        pb::CompleteJobOutcome {
+                            job_id: job_id.clone(),
+                            job: None,
+                            code: status.code() as i32,
+                            message: status.message().to_owned(),
+                        }
+                    }
+                })
+                .collect(),
+        }))
+    }
+
     async fn fail_job(&self, request: Request<pb::FailJobRequest>) -> Result<Response<pb::FailJobResponse>, Status> {
         let r = request.into_inner();
         let job = self

@@ -367,20 +367,24 @@ impl JobQueue {
         Ok(updated)
     }
 
+    /// Results checked against the result schema of the revision the job was submitted under.
     async fn validated_results(&self, job: &Job, text: &str) -> Result<String> {
         let value = self.parse_document("results", text)?;
-        let revision = self.repo.get_revision(&job.service_id, job.service_revision).await?;
-        let (revision_number, schema_text) = match revision {
-            Some(r) => (r.revision, r.job_result_schema),
+        let validator = match self.schemas.cached(&job.service_id, job.service_revision, SchemaKind::Result) {
+            Some(v) => v,
             None => {
-                let s = self.get_service(&job.service_id).await?;
-                (s.revision, s.job_result_schema)
+                let (revision, schema_text) = match self.repo.get_revision(&job.service_id, job.service_revision).await? {
+                    Some(r) => (r.revision, r.job_result_schema),
+                    None => {
+                        let s = self.get_service(&job.service_id).await?;
+                        (s.revision, s.job_result_schema)
+                    }
+                };
+                self.schemas
+                    .get_or_compile(&job.service_id, revision, SchemaKind::Result, &schema_text)
+                    .map_err(Error::Internal)?
             }
         };
-        let validator = self
-            .schemas
-            .get_or_compile(&job.service_id, revision_number, SchemaKind::Result, &schema_text)
-            .map_err(Error::Internal)?;
         let violations = schema::violations(&validator, &value);
         if violations.is_empty() {
             Ok(value.to_string())
@@ -451,6 +455,55 @@ impl JobQueue {
         Ok(done)
     }
 
+    /// Completes several leased jobs in one transaction. Each completion stands
+    /// alone: a bad result or a stale lease fails that one only.
+    pub async fn complete_many(&self, items: &[(String, String, String)]) -> Result<Vec<Result<Job>>> {
+        if items.len() > self.limits.max_batch {
+            return Err(Error::invalid(
+                "completions",
+                format!("at most {} completions per call", self.limits.max_batch),
+            ));
+        }
+        let mut ids = Vec::with_capacity(items.len());
+        for (id, _, _) in items {
+            ids.push(parse_id("job_id", id)?);
+        }
+        let jobs: std::collections::HashMap<String, Job> =
+            self.repo.get_jobs(&ids).await?.into_iter().map(|j| (j.id.clone(), j)).collect();
+        let mut outcomes: Vec<Option<Result<Job>>> = Vec::with_capacity(items.len());
+        let mut writes = Vec::new();
+        let mut write_slots = Vec::new();
+        for (index, ((_, token, results), id)) in items.iter().zip(&ids).enumerate() {
+            let Some(job) = jobs.get(id) else {
+                outcomes.push(Some(Err(Error::JobNotFound(id.clone()))));
+                continue;
+            };
+            if job.lease_token.as_deref() != Some(token.as_str()) || job.status() != JobStatus::Working {
+                outcomes.push(Some(Err(stale(job))));
+                continue;
+            }
+            match self.validated_results(job, results).await {
+                Ok(text) => {
+                    writes.push((id.clone(), token.clone(), text));
+                    write_slots.push(index);
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let written = self.repo.complete_jobs(&writes, now_micros()).await?;
+        for (slot, done) in write_slots.into_iter().zip(written) {
+            outcomes[slot] = Some(match done {
+                Some(job) => {
+                    self.events.publish(&job);
+                    Ok(job)
+                }
+                None => Err(jobs.get(&ids[slot]).map_or_else(|| Error::JobNotFound(ids[slot].clone()), stale)),
+            });
+        }
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(Error::Internal("lost outcome".into())))).collect())
+    }
+
     pub async fn fail(&self, job_id: &str, token: &str, message: &str, retry: bool) -> Result<Job> {
         let job = self.get_job(job_id).await?;
         let mode = if retry { FailMode::Retry } else { FailMode::Final };
@@ -480,6 +533,7 @@ impl JobQueue {
     /// Returns expired leases to the queue; run periodically by the reaper.
     pub async fn expire_leases(&self) -> Result<usize> {
         let jobs = self.repo.expire_leases(now_micros()).await?;
+        crate::metrics::LEASE_EXPIRIES.inc_by(jobs.len() as u64);
         for job in &jobs {
             tracing::info!(job_id = %job.id, status = %job.status, attempts = job.attempts, "lease expired");
         }

@@ -75,6 +75,7 @@ impl Application {
             Routes::new(api),
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
+            Some(crate::metrics::refresh(queue.clone())),
         )
         .await?;
         Ok(Self {

@@ -37,6 +37,14 @@ pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> a
     Ok(repo)
 }
 
+/// Database pool usage, read before each scrape.
+fn pool_metrics(service: Arc<RecipeTypes>) -> brigade_common::grpc::MetricsRefresh {
+    Arc::new(move || {
+        let (size, idle) = service.repository().pool_stats();
+        Box::pin(async move { brigade_common::metrics::set_pool("recipe-types", size, idle) })
+    })
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let target = config.validate()?;
@@ -57,6 +65,7 @@ impl Application {
             Routes::new(api),
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
+            Some(pool_metrics(service.clone())),
         )
         .await?;
         Ok(Self {

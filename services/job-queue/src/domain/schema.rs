@@ -106,6 +106,11 @@ pub enum SchemaKind {
 const CACHE_CAPACITY: usize = 4096;
 
 impl SchemaCache {
+    /// A validator already compiled, without touching the database.
+    pub fn cached(&self, service_id: &str, revision: i64, kind: SchemaKind) -> Option<Arc<Validator>> {
+        self.lock().get(&(service_id.to_owned(), revision, kind)).cloned()
+    }
+
     pub fn get_or_compile(
         &self,
         service_id: &str,

@@ -73,11 +73,21 @@ pub trait Repository: Send + Sync + 'static {
     async fn extend_lease(&self, id: &str, token: &str, lease_expires_at: i64, now: i64) -> Result<Option<Job>>;
     /// COMPLETED with results, only under the current live lease.
     async fn complete_job(&self, id: &str, token: &str, results: &str, now: i64) -> Result<Option<Job>>;
+    /// Several completions in one transaction: (id, token, results) each; `None` where the lease is not current.
+    async fn complete_jobs(&self, items: &[(String, String, String)], now: i64) -> Result<Vec<Option<Job>>>;
+    /// The jobs with these ids that exist, in no particular order.
+    async fn get_jobs(&self, ids: &[String]) -> Result<Vec<Job>>;
     async fn fail_job(&self, id: &str, token: &str, message: &str, mode: FailMode, now: i64) -> Result<Option<Job>>;
     /// Cancels a REGISTERED or WORKING job; `None` when it is in another state or missing.
     async fn cancel_job(&self, id: &str, now: i64) -> Result<Option<Job>>;
     /// Returns expired leases to REGISTERED (attempts + 1) or ERROR after max_attempts.
     async fn expire_leases(&self, now: i64) -> Result<Vec<Job>>;
+
+    /// (service id, status, count) over all jobs, for metrics.
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>>;
+    async fn outbox_backlog(&self) -> Result<i64>;
+    /// (open connections, idle connections) of the pool.
+    fn pool_stats(&self) -> (u32, usize);
 
     async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxEntry>>;
     async fn delete_outbox(&self, id: &str) -> Result<()>;

@@ -28,9 +28,10 @@ const UPDATE_SERVICE: &str = "UPDATE jq_services SET name = $2, version = $3, de
      last_checked_in = $10, max_attempts = $11, lease_seconds = $12 WHERE id = $1 AND revision = $13";
 const INSERT_OUTBOX: &str = "INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
      VALUES ($1, $2, $3, $4, $5, $6)";
-const INSERT_JOB: &str = "INSERT INTO jq_jobs (id, service_id, status, parameters, results, date_submitted, \
-     attempts, max_attempts, lease_token, lease_expires_at, error_message, service_revision, cancelled, updated) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const INSERT_JOB_PREFIX: &str = "INSERT INTO jq_jobs (id, service_id, status, parameters, results, date_submitted, \
+     attempts, max_attempts, lease_token, lease_expires_at, error_message, service_revision, cancelled, updated) ";
+/// Rows per multi-row insert: 14 parameters each stays far below both drivers' limits.
+const INSERT_CHUNK: usize = 500;
 const UPDATE_JOB: &str = "UPDATE jq_jobs SET status = COALESCE($2, status), results = COALESCE($3, results), \
      lease_token = NULL, lease_expires_at = NULL, updated = $4 WHERE id = $1 RETURNING *";
 const EXTEND_LEASE: &str = "UPDATE jq_jobs SET lease_expires_at = $3, updated = $4 \
@@ -237,24 +238,26 @@ macro_rules! sql_repository {
 
             async fn insert_jobs(&self, jobs: &[Job]) -> Result<()> {
                 let mut tx = self.write_tx().await?;
-                for j in jobs {
-                    sqlx::query(INSERT_JOB)
-                        .bind(&j.id)
-                        .bind(&j.service_id)
-                        .bind(&j.status)
-                        .bind(&j.parameters)
-                        .bind(&j.results)
-                        .bind(j.date_submitted)
-                        .bind(j.attempts)
-                        .bind(j.max_attempts)
-                        .bind(&j.lease_token)
-                        .bind(j.lease_expires_at)
-                        .bind(&j.error_message)
-                        .bind(j.service_revision)
-                        .bind(j.cancelled)
-                        .bind(j.updated)
-                        .execute(&mut *tx)
-                        .await?;
+                // Multi-row inserts: one round trip per chunk instead of per job.
+                for chunk in jobs.chunks(INSERT_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(INSERT_JOB_PREFIX);
+                    insert.push_values(chunk, |mut row, j| {
+                        row.push_bind(j.id.clone())
+                            .push_bind(j.service_id.clone())
+                            .push_bind(j.status.clone())
+                            .push_bind(j.parameters.clone())
+                            .push_bind(j.results.clone())
+                            .push_bind(j.date_submitted)
+                            .push_bind(j.attempts)
+                            .push_bind(j.max_attempts)
+                            .push_bind(j.lease_token.clone())
+                            .push_bind(j.lease_expires_at)
+                            .push_bind(j.error_message.clone())
+                            .push_bind(j.service_revision)
+                            .push_bind(j.cancelled)
+                            .push_bind(j.updated);
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -356,6 +359,37 @@ macro_rules! sql_repository {
                 Ok(job)
             }
 
+            async fn complete_jobs(&self, items: &[(String, String, String)], now: i64) -> Result<Vec<Option<Job>>> {
+                let mut tx = self.write_tx().await?;
+                let mut done = Vec::with_capacity(items.len());
+                for (id, token, results) in items {
+                    done.push(
+                        sqlx::query_as(COMPLETE_JOB)
+                            .bind(id)
+                            .bind(token)
+                            .bind(results)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?,
+                    );
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn get_jobs(&self, ids: &[String]) -> Result<Vec<Job>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("SELECT * FROM jq_jobs WHERE id IN ({})", placeholders.join(", "));
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in ids {
+                    query = query.bind(id);
+                }
+                Ok(query.fetch_all(&self.pool).await?)
+            }
+
             async fn fail_job(
                 &self,
                 id: &str,
@@ -396,6 +430,21 @@ macro_rules! sql_repository {
                     .await?;
                 tx.commit().await?;
                 Ok(jobs)
+            }
+
+            async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as("SELECT service_id, status, COUNT(*) FROM jq_jobs GROUP BY service_id, status")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn outbox_backlog(&self) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jq_outbox").fetch_one(&self.pool).await?;
+                Ok(n)
+            }
+
+            fn pool_stats(&self) -> (u32, usize) {
+                (self.pool.size(), self.pool.num_idle())
             }
 
             async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxEntry>> {

@@ -46,6 +46,9 @@ pub trait Repository: Send + Sync + 'static {
     /// Types whose current definition has a job node on (name, version).
     async fn using_job_type(&self, name: &str, version: &str) -> Result<Vec<RecipeType>>;
 
+    /// (open connections, idle connections) of the pool.
+    fn pool_stats(&self) -> (u32, usize);
+
     async fn notice_seen(&self, notice_id: &str) -> Result<bool>;
     async fn record_notice(&self, notice_id: &str, at: i64) -> Result<()>;
 }

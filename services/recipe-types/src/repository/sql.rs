@@ -302,6 +302,10 @@ macro_rules! sql_repository {
                 .await?)
             }
 
+            fn pool_stats(&self) -> (u32, usize) {
+                (self.pool.size(), self.pool.num_idle())
+            }
+
             async fn notice_seen(&self, notice_id: &str) -> Result<bool> {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT notice_id FROM rt_processed_notices WHERE notice_id = $1")

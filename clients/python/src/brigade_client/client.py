@@ -1,0 +1,417 @@
+"""The Brigade job-queue client: services, jobs and the lease protocol over gRPC."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import grpc
+
+from brigade_client._backoff import Backoff
+from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2 as pb
+from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2_grpc as pb_grpc
+from brigade_client.errors import AlreadyExists, BrigadeError, Unavailable, from_rpc_error
+from brigade_client.models import Job, LeasedJob, Service, _time
+
+__all__ = ["Client", "JobStream"]
+
+log = logging.getLogger("brigade_client")
+
+# Reconnect quickly after a server restart (gRPC's default backoff grows to 120 s),
+# and notice dead connections on long-lived streams.
+_CHANNEL_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+
+
+def _parse_target(target: str) -> tuple[str, bool]:
+    """Accepts ``host:port``, ``http://host:port`` (plaintext) or ``https://host:port`` (TLS)."""
+    t = target.strip()
+    for prefix, tls in (("http://", False), ("https://", True), ("grpc://", False)):
+        if t.lower().startswith(prefix):
+            return t[len(prefix) :].rstrip("/"), tls
+    return t.rstrip("/"), False
+
+
+def _dumps(document: Mapping[str, Any], what: str) -> str:
+    if not isinstance(document, Mapping):
+        raise TypeError(f"{what} must be a JSON object (a dict), not {type(document).__name__}")
+    return json.dumps(document, allow_nan=False, separators=(",", ":"))
+
+
+class JobStream:
+    """An iterator over jobs from a server stream; ``cancel()`` ends it from any thread."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def __iter__(self) -> Iterator[Job]:
+        return self
+
+    def __next__(self) -> Job:
+        try:
+            response = next(self._call)
+        except grpc.RpcError as e:
+            if isinstance(e, grpc.Call) and e.code() == grpc.StatusCode.CANCELLED:
+                raise StopIteration from None
+            raise from_rpc_error(e) from e
+        return Job.from_pb(response.job)
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+    def __enter__(self) -> JobStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+class Client:
+    """A connection to a Brigade job-queue gRPC endpoint. Thread-safe.
+
+    ``target`` is ``host:port`` or ``http://host:port`` (as ``brigade`` prints
+    it); ``https://`` uses TLS with the system roots.
+
+    The constructor waits until the server is reachable, retrying with backoff,
+    for at most ``connect_timeout`` seconds (``None``: forever, ``0``: do not
+    wait) and raises :class:`Unavailable` when it is not. Each call has a
+    deadline of ``call_timeout`` seconds. Read-only calls are retried with
+    backoff on transient errors for up to ``retry_timeout`` seconds; calls that
+    change state are not retried (the worker has its own recovery).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        connect_timeout: float | None = 10.0,
+        call_timeout: float = 30.0,
+        retry_timeout: float = 10.0,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        self.target = target
+        self.call_timeout = call_timeout
+        self.retry_timeout = retry_timeout
+        address, tls = _parse_target(target)
+        self._address = address
+        merged = dict(_CHANNEL_OPTIONS)
+        merged.update(dict(options))
+        if tls:
+            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=list(merged.items()))
+        else:
+            self._channel = grpc.insecure_channel(address, options=list(merged.items()))
+        # The generated stub is untyped; the wrappers below give the API its types.
+        self._stub: Any = pb_grpc.JobQueueStub(self._channel)  # type: ignore[no-untyped-call]
+        self._closed = threading.Event()
+        if connect_timeout is None or connect_timeout > 0:
+            try:
+                self.wait_ready(connect_timeout)
+            except BaseException:
+                self.close()
+                raise
+
+    # ----------------------------------------------------------------- plumbing
+
+    def wait_ready(self, timeout: float | None = 10.0) -> None:
+        """Blocks until the channel is connected; retries with backoff; ``None`` waits forever."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = Backoff(0.25, 2.0)
+        attempt = 0
+        while not self._closed.is_set():
+            attempt += 1
+            wait = backoff.next()
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            future = grpc.channel_ready_future(self._channel)
+            try:
+                future.result(timeout=wait)
+                return
+            except grpc.FutureTimeoutError:
+                future.cancel()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Unavailable(f"could not connect to Brigade at {self.target} within {timeout} s")
+            log.debug("waiting for Brigade at %s (attempt %d)", self.target, attempt)
+        raise Unavailable("the client is closed")
+
+    def close(self) -> None:
+        """Closes the channel; calls in progress fail with CANCELLED."""
+        self._closed.set()
+        self._channel.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.target!r})"
+
+    def _unary(
+        self,
+        method: str,
+        request: Any,
+        *,
+        idempotent: bool = False,
+        results_call: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        fn = getattr(self._stub, method)
+        call_timeout = timeout if timeout is not None else self.call_timeout
+        deadline = time.monotonic() + self.retry_timeout
+        backoff = Backoff(0.1, 2.0)
+        while True:
+            try:
+                return fn(request, timeout=call_timeout)
+            except grpc.RpcError as e:
+                err = from_rpc_error(e, results_call=results_call)
+                if idempotent and isinstance(err, Unavailable) and not self._closed.is_set():
+                    delay = backoff.next()
+                    if time.monotonic() + delay < deadline:
+                        log.debug("%s: %s; retrying in %.2f s", method, err, delay)
+                        if self._closed.wait(delay):
+                            raise err from e
+                        continue
+                raise err from e
+            except ValueError as e:  # grpc raises ValueError on a closed channel
+                if self._closed.is_set():
+                    raise BrigadeError("the client is closed") from e
+                raise
+
+    # ----------------------------------------------------------------- services
+
+    def create_service(
+        self,
+        name: str,
+        description: str,
+        registration_schema: Mapping[str, Any],
+        result_schema: Mapping[str, Any],
+        *,
+        version: str = "1.0.0",
+        timeout_seconds: int | None = None,
+        lease_seconds: int | None = None,
+        max_attempts: int | None = None,
+    ) -> Service:
+        """Creates a service; raises :class:`AlreadyExists` if (name, version) is taken."""
+        request = pb.CreateServiceRequest(
+            name=name,
+            description=description,
+            version=version,
+            job_registration_schema_json=_dumps(registration_schema, "registration_schema"),
+            job_result_schema_json=_dumps(result_schema, "result_schema"),
+        )
+        if timeout_seconds is not None:
+            request.timeout_seconds = timeout_seconds
+        if lease_seconds is not None:
+            request.lease_seconds = lease_seconds
+        if max_attempts is not None:
+            request.max_attempts = max_attempts
+        return Service.from_pb(self._unary("CreateService", request).service)
+
+    def register_service(
+        self,
+        name: str,
+        description: str,
+        registration_schema: Mapping[str, Any],
+        result_schema: Mapping[str, Any],
+        *,
+        version: str = "1.0.0",
+        timeout_seconds: int | None = None,
+        lease_seconds: int | None = None,
+        max_attempts: int | None = None,
+    ) -> Service:
+        """Creates the service, or returns the existing one with the same name and version.
+
+        An existing service is returned as it is; if its schemas differ from the
+        ones given, a warning is logged (change them with a new ``version``).
+        """
+        try:
+            return self.create_service(
+                name,
+                description,
+                registration_schema,
+                result_schema,
+                version=version,
+                timeout_seconds=timeout_seconds,
+                lease_seconds=lease_seconds,
+                max_attempts=max_attempts,
+            )
+        except AlreadyExists:
+            existing = self.find_service(name, version)
+            if existing is None:  # renamed or changed in between: let the caller decide
+                raise
+        if existing.registration_schema != dict(registration_schema) or existing.result_schema != dict(result_schema):
+            log.warning(
+                "service %s %s (%s) already exists with different schemas; using it unchanged",
+                name,
+                version,
+                existing.id,
+            )
+        return existing
+
+    def get_service(self, service_id: str) -> Service:
+        return Service.from_pb(self._unary("GetService", pb.GetServiceRequest(id=service_id), idempotent=True).service)
+
+    def list_services(self, *, page_size: int = 1000) -> Iterator[Service]:
+        """Every service, page by page."""
+        token = ""
+        while True:
+            response = self._unary(
+                "ListServices", pb.ListServicesRequest(page_size=page_size, page_token=token), idempotent=True
+            )
+            for s in response.services:
+                yield Service.from_pb(s)
+            token = response.next_page_token
+            if not token:
+                return
+
+    def find_service(self, name: str, version: str = "1.0.0") -> Service | None:
+        for service in self.list_services():
+            if service.name == name and service.version == version:
+                return service
+        return None
+
+    def heartbeat(self, service_id: str, *, retry: bool = True, timeout: float | None = None) -> None:
+        """Checks the service in (TopChef's notion of a service being alive)."""
+        self._unary("Heartbeat", pb.HeartbeatRequest(id=service_id), idempotent=retry, timeout=timeout)
+
+    # --------------------------------------------------------------------- jobs
+
+    def submit(self, service_id: str, parameters: Mapping[str, Any]) -> Job:
+        """Submits one job; raises :class:`InvalidArgument` if the parameters violate the schema."""
+        request = pb.SubmitJobRequest(service_id=service_id, parameters_json=_dumps(parameters, "parameters"))
+        return Job.from_pb(self._unary("SubmitJob", request).job)
+
+    def submit_many(self, service_id: str, parameters: Sequence[Mapping[str, Any]]) -> list[Job]:
+        """Submits several jobs, all or none."""
+        request = pb.SubmitJobsRequest(
+            service_id=service_id, parameters_json=[_dumps(p, "parameters") for p in parameters]
+        )
+        return [Job.from_pb(j) for j in self._unary("SubmitJobs", request).jobs]
+
+    def get_job(self, job_id: str) -> Job:
+        return Job.from_pb(self._unary("GetJob", pb.GetJobRequest(id=job_id), idempotent=True).job)
+
+    def list_jobs(self, service_id: str | None = None, *, page_size: int = 1000) -> Iterator[Job]:
+        """Every job (of one service, or of all), oldest first, page by page."""
+        token = ""
+        while True:
+            response = self._unary(
+                "ListJobs",
+                pb.ListJobsRequest(service_id=service_id or "", page_size=page_size, page_token=token),
+                idempotent=True,
+            )
+            for j in response.jobs:
+                yield Job.from_pb(j)
+            token = response.next_page_token
+            if not token:
+                return
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancels a REGISTERED or WORKING job (it becomes ERROR, ``cancelled``)."""
+        return Job.from_pb(self._unary("CancelJob", pb.CancelJobRequest(job_id=job_id)).job)
+
+    def watch_job(self, job_id: str, *, timeout: float | None = None) -> JobStream:
+        """Streams the job: its current state first, then each change, ending after a terminal one."""
+        return JobStream(self._stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=timeout))
+
+    def watch_queue(self, service_id: str) -> JobStream:
+        """Streams the service's REGISTERED jobs: the backlog first, then each new one."""
+        return JobStream(self._stub.WatchQueue(pb.WatchQueueRequest(service_id=service_id)))
+
+    def wait_for_job(self, job_id: str, *, timeout: float | None = None) -> Job:
+        """Blocks until the job is COMPLETED or ERROR and returns it.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds. Survives server restarts.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = Backoff(0.2, 2.0)
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"job {job_id} did not finish within {timeout} s")
+            try:
+                with self.watch_job(job_id, timeout=remaining) as stream:
+                    for job in stream:
+                        if job.status.is_terminal:
+                            return job
+                        backoff.reset()
+            except Unavailable as e:
+                if (
+                    e.code == grpc.StatusCode.DEADLINE_EXCEEDED
+                    and deadline is not None
+                    and time.monotonic() >= deadline
+                ):
+                    raise TimeoutError(f"job {job_id} did not finish within {timeout} s") from None
+                if self._closed.wait(backoff.next()):
+                    raise
+            # The stream ended without a terminal state (server stopping): watch again.
+
+    # -------------------------------------------------------- lease protocol
+
+    def claim(
+        self,
+        service_id: str,
+        max_jobs: int = 1,
+        *,
+        lease_seconds: int | None = None,
+        worker_id: str = "",
+        timeout: float | None = None,
+    ) -> list[LeasedJob]:
+        """Leases up to ``max_jobs`` REGISTERED jobs, oldest first (possibly none).
+
+        ``lease_seconds`` None uses the service's lease length.
+        """
+        request = pb.ClaimJobsRequest(
+            service_id=service_id, max_jobs=max_jobs, lease_seconds=lease_seconds or 0, worker_id=worker_id
+        )
+        return [LeasedJob.from_pb(lj) for lj in self._unary("ClaimJobs", request, timeout=timeout).jobs]
+
+    def extend_lease(
+        self, job_id: str, lease_token: str, *, lease_seconds: int | None = None, timeout: float | None = None
+    ) -> datetime | None:
+        """Renews a lease (heartbeat); returns the new expiry (a UTC datetime).
+
+        Raises :class:`LeaseLost` if the token is no longer the job's lease.
+        """
+        request = pb.ExtendLeaseRequest(job_id=job_id, lease_token=lease_token, lease_seconds=lease_seconds or 0)
+        response = self._unary("ExtendLease", request, timeout=timeout)
+        return _time(response, "lease_expires_at")
+
+    def complete(
+        self, job_id: str, lease_token: str, results: Mapping[str, Any], *, timeout: float | None = None
+    ) -> Job:
+        """Completes a leased job with its results.
+
+        Raises :class:`ResultRejected` (job stays WORKING) when the results
+        violate the service's result schema, :class:`LeaseLost` when the lease
+        is gone.
+        """
+        request = pb.CompleteJobRequest(job_id=job_id, lease_token=lease_token, results_json=_dumps(results, "results"))
+        return Job.from_pb(self._unary("CompleteJob", request, results_call=True, timeout=timeout).job)
+
+    def fail(
+        self, job_id: str, lease_token: str, error_message: str, *, retry: bool = False, timeout: float | None = None
+    ) -> Job:
+        """Fails a leased job: ERROR with ``error_message``, or with ``retry=True``
+        back to REGISTERED while attempts remain (each retry uses up an attempt)."""
+        request = pb.FailJobRequest(job_id=job_id, lease_token=lease_token, error_message=error_message, retry=retry)
+        return Job.from_pb(self._unary("FailJob", request, timeout=timeout).job)

@@ -1,0 +1,126 @@
+"""The Client against a real server: services, jobs and the lease protocol."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from brigade_client import (
+    Client,
+    InvalidArgument,
+    JobStatus,
+    LeaseLost,
+    NotFound,
+    ResultRejected,
+    Unavailable,
+)
+from conftest import EXPOSURE_PARAMS, EXPOSURE_RESULT, BrigadeServer
+
+
+def test_register_service_is_idempotent(client: Client) -> None:
+    name = f"idempotent-{uuid.uuid4().hex[:8]}"
+    first = client.register_service(name, "first", EXPOSURE_PARAMS, EXPOSURE_RESULT, lease_seconds=7, max_attempts=5)
+    again = client.register_service(name, "second", EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    assert again.id == first.id
+    assert (first.lease_seconds, first.max_attempts, first.version) == (7, 5, "1.0.0")
+    assert first.registration_schema == EXPOSURE_PARAMS
+    assert client.get_service(first.id).name == name
+    other = client.register_service(name, "v2", EXPOSURE_PARAMS, EXPOSURE_RESULT, version="2.0.0")
+    assert other.id != first.id
+
+
+def test_submit_and_get_job(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    job = client.submit(service_id, {"exposure_ms": 20, "gain": 1.5})
+    assert job.status is JobStatus.REGISTERED
+    assert job.parameters == {"exposure_ms": 20, "gain": 1.5}
+    assert job.results is None and job.attempts == 0
+    assert client.get_job(job.id) == job
+    assert server.job(job.id)["status"] == "REGISTERED"
+    assert [j.id for j in client.list_jobs(service_id)] == [job.id]
+
+
+def test_parameters_violating_the_schema_are_rejected(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    with pytest.raises(InvalidArgument) as info:
+        client.submit(service_id, {"exposure_ms": 0, "gain": 1.0})
+    assert not isinstance(info.value, ResultRejected)
+    assert info.value.violations, info.value
+    assert info.value.violations[0].field == "parameters"
+
+
+def test_not_found(client: Client) -> None:
+    with pytest.raises(NotFound):
+        client.get_job(str(uuid.uuid4()))
+    with pytest.raises(NotFound):
+        client.get_service(str(uuid.uuid4()))
+    with pytest.raises(NotFound):
+        client.submit(str(uuid.uuid4()), {})
+
+
+def test_complete_with_results_violating_the_schema_raises_result_rejected(
+    client: Client, server: BrigadeServer
+) -> None:
+    """(d) The violation reaches the caller as ResultRejected; the job stays WORKING."""
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
+    [leased] = client.claim(service_id, 5)
+    assert leased.id == job_id and leased.lease_token
+    assert leased.job.status is JobStatus.WORKING
+
+    with pytest.raises(ResultRejected) as info:
+        client.complete(job_id, leased.lease_token, {"counts": -3, "saturated": "no"})
+    violations = info.value.violations
+    assert len(violations) >= 2, violations
+    assert all(v.field == "results" for v in violations)
+    assert any("saturated" in v.description or "boolean" in v.description for v in violations), violations
+    rest = server.job(job_id)
+    assert rest["status"] == "WORKING" and rest["results"] is None
+
+    done = client.complete(job_id, leased.lease_token, {"counts": 50, "saturated": False})
+    assert done.status is JobStatus.COMPLETED
+    assert server.job(job_id)["results"] == {"counts": 50, "saturated": False}
+
+
+def test_stale_lease_token_raises_lease_lost(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
+    [leased] = client.claim(service_id)
+    with pytest.raises(LeaseLost):
+        client.complete(job_id, "not-the-token", {"counts": 1, "saturated": False})
+    with pytest.raises(LeaseLost):
+        client.extend_lease(job_id, "not-the-token")
+    assert server.job(job_id)["status"] == "WORKING"
+    assert client.extend_lease(job_id, leased.lease_token, lease_seconds=60) is not None
+    client.fail(job_id, leased.lease_token, "broken detector")
+    job = client.get_job(job_id)
+    assert (job.status, job.error_message) == (JobStatus.ERROR, "broken detector")
+    with pytest.raises(LeaseLost):
+        client.complete(job_id, leased.lease_token, {"counts": 1, "saturated": False})
+
+
+def test_fail_with_retry_requeues_until_attempts_run_out(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT, max_attempts=2)
+    job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
+    [first] = client.claim(service_id)
+    assert client.fail(job_id, first.lease_token, "try again", retry=True).status is JobStatus.REGISTERED
+    [second] = client.claim(service_id)
+    failed = client.fail(job_id, second.lease_token, "still broken", retry=True)
+    assert (failed.status, failed.attempts, failed.error_message) == (JobStatus.ERROR, 2, "still broken")
+
+
+def test_wait_for_job_follows_watch_job(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
+    with pytest.raises(TimeoutError):
+        client.wait_for_job(job_id, timeout=0.3)
+    [leased] = client.claim(service_id)
+    client.complete(job_id, leased.lease_token, {"counts": 1, "saturated": False})
+    assert client.wait_for_job(job_id, timeout=10).results == {"counts": 1, "saturated": False}
+
+
+def test_connect_timeout_raises_unavailable() -> None:
+    from conftest import free_port
+
+    with pytest.raises(Unavailable):
+        Client(f"http://127.0.0.1:{free_port()}", connect_timeout=0.5)

@@ -1,0 +1,383 @@
+//! The connection to the job-queue and one method per operation.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use brigade_proto::jobqueue::v1 as pb;
+use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
+use serde_json::Value;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::backoff::Backoff;
+use crate::error::{Error, Result};
+use crate::types::{Job, LeasedJob, Service, ServiceDefinition, lease_seconds, time};
+use crate::worker::{HandlerError, WorkerBuilder};
+
+/// How [`Client::connect_with`] dials the job-queue.
+///
+/// The first connection is retried with exponential backoff (with jitter),
+/// at most [`max_attempts`](Self::max_attempts) times. Once connected, the
+/// channel re-establishes dropped connections by itself.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    connect_timeout: Duration,
+    request_timeout: Option<Duration>,
+}
+
+impl Default for ConnectOptions {
+    /// 10 attempts, backoff from 100 ms doubling up to 5 s, 5 s to connect,
+    /// 30 s per unary request.
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// How many times to try the first connection (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The wait after the first failed attempt; it doubles after each one.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The longest wait between two attempts.
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// How long one connection attempt may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a unary call may wait for its answer (`None`: no limit).
+    /// Watch streams are not cut by it.
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+}
+
+/// A connection to Brigade's job-queue. Cheap to clone; clones share the connection.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: JobQueueClient<Channel>,
+}
+
+impl Client {
+    /// Connects to the job-queue's gRPC endpoint (e.g. `http://127.0.0.1:50051`)
+    /// with the default [`ConnectOptions`]: retried with backoff for a while,
+    /// then [`Error::Connect`].
+    pub async fn connect(url: impl Into<String>) -> Result<Self> {
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// Connects with explicit options.
+    pub async fn connect_with(url: impl Into<String>, options: ConnectOptions) -> Result<Self> {
+        let url = url.into();
+        let mut endpoint = Endpoint::from_shared(url.clone())
+            .map_err(|source| Error::Connect {
+                url: url.clone(),
+                attempts: 0,
+                source,
+            })?
+            .connect_timeout(options.connect_timeout)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true);
+        if let Some(timeout) = options.request_timeout {
+            endpoint = endpoint.timeout(timeout);
+        }
+        let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match endpoint.connect().await {
+                Ok(channel) => {
+                    tracing::debug!(%url, attempt, "connected to the job-queue");
+                    return Ok(Self::from_channel(channel));
+                }
+                Err(source) if attempt >= options.max_attempts => {
+                    return Err(Error::Connect {
+                        url,
+                        attempts: attempt,
+                        source,
+                    });
+                }
+                Err(error) => {
+                    let wait = backoff.next_delay();
+                    tracing::info!(%url, attempt, %error, ?wait, "job-queue not reachable yet, retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Wraps a channel you built yourself (TLS, interceptors, ...).
+    pub fn from_channel(channel: Channel) -> Self {
+        Self {
+            inner: JobQueueClient::new(channel),
+        }
+    }
+
+    /// The generated gRPC client, for the operations this crate does not wrap.
+    pub fn raw(&self) -> JobQueueClient<Channel> {
+        self.inner.clone()
+    }
+
+    /// Creates the service, or returns the existing one with the same name and
+    /// version (so every worker process can call this at start-up).
+    ///
+    /// An existing service is returned as it is: if its schemas differ from
+    /// `definition`, a warning is logged and nothing is changed.
+    pub async fn register_service(&self, definition: &ServiceDefinition) -> Result<Service> {
+        let created = self.inner.clone().create_service(definition.to_request()).await;
+        match created {
+            Ok(response) => Service::from_opt(response.into_inner().service),
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {
+                let existing = self.find_service(&definition.name, &definition.version).await?;
+                let Some(service) = existing else {
+                    // Renamed or removed in between: report what the server said.
+                    return Err(Error::from_status(status));
+                };
+                if service.registration_schema != definition.registration_schema
+                    || service.result_schema != definition.result_schema
+                {
+                    tracing::warn!(
+                        service_id = %service.id,
+                        name = %service.name,
+                        version = %service.version,
+                        "the registered service has other schemas than this definition; using it unchanged"
+                    );
+                }
+                Ok(service)
+            }
+            Err(status) => Err(Error::from_status(status)),
+        }
+    }
+
+    /// The service with this UUID; [`Error::NotFound`] if there is none.
+    pub async fn get_service(&self, id: &str) -> Result<Service> {
+        let response = self
+            .inner
+            .clone()
+            .get_service(pb::GetServiceRequest { id: id.to_owned() })
+            .await
+            .map_err(Error::from_status)?;
+        Service::from_opt(response.into_inner().service)
+    }
+
+    /// The service with this exact name and version, if any.
+    pub async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>> {
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .inner
+                .clone()
+                .list_services(pb::ListServicesRequest {
+                    page_size: 1000,
+                    page_token,
+                })
+                .await
+                .map_err(Error::from_status)?
+                .into_inner();
+            if let Some(found) = page
+                .services
+                .into_iter()
+                .find(|s| s.name == name && s.version == version)
+            {
+                return Service::from_pb(found).map(Some);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(None);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Submits one job. `parameters` must be a JSON object satisfying the
+    /// service's registration schema, else [`Error::InvalidArgument`].
+    pub async fn submit(&self, service_id: &str, parameters: &Value) -> Result<Job> {
+        let response = self
+            .inner
+            .clone()
+            .submit_job(pb::SubmitJobRequest {
+                service_id: service_id.to_owned(),
+                parameters_json: parameters.to_string(),
+            })
+            .await
+            .map_err(Error::from_status)?;
+        Job::from_opt(response.into_inner().job)
+    }
+
+    /// The job with this UUID; [`Error::NotFound`] if there is none.
+    pub async fn get_job(&self, id: &str) -> Result<Job> {
+        let response = self
+            .inner
+            .clone()
+            .get_job(pb::GetJobRequest { id: id.to_owned() })
+            .await
+            .map_err(Error::from_status)?;
+        Job::from_opt(response.into_inner().job)
+    }
+
+    /// Cancels a REGISTERED or WORKING job (it ends in ERROR, `cancelled`).
+    /// A worker holding it loses its lease.
+    pub async fn cancel_job(&self, id: &str) -> Result<Job> {
+        let response = self
+            .inner
+            .clone()
+            .cancel_job(pb::CancelJobRequest { job_id: id.to_owned() })
+            .await
+            .map_err(Error::from_status)?;
+        Job::from_opt(response.into_inner().job)
+    }
+
+    /// Waits until the job is COMPLETED or ERROR and returns it, following the
+    /// job's status stream (no polling).
+    pub async fn wait_for_job(&self, id: &str) -> Result<Job> {
+        let mut stream = self
+            .inner
+            .clone()
+            .watch_job(pb::WatchJobRequest { job_id: id.to_owned() })
+            .await
+            .map_err(Error::from_status)?
+            .into_inner();
+        loop {
+            match stream.message().await.map_err(Error::from_status)? {
+                Some(message) => {
+                    let job = Job::from_opt(message.job)?;
+                    if job.status.is_terminal() {
+                        return Ok(job);
+                    }
+                }
+                // The server stopped the stream (e.g. it is shutting down): read it once more.
+                None => {
+                    let job = self.get_job(id).await?;
+                    return if job.status.is_terminal() {
+                        Ok(job)
+                    } else {
+                        Err(Error::Rpc(Box::new(tonic::Status::unavailable(
+                            "the job's status stream ended before the job finished",
+                        ))))
+                    };
+                }
+            }
+        }
+    }
+
+    /// Leases up to `max_jobs` REGISTERED jobs of the service, oldest first.
+    /// `lease` `None` uses the service's lease length. `worker_id` is free text
+    /// the server logs.
+    pub async fn claim(
+        &self,
+        service_id: &str,
+        max_jobs: u32,
+        lease: Option<Duration>,
+        worker_id: &str,
+    ) -> Result<Vec<LeasedJob>> {
+        let response = self
+            .inner
+            .clone()
+            .claim_jobs(pb::ClaimJobsRequest {
+                service_id: service_id.to_owned(),
+                max_jobs: i32::try_from(max_jobs).unwrap_or(i32::MAX),
+                lease_seconds: lease.map_or(0, lease_seconds),
+                worker_id: worker_id.to_owned(),
+            })
+            .await
+            .map_err(Error::from_status)?;
+        response.into_inner().jobs.into_iter().map(LeasedJob::from_pb).collect()
+    }
+
+    /// Extends a lease to `lease` from now (`None`: the service's lease length)
+    /// and returns the new expiry. [`Error::LeaseLost`] if the token is stale.
+    pub async fn extend_lease(&self, job_id: &str, lease_token: &str, lease: Option<Duration>) -> Result<SystemTime> {
+        let response = self
+            .inner
+            .clone()
+            .extend_lease(pb::ExtendLeaseRequest {
+                job_id: job_id.to_owned(),
+                lease_token: lease_token.to_owned(),
+                lease_seconds: lease.map_or(0, lease_seconds),
+            })
+            .await
+            .map_err(|s| Error::from_lease_status(s, job_id))?;
+        let at = response.into_inner().lease_expires_at;
+        at.and_then(|t| time(t.seconds, t.nanos))
+            .ok_or_else(|| Error::Malformed("the extended lease has no expiry".to_owned()))
+    }
+
+    /// Completes a leased job with `results`, which must satisfy the service's
+    /// result schema: otherwise [`Error::ResultRejected`] and the job stays
+    /// WORKING. [`Error::LeaseLost`] if the token is stale.
+    pub async fn complete(&self, job_id: &str, lease_token: &str, results: &Value) -> Result<Job> {
+        let response = self
+            .inner
+            .clone()
+            .complete_job(pb::CompleteJobRequest {
+                job_id: job_id.to_owned(),
+                lease_token: lease_token.to_owned(),
+                results_json: results.to_string(),
+            })
+            .await
+            .map_err(|s| Error::from_complete_status(s, job_id))?;
+        Job::from_opt(response.into_inner().job)
+    }
+
+    /// Fails a leased job with `message`. `retry: false` ends it in ERROR;
+    /// `retry: true` puts it back in the queue at once while attempts remain
+    /// (it uses up one attempt). [`Error::LeaseLost`] if the token is stale.
+    pub async fn fail(&self, job_id: &str, lease_token: &str, message: &str, retry: bool) -> Result<Job> {
+        let response = self
+            .inner
+            .clone()
+            .fail_job(pb::FailJobRequest {
+                job_id: job_id.to_owned(),
+                lease_token: lease_token.to_owned(),
+                error_message: message.to_owned(),
+                retry,
+            })
+            .await
+            .map_err(|s| Error::from_lease_status(s, job_id))?;
+        Job::from_opt(response.into_inner().job)
+    }
+
+    /// The stream of REGISTERED jobs of a service: the backlog, then each new one.
+    pub(crate) async fn watch_queue(&self, service_id: &str) -> Result<tonic::Streaming<pb::WatchQueueResponse>> {
+        Ok(self
+            .inner
+            .clone()
+            .watch_queue(pb::WatchQueueRequest {
+                service_id: service_id.to_owned(),
+            })
+            .await
+            .map_err(Error::from_status)?
+            .into_inner())
+    }
+
+    /// Starts configuring a [`Worker`](crate::Worker) that runs `handler` on the
+    /// jobs of the service `service_id`.
+    pub fn worker<F, Fut>(&self, service_id: impl Into<String>, handler: F) -> WorkerBuilder
+    where
+        F: Fn(Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<Value, HandlerError>> + Send + 'static,
+    {
+        WorkerBuilder::new(self.clone(), service_id, handler)
+    }
+}

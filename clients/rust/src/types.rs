@@ -1,0 +1,287 @@
+//! Plain Rust views of the job-queue's services and jobs, with JSON documents
+//! parsed into [`serde_json::Value`].
+
+use std::time::{Duration, SystemTime};
+
+use brigade_proto::jobqueue::v1 as pb;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JobStatus {
+    /// Waiting in the queue to be claimed.
+    Registered,
+    /// Leased by a worker.
+    Working,
+    /// Finished with results (terminal).
+    Completed,
+    /// Failed for good, or cancelled (terminal).
+    Error,
+    /// A status this client does not know.
+    Unknown(i32),
+}
+
+impl JobStatus {
+    /// Whether the job will not change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Error)
+    }
+
+    fn from_pb(value: i32) -> Self {
+        match pb::JobStatus::try_from(value) {
+            Ok(pb::JobStatus::Registered) => JobStatus::Registered,
+            Ok(pb::JobStatus::Working) => JobStatus::Working,
+            Ok(pb::JobStatus::Completed) => JobStatus::Completed,
+            Ok(pb::JobStatus::Error) => JobStatus::Error,
+            _ => JobStatus::Unknown(value),
+        }
+    }
+}
+
+/// One job, as the job-queue last reported it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Job {
+    /// The job's UUID.
+    pub id: String,
+    /// The UUID of the service (job type) it belongs to.
+    pub service_id: String,
+    /// Its status.
+    pub status: JobStatus,
+    /// The parameters it was submitted with.
+    pub parameters: Value,
+    /// Its results, once set.
+    pub results: Option<Value>,
+    /// When it was submitted.
+    pub date_submitted: Option<SystemTime>,
+    /// Failed or expired attempts so far.
+    pub attempts: i32,
+    /// Attempts allowed before the job ends in ERROR.
+    pub max_attempts: i32,
+    /// When the current lease ends, while one is held.
+    pub lease_expires_at: Option<SystemTime>,
+    /// Why the job failed (set on ERROR, and kept when a failed attempt is retried).
+    pub error_message: Option<String>,
+    /// The service revision whose schemas apply to this job.
+    pub service_revision: i64,
+    /// Whether it was cancelled.
+    pub cancelled: bool,
+}
+
+/// A job claimed under a lease: present `lease_token` to extend, complete or fail it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LeasedJob {
+    /// The job, now WORKING.
+    pub job: Job,
+    /// Proof of the lease; changes on every claim.
+    pub lease_token: String,
+    /// When the lease ends unless it is extended (server clock).
+    pub lease_expires_at: Option<SystemTime>,
+}
+
+/// A service (job type) registered with the job-queue.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Service {
+    /// The service's UUID; jobs are submitted and claimed by it.
+    pub id: String,
+    /// Its name; (name, version) is unique.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Free text.
+    pub description: String,
+    /// Bumped each time a schema changes.
+    pub revision: i64,
+    /// JSON schema the parameters of each job must satisfy.
+    pub registration_schema: Value,
+    /// JSON schema the results of each job must satisfy.
+    pub result_schema: Value,
+    /// Seconds without a check-in before the service counts as timed out.
+    pub timeout_seconds: i64,
+    /// Attempts a job gets before it ends in ERROR.
+    pub max_attempts: i32,
+    /// The default lease length.
+    pub lease: Duration,
+}
+
+/// What [`Client::register_service`](crate::Client::register_service) creates
+/// (or finds, by name and version).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceDefinition {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) description: String,
+    pub(crate) registration_schema: Value,
+    pub(crate) result_schema: Value,
+    pub(crate) timeout_seconds: Option<i64>,
+    pub(crate) max_attempts: Option<i32>,
+    pub(crate) lease: Option<Duration>,
+}
+
+/// The version a service gets when none is given (the server's default too).
+pub const DEFAULT_VERSION: &str = "1.0.0";
+
+impl ServiceDefinition {
+    /// A service named `name`, version [`DEFAULT_VERSION`], whose jobs take
+    /// parameters matching `registration_schema` and produce results matching
+    /// `result_schema` (both JSON Schema objects).
+    pub fn new(name: impl Into<String>, registration_schema: Value, result_schema: Value) -> Self {
+        Self {
+            name: name.into(),
+            version: DEFAULT_VERSION.to_owned(),
+            description: String::new(),
+            registration_schema,
+            result_schema,
+            timeout_seconds: None,
+            max_attempts: None,
+            lease: None,
+        }
+    }
+
+    /// Sets the version; (name, version) identifies the service.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Seconds without a check-in before the service counts as timed out.
+    pub fn timeout_seconds(mut self, seconds: i64) -> Self {
+        self.timeout_seconds = Some(seconds);
+        self
+    }
+
+    /// Attempts a job gets (failed-with-retry or expired) before it ends in ERROR.
+    pub fn max_attempts(mut self, attempts: i32) -> Self {
+        self.max_attempts = Some(attempts);
+        self
+    }
+
+    /// The default lease length of the service's jobs (whole seconds, rounded up).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    pub(crate) fn to_request(&self) -> pb::CreateServiceRequest {
+        pb::CreateServiceRequest {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            version: self.version.clone(),
+            job_registration_schema_json: self.registration_schema.to_string(),
+            job_result_schema_json: self.result_schema.to_string(),
+            timeout_seconds: self.timeout_seconds,
+            max_attempts: self.max_attempts,
+            lease_seconds: self.lease.map(lease_seconds),
+        }
+    }
+}
+
+/// A lease length in the whole seconds the protocol speaks, rounded up, at least 1.
+pub(crate) fn lease_seconds(lease: Duration) -> i64 {
+    let whole = lease.as_secs() + u64::from(lease.subsec_nanos() > 0);
+    i64::try_from(whole.max(1)).unwrap_or(i64::MAX)
+}
+
+/// A protobuf timestamp (seconds, nanos since the epoch) as a `SystemTime`.
+pub(crate) fn time(seconds: i64, nanos: i32) -> Option<SystemTime> {
+    let seconds = u64::try_from(seconds).ok()?;
+    let nanos = u32::try_from(nanos).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::new(seconds, nanos))
+}
+
+fn document(field: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::Malformed(format!("{field} is not valid JSON: {e}")))
+}
+
+impl Job {
+    pub(crate) fn from_pb(job: pb::Job) -> Result<Self> {
+        Ok(Job {
+            parameters: document("parameters", &job.parameters_json)?,
+            results: job
+                .results_json
+                .as_deref()
+                .map(|t| document("results", t))
+                .transpose()?,
+            date_submitted: job.date_submitted.and_then(|t| time(t.seconds, t.nanos)),
+            lease_expires_at: job.lease_expires_at.and_then(|t| time(t.seconds, t.nanos)),
+            status: JobStatus::from_pb(job.status),
+            id: job.id,
+            service_id: job.service_id,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            error_message: job.error_message,
+            service_revision: job.service_revision,
+            cancelled: job.cancelled,
+        })
+    }
+
+    pub(crate) fn from_opt(job: Option<pb::Job>) -> Result<Self> {
+        Job::from_pb(job.ok_or_else(|| Error::Malformed("the response carries no job".to_owned()))?)
+    }
+}
+
+impl LeasedJob {
+    pub(crate) fn from_pb(leased: pb::LeasedJob) -> Result<Self> {
+        Ok(LeasedJob {
+            lease_expires_at: leased.lease_expires_at.and_then(|t| time(t.seconds, t.nanos)),
+            job: Job::from_opt(leased.job)?,
+            lease_token: leased.lease_token,
+        })
+    }
+}
+
+impl Service {
+    pub(crate) fn from_pb(s: pb::Service) -> Result<Self> {
+        Ok(Service {
+            registration_schema: document("job_registration_schema", &s.job_registration_schema_json)?,
+            result_schema: document("job_result_schema", &s.job_result_schema_json)?,
+            id: s.id,
+            name: s.name,
+            version: s.version,
+            description: s.description,
+            revision: s.revision,
+            timeout_seconds: s.timeout_seconds,
+            max_attempts: s.max_attempts,
+            lease: Duration::from_secs(u64::try_from(s.lease_seconds).unwrap_or(0)),
+        })
+    }
+
+    pub(crate) fn from_opt(s: Option<pb::Service>) -> Result<Self> {
+        Service::from_pb(s.ok_or_else(|| Error::Malformed("the response carries no service".to_owned()))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_seconds_round_up_and_stay_positive() {
+        assert_eq!(lease_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(lease_seconds(Duration::from_millis(2001)), 3);
+        assert_eq!(lease_seconds(Duration::ZERO), 1);
+        assert_eq!(lease_seconds(Duration::from_millis(10)), 1);
+    }
+
+    #[test]
+    fn statuses_map_and_terminality() {
+        assert_eq!(
+            JobStatus::from_pb(pb::JobStatus::Completed as i32),
+            JobStatus::Completed
+        );
+        assert_eq!(JobStatus::from_pb(42), JobStatus::Unknown(42));
+        assert!(JobStatus::Error.is_terminal());
+        assert!(!JobStatus::Working.is_terminal());
+    }
+}

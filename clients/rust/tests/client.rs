@@ -1,0 +1,226 @@
+//! `Client` against a real Brigade: connecting, registering, submitting, and
+//! the lease calls, including result-schema rejections.
+
+mod common;
+
+use std::time::Duration;
+
+use brigade_client::{Client, ConnectOptions, Error, JobStatus};
+use common::{TestSystem, squares, start_system, within};
+use serde_json::json;
+
+#[tokio::test]
+async fn connect_gives_up_after_bounded_retries() {
+    // A port nobody listens on: bind, note it, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let options = ConnectOptions::default()
+        .max_attempts(3)
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(20));
+    let result = within(
+        Duration::from_secs(10),
+        "connect to give up",
+        Client::connect_with(format!("http://127.0.0.1:{port}"), options),
+    )
+    .await;
+    match result {
+        Err(Error::Connect { attempts, .. }) => assert_eq!(attempts, 3),
+        other => panic!("expected Error::Connect, got {other:?}"),
+    }
+    assert!(matches!(
+        Client::connect("not a url").await,
+        Err(Error::Connect { attempts: 0, .. })
+    ));
+}
+
+#[tokio::test]
+async fn connect_retries_until_the_server_comes_up() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let options = ConnectOptions::default()
+        .max_attempts(100)
+        .initial_backoff(Duration::from_millis(20))
+        .max_backoff(Duration::from_millis(100));
+    let connecting = tokio::spawn(Client::connect_with(format!("http://{addr}"), options));
+    // Let the first attempts fail before the server exists.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!connecting.is_finished(), "connected to nothing?");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let system = start_system(dir.path(), addr).await;
+    let client = within(Duration::from_secs(15), "the retried connect", connecting)
+        .await
+        .expect("task")
+        .expect("connects once the server is up");
+    let service = client.register_service(&squares("late")).await.expect("usable");
+    assert_eq!(service.name, "late");
+    system.stop().await.expect("stops");
+}
+
+#[tokio::test]
+async fn register_service_creates_once_then_finds_it() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let lease = Duration::from_secs(7);
+    let first = client
+        .register_service(&squares("spectrometer").lease(lease).max_attempts(5))
+        .await
+        .expect("created");
+    assert_eq!(first.version, brigade_client::DEFAULT_VERSION);
+    assert_eq!(first.lease, lease);
+    assert_eq!(first.max_attempts, 5);
+    assert_eq!(first.result_schema["required"], json!(["square"]));
+
+    let again = client.register_service(&squares("spectrometer")).await.expect("found");
+    assert_eq!(again.id, first.id);
+
+    let v2 = client
+        .register_service(&squares("spectrometer").version("2.0.0"))
+        .await
+        .expect("another version is another service");
+    assert_ne!(v2.id, first.id);
+    assert_eq!(client.get_service(&v2.id).await.expect("get").version, "2.0.0");
+    assert_eq!(
+        client
+            .find_service("spectrometer", "2.0.0")
+            .await
+            .expect("list")
+            .map(|s| s.id),
+        Some(v2.id)
+    );
+    assert!(client.find_service("spectrometer", "9").await.expect("list").is_none());
+
+    let bad = client
+        .register_service(&brigade_client::ServiceDefinition::new("", json!({}), json!({})))
+        .await;
+    assert!(matches!(bad, Err(Error::InvalidArgument { .. })), "{bad:?}");
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn submit_get_and_not_found() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("submit")).await.expect("service");
+
+    let job = client.submit(&service.id, &json!({"n": 4})).await.expect("submitted");
+    assert_eq!(job.status, JobStatus::Registered);
+    assert_eq!(job.parameters, json!({"n": 4}));
+    let read = client.get_job(&job.id).await.expect("read back");
+    assert_eq!(read.id, job.id);
+    assert_eq!(read.service_id, service.id);
+    assert!(read.results.is_none());
+
+    match client.submit(&service.id, &json!({"n": "four"})).await {
+        Err(Error::InvalidArgument { violations, .. }) => {
+            assert!(!violations.is_empty());
+            assert!(violations.iter().all(|v| v.starts_with("parameters")), "{violations:?}");
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    let missing = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(client.get_job(&missing).await, Err(Error::NotFound(_))));
+    assert!(matches!(client.get_service(&missing).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        client.submit(&missing, &json!({"n": 1})).await,
+        Err(Error::NotFound(_))
+    ));
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn results_violating_the_schema_are_result_rejected_and_the_job_stays_leased() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("rejects")).await.expect("service");
+    let job = client.submit(&service.id, &json!({"n": 3})).await.expect("submitted");
+
+    let mut leased = client
+        .claim(&service.id, 5, Some(Duration::from_secs(30)), "test")
+        .await
+        .expect("claimed");
+    assert_eq!(leased.len(), 1);
+    let leased = leased.remove(0);
+    assert_eq!(leased.job.id, job.id);
+    assert_eq!(leased.job.status, JobStatus::Working);
+    assert!(!leased.lease_token.is_empty());
+
+    match client
+        .complete(&job.id, &leased.lease_token, &json!({"square": "nine", "extra": 1}))
+        .await
+    {
+        Err(Error::ResultRejected { violations }) => {
+            assert!(violations.len() >= 2, "{violations:?}");
+            assert!(violations.iter().any(|v| v.contains("nine")), "{violations:?}");
+        }
+        other => panic!("expected ResultRejected, got {other:?}"),
+    }
+    assert!(matches!(
+        client.complete(&job.id, &leased.lease_token, &json!([9])).await,
+        Err(Error::ResultRejected { .. })
+    ));
+    let still = client.get_job(&job.id).await.expect("read");
+    assert_eq!(still.status, JobStatus::Working);
+    assert!(still.results.is_none());
+
+    // A stale token changes nothing.
+    assert!(matches!(
+        client.complete(&job.id, "not-the-token", &json!({"square": 9})).await,
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        client.extend_lease(&job.id, "not-the-token", None).await,
+        Err(Error::LeaseLost { .. })
+    ));
+    client
+        .extend_lease(&job.id, &leased.lease_token, Some(Duration::from_secs(60)))
+        .await
+        .expect("the real token still holds the lease");
+
+    let done = client
+        .complete(&job.id, &leased.lease_token, &json!({"square": 9}))
+        .await
+        .expect("valid results are accepted");
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.results, Some(json!({"square": 9})));
+    // Completed once: the token is spent.
+    assert!(matches!(
+        client
+            .complete(&job.id, &leased.lease_token, &json!({"square": 9}))
+            .await,
+        Err(Error::LeaseLost { .. })
+    ));
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn fail_with_and_without_retry() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("fails")).await.expect("service");
+    let job = client.submit(&service.id, &json!({"n": 1})).await.expect("submitted");
+
+    let leased = client.claim(&service.id, 1, None, "t").await.expect("claim").remove(0);
+    let retried = client
+        .fail(&job.id, &leased.lease_token, "try again", true)
+        .await
+        .expect("failed with retry");
+    assert_eq!(retried.status, JobStatus::Registered);
+    assert_eq!(retried.attempts, 1);
+
+    let leased = client.claim(&service.id, 1, None, "t").await.expect("claim").remove(0);
+    let failed = client
+        .fail(&job.id, &leased.lease_token, "broken", false)
+        .await
+        .expect("failed");
+    assert_eq!(failed.status, JobStatus::Error);
+    assert_eq!(failed.error_message.as_deref(), Some("broken"));
+    let waited = within(Duration::from_secs(5), "wait_for_job", client.wait_for_job(&job.id))
+        .await
+        .expect("terminal");
+    assert_eq!(waited.status, JobStatus::Error);
+    sys.stop().await;
+}
