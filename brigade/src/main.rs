@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("brigade: invalid value for DATABASE_URL: {e}");
         std::process::exit(2);
     }
-    brigade_common::telemetry::init();
+    let _telemetry = brigade_common::telemetry::init("brigade");
     let system = System::start(SystemConfig {
         gateway_addr: cli.gateway_addr,
         job_queue_addr: cli.job_queue_addr,

@@ -75,6 +75,7 @@ impl GrpcServer {
             .accept_http1(true)
             .layer(crate::metrics::MetricsEndpointLayer::new(self.refresh))
             .layer(crate::metrics::GrpcMetricsLayer::new(name))
+            .layer(crate::trace::ServerTraceLayer::new(name))
             .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(self.routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), signal)

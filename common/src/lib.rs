@@ -6,3 +6,4 @@ pub mod grpc;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;

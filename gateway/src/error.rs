@@ -70,10 +70,15 @@ pub fn describe(status: &tonic::Status) -> Failure {
 
 // ---------------------------------------------------------------- TopChef --
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+/// One TopChef error.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorObject {
+    /// What went wrong, for a person.
     pub detail: String,
+    /// The HTTP status of this error.
+    #[schema(minimum = 400, maximum = 599)]
     pub status_code: u16,
+    /// TopChef's title, e.g. `Service Not Found`, `JSONSchema Validation Error`, `Request Not JSON`.
     pub title: String,
 }
 

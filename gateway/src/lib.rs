@@ -6,6 +6,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod schemas;
 pub mod startup;

@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("brigade-gateway: {e}");
         std::process::exit(2);
     }
-    brigade_common::telemetry::init();
+    let _telemetry = brigade_common::telemetry::init("brigade-gateway");
     let app = Application::build(config).await?;
     app.run_until_stopped(brigade_common::shutdown::signal()).await
 }

@@ -145,3 +145,43 @@ pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> 
         ),
     }
 }
+
+/// Counts and times each request by its route template (never the raw path,
+/// which would let clients create unbounded label values).
+pub async fn http_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let start = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    brigade_common::metrics::HTTP_REQUESTS
+        .with_label_values(&[&route, &method, &status])
+        .inc();
+    brigade_common::metrics::HTTP_LATENCY
+        .with_label_values(&[&route, &method])
+        .observe(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Prometheus text for this process.
+pub async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        brigade_common::metrics::render(),
+    )
+        .into_response()
+}
+
+/// Keeps the request id for the gRPC calls this request makes.
+pub async fn request_scope(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(brigade_common::trace::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    brigade_common::trace::REQUEST_ID.scope(id, next.run(request)).await
+}

@@ -59,7 +59,9 @@ pub fn new_service() -> Value {
             "job_result_schema": {"title": "job_result_schema", "type": "object"},
             "name": {"title": "name", "type": "string"},
             "version": {"title": "version", "type": "string", "default": "1.0.0"},
-            "timeout": {"title": "timeout", "type": "integer", "minimum": 1}
+            "timeout": {"title": "timeout", "type": "integer", "minimum": 1},
+            "max_attempts": {"title": "max_attempts", "type": "integer", "minimum": 1, "maximum": 100},
+            "lease_seconds": {"title": "lease_seconds", "type": "integer", "minimum": 1}
         },
         "required": ["description", "job_registration_schema", "job_result_schema", "name"],
         "title": "New Service Schema",

@@ -33,15 +33,32 @@ pub fn app(config: &Config) -> anyhow::Result<Router> {
             .get(&REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        let span = tracing::info_span!(
+            "http",
+            otel.name = %format!("{} {}", request.method(), request.uri().path()),
+            otel.kind = "server",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %id,
+        );
+        // A caller's W3C traceparent makes this request part of its trace.
+        let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(
+            &span,
+            brigade_common::trace::extract(request.headers()),
+        );
+        span
     });
     // Method handling wraps the routed application from outside, so it can
     // rewrite the method before routing and see the `Allow` header routing adds.
-    let routed = routes::router(state).fallback(middleware::not_found);
+    let routed = routes::router(state)
+        .layer(from_fn(middleware::http_metrics))
+        .fallback(middleware::not_found);
     let with_methods = tower::Layer::layer(&from_fn(middleware::methods), routed);
     Ok(Router::new()
+        .route("/metrics", axum::routing::get(middleware::metrics))
         .fallback_service(with_methods)
         .layer(from_fn_with_state(guard, middleware::guard))
+        .layer(from_fn(middleware::request_scope))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))

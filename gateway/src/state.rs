@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
+use brigade_common::trace::{Propagate, TracedChannel};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
@@ -15,8 +16,8 @@ const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub job_queue: JobQueueClient<Channel>,
-    pub recipe_types: RecipeTypesClient<Channel>,
+    pub job_queue: JobQueueClient<TracedChannel>,
+    pub recipe_types: RecipeTypesClient<TracedChannel>,
     pub job_queue_health: HealthClient<Channel>,
     pub recipe_types_health: HealthClient<Channel>,
     pub limits: BodyLimits,
@@ -39,10 +40,10 @@ impl AppState {
         let jq = channel(&config.job_queue_url, timeout)?;
         let rt = channel(&config.recipe_types_url, timeout)?;
         Ok(Self {
-            job_queue: JobQueueClient::new(jq.clone())
+            job_queue: JobQueueClient::with_interceptor(jq.clone(), Propagate)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            recipe_types: RecipeTypesClient::new(rt.clone())
+            recipe_types: RecipeTypesClient::with_interceptor(rt.clone(), Propagate)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             job_queue_health: HealthClient::new(jq),

@@ -358,6 +358,7 @@ async fn cancel_and_fail() {
             lease_token: token(&ids[1]),
             error_message: "flaky".into(),
             retry: true,
+            ..Default::default()
         })
         .await
         .expect("fail retry")
@@ -372,6 +373,7 @@ async fn cancel_and_fail() {
             lease_token: token(&ids[2]),
             error_message: "broken detector".into(),
             retry: false,
+            ..Default::default()
         })
         .await
         .expect("fail")
@@ -380,6 +382,32 @@ async fn cancel_and_fail() {
         .expect("job");
     assert_eq!(failed.status(), pb::JobStatus::Error);
     assert_eq!(failed.error_message.as_deref(), Some("broken detector"));
+    // Release hands a job back without counting an attempt.
+    let held = claim(&mut client, &service_id, 1).await.remove(0);
+    let released = client
+        .fail_job(pb::FailJobRequest {
+            job_id: held.job.as_ref().expect("job").id.clone(),
+            lease_token: held.lease_token.clone(),
+            release: true,
+            ..Default::default()
+        })
+        .await
+        .expect("release")
+        .into_inner()
+        .job
+        .expect("job");
+    assert_eq!(released.status(), pb::JobStatus::Registered);
+    assert_eq!(released.attempts, held.job.as_ref().expect("job").attempts);
+    // Asking for no jobs is a mistake, not a claim of one.
+    let zero = client
+        .claim_jobs(pb::ClaimJobsRequest {
+            service_id: service_id.clone(),
+            max_jobs: 0,
+            ..Default::default()
+        })
+        .await
+        .expect_err("max_jobs 0");
+    assert_eq!(zero.code(), Code::InvalidArgument);
     // A TopChef PATCH revokes the lease of a held job.
     let held = claim(&mut client, &service_id, 1).await.remove(0);
     let held_id = held.job.expect("job").id;

@@ -12,7 +12,14 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::envelope::json;
 use crate::state::AppState;
 
-/// The process is up.
+/// Liveness: the gateway process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "Health",
+    responses((status = 200, description = "The gateway is up.", body = crate::openapi::model::Liveness))
+)]
 pub async fn healthz() -> Response {
     json(StatusCode::OK, json!({"status": "ok"}))
 }
@@ -25,7 +32,18 @@ async fn serving(mut client: HealthClient<Channel>) -> bool {
     )
 }
 
-/// Both services answer SERVING over gRPC health.
+/// Readiness: both services answer SERVING over gRPC health.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "Health",
+    responses(
+        (status = 200, description = "job-queue and recipe-types both serve.", body = crate::openapi::model::Readiness),
+        (status = 503, description = "A service does not serve (or the gateway is shedding load).",
+            body = crate::openapi::model::NotReady),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (jq, rt) = tokio::join!(
         serving(state.job_queue_health.clone()),

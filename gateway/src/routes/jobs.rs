@@ -11,11 +11,25 @@ use super::{FieldErrors, PageQuery, as_object, fetch_jobs, job_detail, job_overv
 use crate::body::json_body;
 use crate::envelope::{BaseUrl, json};
 use crate::error::TopChefError;
+use crate::openapi::model as doc;
 use crate::schemas;
 use crate::state::AppState;
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
+/// Every job of every service, oldest first.
+#[utoipa::path(
+    get,
+    path = "/jobs",
+    operation_id = "list_jobs",
+    tag = "TopChef",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "All jobs (overview), or one page of them with `page_size`; follow `links.next`.", body = doc::JobList),
+        (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
+            content((doc::TopChefErrors = "application/json"), (String = "text/plain"))),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -33,6 +47,18 @@ pub async fn list(
     ))
 }
 
+/// One job, with Brigade's fields (`service_id`, `attempts`, `max_attempts`, `error_message`, `cancelled`).
+#[utoipa::path(
+    get,
+    path = "/jobs/{id}",
+    operation_id = "get_job",
+    tag = "TopChef",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "The job, with the JSON Schemas of the job and of the PATCH body in `meta`.", body = doc::JobFullResponse),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn detail(State(state): State<AppState>, headers: HeaderMap, Path(raw): Path<String>) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
@@ -69,6 +95,21 @@ pub async fn detail(State(state): State<AppState>, headers: HeaderMap, Path(raw)
 }
 
 /// TopChef's free PATCH; answers the bare job, as TopChef does.
+#[utoipa::path(
+    patch,
+    path = "/jobs/{id}",
+    operation_id = "patch_job",
+    tag = "TopChef",
+    description = "Sets the status freely (any letter case) and/or the results (validated when not null). Revokes any lease on the job. Answers the bare job, without an envelope, as TopChef does.",
+    params(("id" = String, Path, description = "Job id (a UUID).")),
+    request_body(content = doc::JobPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The job after the change (no envelope).", body = doc::JobDetail),
+        (status = 400, description = "Deserialization Error From Client Data (unknown status, `results` not an object); JSONSchema Validation Error (results invalid); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error or Job Not Found.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -12,6 +12,7 @@ use super::{FieldErrors, as_object, job_detail, path_id, take_object, take_posit
 use crate::body::{is_json_content_type, json_body, parse_json, read_bytes};
 use crate::envelope::{BaseUrl, json, scale_date};
 use crate::error::TopChefError;
+use crate::openapi::model as doc;
 use crate::state::AppState;
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
@@ -36,6 +37,21 @@ fn job_response(base: &BaseUrl, job: Option<pb::Job>) -> Response {
     )
 }
 
+/// Submits 1–1000 jobs at once, all or nothing.
+#[utoipa::path(
+    post,
+    path = "/services/{id}/jobs/batch",
+    operation_id = "submit_jobs",
+    tag = "Worker protocol",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = doc::JobBatch, content_type = "application/json"),
+    responses(
+        (status = 201, description = "All jobs created, REGISTERED, in the order given.", body = doc::JobBatchCreated),
+        (status = 400, description = "JSONSchema Validation Error (any document invalid: nothing is created); Deserialization Error From Client Data (`parameters` missing, not a list of 1–1000 objects); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn batch_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -107,6 +123,22 @@ async fn optional_object(state: &AppState, headers: &HeaderMap, body: Body) -> R
     as_object(parse_json(&bytes, state.limits.max_depth)?)
 }
 
+/// Leases up to `max_jobs` REGISTERED jobs of a service, oldest first.
+#[utoipa::path(
+    post,
+    path = "/services/{id}/jobs/claim",
+    operation_id = "claim_jobs",
+    tag = "Worker protocol",
+    description = "Each leased job becomes WORKING and carries its own `lease_token` and `lease_expires_at`. The body is optional: empty means one job with the service's lease length.",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = Option<doc::ClaimRequest>, content_type = "application/json", description = "Optional."),
+    responses(
+        (status = 200, description = "The leased jobs (an empty list when none is waiting).", body = doc::Claimed),
+        (status = 400, description = "Deserialization Error From Client Data (a field of the wrong type or out of range); Request Not JSON (a non-empty body without a JSON `Content-Type`, or a malformed one).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+        (status = 413, description = "Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn claim(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -146,6 +178,21 @@ fn required_token(body: &mut Map<String, Value>, problems: &mut FieldErrors) -> 
     take_string(body, "lease_token", true, problems).unwrap_or_default()
 }
 
+/// Extends a lease.
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/heartbeat",
+    operation_id = "heartbeat_lease",
+    tag = "Worker protocol",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = doc::LeaseHeartbeat, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The lease's new expiry.", body = doc::LeaseExtended),
+        (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Deserialization Error From Client Data (`lease_token` missing, a field of the wrong type or out of range); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn heartbeat(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -175,6 +222,21 @@ pub async fn heartbeat(
     ))
 }
 
+/// Completes a leased job with its results (exactly once).
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/complete",
+    operation_id = "complete_job",
+    tag = "Worker protocol",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = doc::CompleteRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The job, COMPLETED.", body = doc::JobEnvelope),
+        (status = 400, description = "JSONSchema Validation Error (results invalid; the job stays WORKING); Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition (e.g. the job was cancelled); Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn complete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -202,6 +264,21 @@ pub async fn complete(
     Ok(job_response(&base, job))
 }
 
+/// Fails a leased job, or puts it back to REGISTERED with `retry` while attempts remain.
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/fail",
+    operation_id = "fail_job",
+    tag = "Worker protocol",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = doc::FailRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The job, ERROR (or REGISTERED again).", body = doc::JobEnvelope),
+        (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition; Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn fail(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -214,14 +291,16 @@ pub async fn fail(
     let mut problems = FieldErrors::default();
     let lease_token = required_token(&mut body, &mut problems);
     let error_message = take_string(&mut body, "error", false, &mut problems).unwrap_or_default();
-    let retry = match body.remove("retry") {
+    let mut flag = |name: &str| match body.remove(name) {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => b,
         Some(_) => {
-            problems.push("retry", "Not a valid boolean.");
+            problems.push(name, "Not a valid boolean.");
             false
         }
     };
+    let retry = flag("retry");
+    let release = flag("release");
     problems.into_result()?;
     let job = state
         .job_queue
@@ -231,6 +310,7 @@ pub async fn fail(
             lease_token,
             error_message,
             retry,
+            release,
         })
         .await?
         .into_inner()
@@ -238,6 +318,19 @@ pub async fn fail(
     Ok(job_response(&base, job))
 }
 
+/// Cancels a REGISTERED or WORKING job.
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/cancel",
+    operation_id = "cancel_job",
+    tag = "Worker protocol",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "The job, ERROR with `cancelled: true` (any lease is revoked).", body = doc::JobEnvelope),
+        (status = 400, description = "Failed Precondition: the job has already ended.", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(raw): Path<String>) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;

@@ -1,5 +1,6 @@
 //! The REST surface, one module per resource.
 
+pub mod docs;
 pub mod health;
 pub mod jobs;
 pub mod leases;
@@ -8,34 +9,106 @@ pub mod root;
 pub mod services;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, get, patch, post};
 use brigade_proto::jobqueue::v1 as pb;
+use http::Method;
 use serde_json::{Map, Value, json};
 
 use crate::envelope::{document, topchef_date};
 use crate::error::TopChefError;
 use crate::state::AppState;
 
+/// One method on one path and the handler that serves it.
+pub struct Route {
+    pub method: Method,
+    pub path: String,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    /// A GET route (axum also answers HEAD with it).
+    pub fn get<H, T>(path: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::GET,
+            path: path.into(),
+            handler: get(handler),
+        }
+    }
+
+    pub fn post<H, T>(path: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::POST,
+            path: path.into(),
+            handler: post(handler),
+        }
+    }
+
+    pub fn patch<H, T>(path: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::PATCH,
+            path: path.into(),
+            handler: patch(handler),
+        }
+    }
+}
+
+/// Every route of the REST surface. [`router`] is built from this table alone,
+/// so [`served`] is exactly what the gateway serves (the OpenAPI document is
+/// checked against it by the end-to-end tests).
+pub fn table() -> Vec<Route> {
+    let mut routes = vec![
+        Route::get("/", root::metadata),
+        Route::get("/healthz", health::healthz),
+        Route::get("/readyz", health::readyz),
+        Route::get("/openapi.json", docs::openapi_json),
+        Route::get("/docs", docs::page),
+        Route::get("/validator", root::validator_info),
+        Route::post("/validator", root::validate),
+        Route::get("/services", services::list),
+        Route::post("/services", services::create),
+        Route::get("/services/{id}", services::detail),
+        Route::patch("/services/{id}", services::patch),
+        Route::get("/services/{id}/queue", services::queue),
+        Route::get("/services/{id}/jobs", services::jobs),
+        Route::post("/services/{id}/jobs", services::submit),
+        Route::get("/services/{id}/jobs/next", services::next),
+        Route::post("/services/{id}/jobs/batch", leases::batch_submit),
+        Route::post("/services/{id}/jobs/claim", leases::claim),
+        Route::get("/jobs", jobs::list),
+        Route::get("/jobs/{id}", jobs::detail),
+        Route::patch("/jobs/{id}", jobs::patch),
+        Route::post("/jobs/{id}/heartbeat", leases::heartbeat),
+        Route::post("/jobs/{id}/complete", leases::complete),
+        Route::post("/jobs/{id}/fail", leases::fail),
+        Route::post("/jobs/{id}/cancel", leases::cancel),
+    ];
+    routes.extend(recipe_types::routes());
+    routes
+}
+
+/// The (method, path) pairs the router serves, paths in axum's (and OpenAPI's)
+/// `{param}` form. HEAD (on GET routes) and OPTIONS are answered on every path besides.
+pub fn served() -> Vec<(Method, String)> {
+    table().into_iter().map(|r| (r.method, r.path)).collect()
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(root::metadata))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/validator", get(root::validator_info).post(root::validate))
-        .route("/services", get(services::list).post(services::create))
-        .route("/services/{id}", get(services::detail).patch(services::patch))
-        .route("/services/{id}/queue", get(services::queue))
-        .route("/services/{id}/jobs", get(services::jobs).post(services::submit))
-        .route("/services/{id}/jobs/next", get(services::next))
-        .route("/services/{id}/jobs/batch", post(leases::batch_submit))
-        .route("/services/{id}/jobs/claim", post(leases::claim))
-        .route("/jobs", get(jobs::list))
-        .route("/jobs/{id}", get(jobs::detail).patch(jobs::patch))
-        .route("/jobs/{id}/heartbeat", post(leases::heartbeat))
-        .route("/jobs/{id}/complete", post(leases::complete))
-        .route("/jobs/{id}/fail", post(leases::fail))
-        .route("/jobs/{id}/cancel", post(leases::cancel))
-        .merge(recipe_types::router())
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(&r.path, r.handler))
         .with_state(state)
 }
 
@@ -77,9 +150,13 @@ pub fn job_overview(job: &pb::Job) -> Value {
 }
 
 /// Optional paging on TopChef lists: `?page_size=N&page_token=T`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1–10000. Without `page_size` and `page_token` the whole list is returned.
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 10000)]
     pub page_size: Option<String>,
+    /// Opaque token from `links.next` (page size 100 when given without `page_size`).
     pub page_token: Option<String>,
 }
 

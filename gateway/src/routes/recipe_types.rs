@@ -1,18 +1,18 @@
 //! Scale's `/v6/recipe-types/` routes, with the `/v7/` aliases Scale serves and
 //! the same paths without the trailing slash.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use brigade_proto::recipetypes::v1 as pb;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::Route;
 use crate::body::json_body;
 use crate::envelope::{BaseUrl, document, json, scale_date, with_location};
 use crate::error::ScaleError;
+use crate::openapi::model as doc;
 use crate::state::AppState;
 
 type Result<T, E = ScaleError> = std::result::Result<T, E>;
@@ -20,28 +20,24 @@ type Result<T, E = ScaleError> = std::result::Result<T, E>;
 const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1000;
 
-pub fn router() -> Router<AppState> {
-    let mut router = Router::new();
+/// The Scale routes: each under `/v6/` and `/v7/`, with and without the trailing slash.
+pub fn routes() -> Vec<Route> {
+    let mut routes = Vec::new();
     for version in ["v6", "v7"] {
         for slash in ["/", ""] {
-            router = router
-                .route(&format!("/{version}/recipe-types{slash}"), get(list).post(create))
-                .route(&format!("/{version}/recipe-types/validation{slash}"), post(validate))
-                .route(
-                    &format!("/{version}/recipe-types/{{name}}{slash}"),
-                    get(detail).patch(edit),
-                )
-                .route(
-                    &format!("/{version}/recipe-types/{{name}}/revisions{slash}"),
-                    get(revisions),
-                )
-                .route(
-                    &format!("/{version}/recipe-types/{{name}}/revisions/{{revision_num}}{slash}"),
-                    get(revision),
-                );
+            let base = format!("/{version}/recipe-types");
+            routes.extend([
+                Route::get(format!("{base}{slash}"), list),
+                Route::post(format!("{base}{slash}"), create),
+                Route::post(format!("{base}/validation{slash}"), validate),
+                Route::get(format!("{base}/{{name}}{slash}"), detail),
+                Route::patch(format!("{base}/{{name}}{slash}"), edit),
+                Route::get(format!("{base}/{{name}}/revisions{slash}"), revisions),
+                Route::get(format!("{base}/{{name}}/revisions/{{revision_num}}{slash}"), revision),
+            ]);
         }
     }
-    router
+    routes
 }
 
 /// Scale's URL pattern for names: `[\w.-]+`.
@@ -241,6 +237,19 @@ fn version_of(headers_path: &str) -> &'static str {
     if headers_path.starts_with("/v7/") { "v7" } else { "v6" }
 }
 
+/// Lists recipe types, filtered, ordered and paged.
+#[utoipa::path(
+    get,
+    path = "/v6/recipe-types/",
+    operation_id = "list_recipe_types",
+    tag = "Scale v6",
+    params(doc::ScaleListQuery),
+    responses(
+        (status = 200, description = "One page; `next` and `previous` are absolute URLs.", body = doc::RecipeTypeList),
+        (status = 400, description = "`is_active`/`is_system` not a boolean, or an unknown `order` key.", body = doc::ScaleErrorBody),
+        (status = 404, description = "`Invalid page.`", body = doc::ScaleErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -330,6 +339,21 @@ fn optional_string(body: &Map<String, Value>, name: &str) -> Result<Option<Strin
     }
 }
 
+/// Creates a recipe type; its name is the slug of its title.
+#[utoipa::path(
+    post,
+    path = "/v6/recipe-types/",
+    operation_id = "create_recipe_type",
+    tag = "Scale v6",
+    request_body(content = doc::NewRecipeType, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = doc::RecipeTypeDetails,
+            headers(("Location" = String, description = "Absolute URL of the new recipe type."))),
+        (status = 400, description = "A missing or mistyped parameter, a name that exists or is reserved, a title with no letters or digits, an invalid definition (the validation errors in `detail`), or the body is not a JSON object or not JSON (no `Content-Type`, empty, malformed, too deeply nested).", body = doc::ScaleErrorBody),
+        (status = 503, description = "job-queue (which knows the job types) or the database cannot be reached.", body = doc::ScaleErrorBody),
+        doc::ScaleBodyErrors,
+    )
+)]
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, uri: http::Uri, body: Body) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let body = body_object(&state, &headers, body).await?;
@@ -354,6 +378,21 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, uri: http
     Ok(with_location(json(StatusCode::CREATED, details(&created)), &location))
 }
 
+/// Validates a definition without saving it, reporting every error and warning.
+#[utoipa::path(
+    post,
+    path = "/v6/recipe-types/validation/",
+    operation_id = "validate_recipe_type",
+    tag = "Scale v6",
+    request_body(content = doc::RecipeTypeValidationRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The report (also when the definition is invalid: `is_valid` is false).", body = doc::ValidationReport),
+        (status = 400, description = "`definition` missing or not an object, `name` not a string, or the body is not a JSON object or not JSON (no `Content-Type`, empty, malformed, too deeply nested).", body = doc::ScaleErrorBody),
+        (status = 404, description = "`name` names no recipe type.", body = doc::ScaleErrorBody),
+        (status = 503, description = "job-queue (which knows the job types) cannot be reached; never a wrong result.", body = doc::ScaleErrorBody),
+        doc::ScaleBodyErrors,
+    )
+)]
 pub async fn validate(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response> {
     let body = body_object(&state, &headers, body).await?;
     let definition = required_object(&body, "definition")?;
@@ -371,6 +410,18 @@ pub async fn validate(State(state): State<AppState>, headers: HeaderMap, body: B
     Ok(json(StatusCode::OK, report(result)))
 }
 
+/// One recipe type with its definition, job types, sub- and super-recipe types.
+#[utoipa::path(
+    get,
+    path = "/v6/recipe-types/{name}/",
+    operation_id = "get_recipe_type",
+    tag = "Scale v6",
+    params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),),
+    responses(
+        (status = 200, description = "The recipe type.", body = doc::RecipeTypeDetails),
+        (status = 404, description = "`Not found.`", body = doc::ScaleErrorBody),
+    )
+)]
 pub async fn detail(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response> {
     let name = checked_name(&name)?;
     let d = state
@@ -384,6 +435,22 @@ pub async fn detail(State(state): State<AppState>, Path(name): Path<String>) -> 
     Ok(json(StatusCode::OK, details(&d)))
 }
 
+/// Edits a recipe type; a new revision only when the normalised definition changes.
+#[utoipa::path(
+    patch,
+    path = "/v6/recipe-types/{name}/",
+    operation_id = "edit_recipe_type",
+    tag = "Scale v6",
+    params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),),
+    request_body(content = doc::RecipeTypeEdit, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The validation report of the edit (its warnings include `DEPRECATED_RECIPES` when parents were deactivated).", body = doc::ValidationReport),
+        (status = 400, description = "A mistyped parameter, an invalid definition, or the body is not a JSON object or not JSON (no `Content-Type`, empty, malformed, too deeply nested).", body = doc::ScaleErrorBody),
+        (status = 404, description = "`Not found.`", body = doc::ScaleErrorBody),
+        (status = 503, description = "job-queue (which knows the job types) or the database cannot be reached.", body = doc::ScaleErrorBody),
+        doc::ScaleBodyErrors,
+    )
+)]
 pub async fn edit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -443,6 +510,18 @@ fn revision_summary(r: &pb::RevisionSummary) -> Value {
     })
 }
 
+/// A recipe type's revisions, newest first.
+#[utoipa::path(
+    get,
+    path = "/v6/recipe-types/{name}/revisions/",
+    operation_id = "list_recipe_type_revisions",
+    tag = "Scale v6",
+    params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."), doc::ScalePageQuery),
+    responses(
+        (status = 200, description = "One page of revisions.", body = doc::RevisionList),
+        (status = 404, description = "`Not found.` (no such recipe type) or `Invalid page.`", body = doc::ScaleErrorBody),
+    )
+)]
 pub async fn revisions(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -476,6 +555,21 @@ pub async fn revisions(
     ))
 }
 
+/// One revision of a recipe type, with its definition.
+#[utoipa::path(
+    get,
+    path = "/v6/recipe-types/{name}/revisions/{revision_num}/",
+    operation_id = "get_recipe_type_revision",
+    tag = "Scale v6",
+    params(
+        ("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),
+        ("revision_num" = i64, Path, minimum = 0, description = "Revision number (anything but a non-negative integer is 404)."),
+    ),
+    responses(
+        (status = 200, description = "The revision.", body = doc::RevisionDetail),
+        (status = 404, description = "`Not found.`", body = doc::ScaleErrorBody),
+    )
+)]
 pub async fn revision(State(state): State<AppState>, Path((name, number)): Path<(String, String)>) -> Result<Response> {
     let name = checked_name(&name)?;
     let revision_num = number

@@ -11,9 +11,18 @@ use super::{FieldErrors, as_object};
 use crate::body::json_body;
 use crate::envelope::{BaseUrl, json};
 use crate::error::{ErrorObject, TopChefError, titles};
+use crate::openapi::model as doc;
 use crate::schemas;
 use crate::state::AppState;
 
+/// API metadata.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "api_metadata",
+    tag = "TopChef",
+    responses((status = 200, description = "TopChef's API metadata, with its JSON Schema in `meta`.", body = doc::ApiMetadataResponse))
+)]
 pub async fn metadata(headers: HeaderMap) -> Response {
     let base = BaseUrl::from_headers(&headers);
     json(
@@ -32,6 +41,14 @@ pub async fn metadata(headers: HeaderMap) -> Response {
     )
 }
 
+/// What `POST /validator` expects.
+#[utoipa::path(
+    get,
+    path = "/validator",
+    operation_id = "validator_info",
+    tag = "TopChef",
+    responses((status = 200, description = "The JSON Schema of the validator's body, in `meta`.", body = doc::ValidatorInfo))
+)]
 pub async fn validator_info(headers: HeaderMap) -> Response {
     let base = BaseUrl::from_headers(&headers);
     json(
@@ -44,6 +61,19 @@ pub async fn validator_info(headers: HeaderMap) -> Response {
     )
 }
 
+/// Validates `object` against `schema`.
+#[utoipa::path(
+    post,
+    path = "/validator",
+    operation_id = "validate",
+    tag = "TopChef",
+    request_body(content = doc::ValidatorRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`object` is valid against `schema`.", body = doc::ValidationSuccess),
+        (status = 400, description = "JSONSchema Validation Error (one error object per violation); Deserialization Error From Client Data (`schema` or `object` missing or not an object, or `schema` is not a valid schema); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn validate(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, TopChefError> {
     let base = BaseUrl::from_headers(&headers);
     let mut body = as_object(json_body(&headers, body, state.limits).await?)?;

@@ -14,6 +14,7 @@ use super::{
 use crate::body::{BodyError, is_json_content_type, json_body, parse_json, read_bytes};
 use crate::envelope::{BaseUrl, document, json, naive_date, no_content, with_location};
 use crate::error::TopChefError;
+use crate::openapi::model as doc;
 use crate::schemas;
 use crate::state::AppState;
 
@@ -53,6 +54,19 @@ async fn get_service(state: &AppState, id: &str) -> Result<pb::Service> {
         .ok_or_else(|| TopChefError::from_grpc(&tonic::Status::internal("empty response")))
 }
 
+/// Every service, oldest first.
+#[utoipa::path(
+    get,
+    path = "/services",
+    operation_id = "list_services",
+    tag = "TopChef",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "All services, or one page of them with `page_size`; follow `links.next`.", body = doc::ServiceList),
+        (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
+            content((doc::TopChefErrors = "application/json"), (String = "text/plain"))),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -100,6 +114,21 @@ pub async fn list(
     ))
 }
 
+/// Registers a service (a job type).
+#[utoipa::path(
+    post,
+    path = "/services",
+    operation_id = "create_service",
+    tag = "TopChef",
+    request_body(content = doc::NewService, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `data.id` is the new service's id.", body = doc::CreatedService,
+            headers(("Location" = String, description = "Absolute URL of the new service."))),
+        (status = 400, description = "Deserialization Error From Client Data (a field missing or of the wrong type, a bad version, a schema that is not a valid JSON Schema); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 409, description = "Conflict: a service with this `(name, version)` exists.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
@@ -162,6 +191,18 @@ async fn detail_response(state: &AppState, base: &BaseUrl, service: pb::Service)
     ))
 }
 
+/// One service with an overview of each of its jobs.
+#[utoipa::path(
+    get,
+    path = "/services/{id}",
+    operation_id = "get_service",
+    tag = "TopChef",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "The service, with its JSON Schema in `meta`.", body = doc::ServiceDetailResponse),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn detail(State(state): State<AppState>, headers: HeaderMap, Path(raw): Path<String>) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
@@ -171,6 +212,22 @@ pub async fn detail(State(state): State<AppState>, headers: HeaderMap, Path(raw)
 
 /// TopChef's PATCH: without a JSON body it is a heartbeat; with one, the fields
 /// are checked (all problems reported, nothing changed) and then applied.
+#[utoipa::path(
+    patch,
+    path = "/services/{id}",
+    operation_id = "patch_service",
+    tag = "TopChef",
+    description = "Without a JSON body (no body, or a `Content-Type` that is not JSON) this is a heartbeat and answers `{\"meta\": \"Service checked in at …\"}`. With a JSON body the fields are all checked first (any problem is a 400 and changes nothing, not even the heartbeat clock), then applied; a change to either schema makes a new `revision`.",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = Option<doc::ServicePatch>, content_type = "application/json", description = "Optional: leave it out for a heartbeat."),
+    responses(
+        (status = 200, description = "The service after the change, or the heartbeat message.", body = doc::ServicePatched),
+        (status = 400, description = "Deserialization Error From Client Data (a field of the wrong type, a bad version, an invalid schema); Request Not JSON (a JSON `Content-Type` with a malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+        (status = 409, description = "Conflict: another service has this `(name, version)`.", body = doc::TopChefErrors),
+        (status = 413, description = "Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn patch(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -237,6 +294,19 @@ pub async fn patch(
     detail_response(&state, &base, service).await
 }
 
+/// The 10 oldest REGISTERED jobs of a service.
+#[utoipa::path(
+    get,
+    path = "/services/{id}/queue",
+    operation_id = "service_queue",
+    tag = "TopChef",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "Up to 10 REGISTERED jobs, oldest first.", body = doc::Queue),
+        (status = 204, description = "No job is waiting (empty body)."),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn queue(State(state): State<AppState>, headers: HeaderMap, Path(raw): Path<String>) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
@@ -264,6 +334,19 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap, Path(raw):
     ))
 }
 
+/// The oldest REGISTERED job of a service.
+#[utoipa::path(
+    get,
+    path = "/services/{id}/jobs/next",
+    operation_id = "next_job",
+    tag = "TopChef",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "The oldest REGISTERED job (it is not claimed).", body = doc::NextJob),
+        (status = 204, description = "No job is waiting (empty body)."),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn next(State(state): State<AppState>, headers: HeaderMap, Path(raw): Path<String>) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
@@ -287,6 +370,20 @@ pub async fn next(State(state): State<AppState>, headers: HeaderMap, Path(raw): 
 
 const DATA_SCHEMA_DESCRIPTION: &str = "The schema for reading data contained in the data key of this response";
 
+/// Every job of a service, oldest first.
+#[utoipa::path(
+    get,
+    path = "/services/{id}/jobs",
+    operation_id = "list_service_jobs",
+    tag = "TopChef",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts."), PageQuery),
+    responses(
+        (status = 200, description = "The service's jobs, or one page of them with `page_size`; `meta.new_job_schema` holds the service's registration schema.", body = doc::ServiceJobList),
+        (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
+            content((doc::TopChefErrors = "application/json"), (String = "text/plain"))),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+    )
+)]
 pub async fn jobs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -315,6 +412,22 @@ pub async fn jobs(
     ))
 }
 
+/// Submits a job; `parameters` are validated against the service's registration schema.
+#[utoipa::path(
+    post,
+    path = "/services/{id}/jobs",
+    operation_id = "submit_job",
+    tag = "TopChef",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    request_body(content = doc::NewJob, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created, REGISTERED.", body = doc::JobSubmitted,
+            headers(("Location" = String, description = "Absolute URL of the new job."))),
+        (status = 400, description = "JSONSchema Validation Error (one error object per violation); Deserialization Error From Client Data (`parameters` missing or not an object); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = doc::TopChefErrors),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = doc::TopChefErrors),
+        doc::TopChefBodyErrors,
+    )
+)]
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -44,7 +44,7 @@ const MAX_BACKOFF_MICROS: i64 = 60_000_000;
 /// Entries are deleted only after recipe-types acknowledged them; it handles a
 /// repeated notice idempotently, so a crash between the two is harmless.
 pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: ShutdownWaiter) {
-    let mut client = RecipeTypesClient::new(channel);
+    let mut client = RecipeTypesClient::with_interceptor(channel, brigade_common::trace::Propagate);
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {

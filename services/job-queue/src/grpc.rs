@@ -15,6 +15,7 @@ use brigade_common::shutdown::ShutdownWaiter;
 use crate::domain::interface::{self, ParameterKind};
 use crate::domain::{Job, JobStatus, Service, ServicePatch, now_micros};
 use crate::error::Error;
+use crate::repository::FailMode;
 use crate::service::{JobQueue, NewService, QUEUE_PAGE};
 
 pub struct JobQueueGrpc {
@@ -307,7 +308,7 @@ impl JobQueueApi for JobQueueGrpc {
         let r = request.into_inner();
         let jobs = self
             .queue
-            .claim(&r.service_id, i64::from(r.max_jobs.max(1)), r.lease_seconds)
+            .claim(&r.service_id, i64::from(r.max_jobs), r.lease_seconds)
             .await?;
         if !jobs.is_empty() {
             tracing::debug!(service_id = %r.service_id, worker = %r.worker_id, count = jobs.len(), "jobs claimed");
@@ -380,10 +381,12 @@ impl JobQueueApi for JobQueueGrpc {
 
     async fn fail_job(&self, request: Request<pb::FailJobRequest>) -> Result<Response<pb::FailJobResponse>, Status> {
         let r = request.into_inner();
-        let job = self
-            .queue
-            .fail(&r.job_id, &r.lease_token, &r.error_message, r.retry)
-            .await?;
+        let mode = match (r.release, r.retry) {
+            (true, _) => FailMode::Release,
+            (false, true) => FailMode::Retry,
+            (false, false) => FailMode::Final,
+        };
+        let job = self.queue.fail(&r.job_id, &r.lease_token, &r.error_message, mode).await?;
         Ok(Response::new(pb::FailJobResponse {
             job: Some(job_to_pb(job)),
         }))

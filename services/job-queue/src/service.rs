@@ -504,9 +504,8 @@ impl JobQueue {
         Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(Error::Internal("lost outcome".into())))).collect())
     }
 
-    pub async fn fail(&self, job_id: &str, token: &str, message: &str, retry: bool) -> Result<Job> {
+    pub async fn fail(&self, job_id: &str, token: &str, message: &str, mode: FailMode) -> Result<Job> {
         let job = self.get_job(job_id).await?;
-        let mode = if retry { FailMode::Retry } else { FailMode::Final };
         let message = if message.trim().is_empty() {
             "failed without a message"
         } else {

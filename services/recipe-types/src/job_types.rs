@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
-use tonic::transport::{Channel, Endpoint};
+use brigade_common::trace::{Propagate, TracedChannel};
+use tonic::transport::Endpoint;
 
 use crate::definition::{FileParameter, Interface, JobTypeInterfaces, JobTypeKey, JsonParameter};
 use crate::error::{Error, Result};
@@ -28,7 +29,7 @@ pub trait JobTypes: Send + Sync + 'static {
 }
 
 pub struct GrpcJobTypes {
-    client: JobQueueClient<Channel>,
+    client: JobQueueClient<TracedChannel>,
 }
 
 impl GrpcJobTypes {
@@ -39,7 +40,7 @@ impl GrpcJobTypes {
             .timeout(Duration::from_secs(10))
             .connect_lazy();
         Ok(Self {
-            client: JobQueueClient::new(channel),
+            client: JobQueueClient::with_interceptor(channel, Propagate),
         })
     }
 }

@@ -4,8 +4,8 @@ Concurrency model (threads, no asyncio):
 
 * ``run()`` is the *claim loop*: it leases at most as many jobs as it has free
   handler slots (``concurrency``), ``batch_size`` per ClaimJobs call, and hands
-  each to a thread pool of ``concurrency`` threads. It never holds a job it
-  cannot start, so nothing waits under a lease in a local queue.
+  each to one of ``concurrency`` handler threads (daemons). It never holds a job
+  it cannot start, so nothing waits under a lease in a local queue.
 * A *watcher* thread follows WatchQueue and wakes the claim loop when a job is
   queued; the claim loop also polls every ``poll_interval`` seconds, so it does
   not depend on the stream.

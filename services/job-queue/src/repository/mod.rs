@@ -30,6 +30,8 @@ pub enum FailMode {
     Final,
     /// Back to REGISTERED while attempts remain.
     Retry,
+    /// Back to REGISTERED without counting an attempt.
+    Release,
 }
 
 #[async_trait]

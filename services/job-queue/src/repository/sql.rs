@@ -40,9 +40,11 @@ const COMPLETE_JOB: &str = "UPDATE jq_jobs SET status = 'COMPLETED', results = $
      lease_expires_at = NULL, updated = $4 \
      WHERE id = $1 AND lease_token = $2 AND status = 'WORKING' AND lease_expires_at > $4 RETURNING *";
 const FAIL_JOB: &str = "UPDATE jq_jobs SET \
-     status = CASE WHEN $5 AND attempts + 1 < max_attempts THEN 'REGISTERED' ELSE 'ERROR' END, \
-     attempts = CASE WHEN $5 THEN attempts + 1 ELSE attempts END, \
-     error_message = $3, lease_token = NULL, lease_expires_at = NULL, updated = $4 \
+     status = CASE WHEN $6 THEN 'REGISTERED' WHEN $5 AND attempts + 1 < max_attempts THEN 'REGISTERED' \
+         ELSE 'ERROR' END, \
+     attempts = CASE WHEN $6 THEN attempts WHEN $5 THEN attempts + 1 ELSE attempts END, \
+     error_message = CASE WHEN $6 THEN error_message ELSE $3 END, \
+     lease_token = NULL, lease_expires_at = NULL, updated = $4 \
      WHERE id = $1 AND lease_token = $2 AND status = 'WORKING' AND lease_expires_at > $4 RETURNING *";
 const CANCEL_JOB: &str = "UPDATE jq_jobs SET status = 'ERROR', cancelled = TRUE, error_message = 'cancelled', \
      lease_token = NULL, lease_expires_at = NULL, updated = $2 \
@@ -405,6 +407,7 @@ macro_rules! sql_repository {
                     .bind(message)
                     .bind(now)
                     .bind(mode == FailMode::Retry)
+                    .bind(mode == FailMode::Release)
                     .fetch_optional(&mut *tx)
                     .await?;
                 tx.commit().await?;
