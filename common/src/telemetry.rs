@@ -48,6 +48,11 @@ fn exporter_endpoint() -> Option<String> {
 /// `RUST_LOG` selects levels (default `info`); `BRIGADE_LOG_FORMAT=json` writes
 /// one JSON object per line. Spans carry ids (request id, job id), never payloads.
 pub fn init(service_name: &str) -> Telemetry {
+    init_with_endpoint(service_name, exporter_endpoint())
+}
+
+/// [`init`] with the OTLP endpoint given rather than read from the environment.
+pub fn init_with_endpoint(service_name: &str, endpoint: Option<String>) -> Telemetry {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("BRIGADE_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
@@ -61,7 +66,7 @@ pub fn init(service_name: &str) -> Telemetry {
     } else {
         tracing_subscriber::fmt::layer().with_writer(std::io::stderr).compact().boxed()
     };
-    let provider = exporter_endpoint().and_then(|endpoint| {
+    let provider = endpoint.and_then(|endpoint| {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint)
