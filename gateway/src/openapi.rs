@@ -12,9 +12,9 @@ use std::sync::LazyLock;
 
 use utoipa::Modify;
 use utoipa::OpenApi;
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 use crate::routes;
@@ -71,7 +71,7 @@ DELETE drop the body).
         routes::recipe_types::revision,
     ),
     components(schemas(model::TopChefErrors, model::ScaleErrorBody)),
-    modifiers(&MiddlewareResponses, &Links, &ScaleAliases),
+    modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &ScaleAliases),
     tags(
         (name = "TopChef", description = "TopChef's job-queue API: services (job types), jobs, the validator."),
         (name = "Worker protocol", description = "Brigade's lease protocol over REST: batch submit, claim, heartbeat, complete, fail, cancel."),
@@ -151,6 +151,37 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
     ]
     .into_iter()
     .filter_map(Option::as_mut)
+}
+
+/// A body that may be left out (`Option<T>` in an annotation) is still never
+/// JSON `null`: utoipa describes it as `oneOf: [null, T]`, which is narrowed
+/// back to `T` here (the body stays optional).
+struct OptionalBodies;
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
+}
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let bodies = openapi
+            .paths
+            .paths
+            .values_mut()
+            .flat_map(operations)
+            .filter_map(|op| op.request_body.as_mut())
+            .filter(|body| body.required != Some(utoipa::openapi::Required::True));
+        for body in bodies {
+            for content in body.content.values_mut() {
+                if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
+                    && one_of.items.iter().any(is_null)
+                    && let Some(rest) = one_of.items.iter().find(|s| !is_null(s))
+                {
+                    content.schema = Some(rest.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Responses the middleware can give on any route, as reusable components.
@@ -283,7 +314,13 @@ const LINKS: &[LinkSpec] = &[
     ("claim_jobs", "200", "cancel_job", FIRST_JOB_ID, None),
     ("create_recipe_type", "201", "get_recipe_type", RECIPE_TYPE, None),
     ("create_recipe_type", "201", "edit_recipe_type", RECIPE_TYPE, None),
-    ("create_recipe_type", "201", "list_recipe_type_revisions", RECIPE_TYPE, None),
+    (
+        "create_recipe_type",
+        "201",
+        "list_recipe_type_revisions",
+        RECIPE_TYPE,
+        None,
+    ),
     ("create_recipe_type", "201", "get_recipe_type_revision", REVISION, None),
 ];
 

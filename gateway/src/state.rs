@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use brigade_common::trace::{Propagate, TracedChannel};
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use brigade_common::trace::{Propagate, TracedChannel};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 

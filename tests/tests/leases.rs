@@ -600,3 +600,83 @@ async fn rest_mirror_of_the_worker_protocol() {
         .expect("cancel");
     assert_eq!(read(r).await.0, 400, "an ERROR job cannot be cancelled");
 }
+
+async fn batch_completion(app: &TestApp) {
+    let mut client = app.job_queue().await;
+    let service_id = service(&mut client, "batch-complete", 60, 3).await;
+    submit(&mut client, &service_id, 4).await;
+    let leased = claim(&mut client, &service_id, 4).await;
+    let id = |i: usize| leased[i].job.as_ref().expect("job").id.clone();
+    let request = |i: usize, token: &str, result: serde_json::Value| pb::CompleteJobRequest {
+        job_id: id(i),
+        lease_token: token.to_owned(),
+        results_json: result.to_string(),
+    };
+    let missing = uuid::Uuid::new_v4().to_string();
+    let outcomes = client
+        .complete_jobs(pb::CompleteJobsRequest {
+            completions: vec![
+                request(0, &leased[0].lease_token, json!({"sum": 0})),
+                request(1, &leased[1].lease_token, json!({"sum": "bad"})),
+                request(2, "stale", json!({"sum": 2})),
+                pb::CompleteJobRequest {
+                    job_id: missing,
+                    lease_token: "x".into(),
+                    results_json: "{}".into(),
+                },
+                request(3, &leased[3].lease_token, json!({"sum": 3})),
+            ],
+        })
+        .await
+        .expect("complete jobs")
+        .into_inner()
+        .outcomes;
+    let codes: Vec<i32> = outcomes.iter().map(|o| o.code).collect();
+    assert_eq!(
+        codes,
+        vec![
+            0,
+            Code::InvalidArgument as i32,
+            Code::FailedPrecondition as i32,
+            Code::NotFound as i32,
+            0
+        ]
+    );
+    assert_eq!(
+        outcomes[0].job.as_ref().map(|j| j.status()),
+        Some(pb::JobStatus::Completed)
+    );
+    assert_eq!(
+        get(&mut client, &id(0)).await.results_json.as_deref(),
+        Some(r#"{"sum":0}"#)
+    );
+    assert_eq!(get(&mut client, &id(1)).await.status(), pb::JobStatus::Working);
+    assert_eq!(get(&mut client, &id(2)).await.status(), pb::JobStatus::Working);
+    assert_eq!(
+        get(&mut client, &id(3)).await.results_json.as_deref(),
+        Some(r#"{"sum":3}"#)
+    );
+    // A second batch with the same tokens completes nothing twice.
+    let again = client
+        .complete_jobs(pb::CompleteJobsRequest {
+            completions: vec![request(0, &leased[0].lease_token, json!({"sum": 9}))],
+        })
+        .await
+        .expect("again")
+        .into_inner()
+        .outcomes;
+    assert_eq!(again[0].code, Code::FailedPrecondition as i32);
+}
+
+#[tokio::test]
+async fn batch_completion_outcomes_stand_alone_sqlite() {
+    batch_completion(&TestApp::spawn(Backend::Sqlite).await.expect("app")).await;
+}
+
+#[tokio::test]
+async fn batch_completion_outcomes_stand_alone_postgres() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    batch_completion(&app).await;
+}

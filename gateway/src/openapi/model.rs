@@ -338,7 +338,7 @@ pub struct CheckedIn {
 #[derive(ToSchema)]
 #[serde(untagged)]
 pub enum ServicePatched {
-    Updated(ServiceDetailResponse),
+    Updated(Box<ServiceDetailResponse>),
     CheckedIn(CheckedIn),
 }
 
@@ -823,7 +823,11 @@ fn scale_page() -> utoipa::openapi::schema::Schema {
             "Page number from 1, or `last`; past the last page is 404 `Invalid page.`",
         ))
         .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
-        .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["last"])))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["last"])),
+        )
         .build()
         .into()
 }

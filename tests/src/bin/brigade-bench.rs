@@ -251,20 +251,18 @@ async fn ceiling(url: &str, args: &Args) -> anyhow::Result<f64> {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     continue;
                 }
-                let mut tx = pool.begin().await?;
-                for (id, token) in &claimed {
-                    sqlx::query(
-                        "UPDATE jq_jobs SET status = 'COMPLETED', results = $3, lease_token = NULL, lease_expires_at = NULL, \
-                         updated = $4 WHERE id = $1 AND lease_token = $2",
-                    )
-                    .bind(id)
-                    .bind(token)
-                    .bind(r#"{"square":1}"#)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
+                // One statement per batch, as the service does.
+                let mut update = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+                    "UPDATE jq_jobs SET status = 'COMPLETED', results = v.column3, lease_token = NULL, \
+                     lease_expires_at = NULL, updated = ",
+                );
+                update.push_bind(now);
+                update.push(" FROM (");
+                update.push_values(&claimed, |mut row, (id, token)| {
+                    row.push_bind(id.clone()).push_bind(token.clone()).push_bind(r#"{"square":1}"#);
+                });
+                update.push(") AS v WHERE jq_jobs.id = v.column1 AND jq_jobs.lease_token = v.column2");
+                update.build().execute(&pool).await?;
                 completed.fetch_add(claimed.len(), Ordering::Relaxed);
             }
             anyhow::Ok(())

@@ -30,6 +30,18 @@ const INSERT_OUTBOX: &str = "INSERT INTO jq_outbox (id, topic, payload, attempts
      VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_JOB_PREFIX: &str = "INSERT INTO jq_jobs (id, service_id, status, parameters, results, date_submitted, \
      attempts, max_attempts, lease_token, lease_expires_at, error_message, service_revision, cancelled, updated) ";
+/// The columns of a job, unqualified (so RETURNING works after `UPDATE … FROM` on both drivers).
+macro_rules! job_columns {
+    () => {
+        "seq, id, service_id, status, parameters, results, date_submitted, attempts, max_attempts, lease_token, \
+         lease_expires_at, error_message, service_revision, cancelled, updated"
+    };
+}
+
+/// VALUES rows name their columns column1, column2, … on both drivers.
+const COMPLETE_JOBS_PREFIX: &str = "UPDATE jq_jobs SET status = 'COMPLETED', results = v.column3, \
+     lease_token = NULL, lease_expires_at = NULL, updated = ";
+
 /// Rows per multi-row insert: 14 parameters each stays far below both drivers' limits.
 const INSERT_CHUNK: usize = 500;
 const UPDATE_JOB: &str = "UPDATE jq_jobs SET status = COALESCE($2, status), results = COALESCE($3, results), \
@@ -362,21 +374,28 @@ macro_rules! sql_repository {
             }
 
             async fn complete_jobs(&self, items: &[(String, String, String)], now: i64) -> Result<Vec<Option<Job>>> {
+                if items.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.write_tx().await?;
-                let mut done = Vec::with_capacity(items.len());
-                for (id, token, results) in items {
-                    done.push(
-                        sqlx::query_as(COMPLETE_JOB)
-                            .bind(id)
-                            .bind(token)
-                            .bind(results)
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await?,
-                    );
+                let mut done: std::collections::HashMap<String, Job> = std::collections::HashMap::new();
+                // One statement per chunk: the lease check and the write happen row by row in SQL.
+                for chunk in items.chunks(INSERT_CHUNK) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(COMPLETE_JOBS_PREFIX);
+                    update.push_bind(now);
+                    update.push(" FROM (");
+                    update.push_values(chunk, |mut row, (id, token, results)| {
+                        row.push_bind(id.clone()).push_bind(token.clone()).push_bind(results.clone());
+                    });
+                    update.push(") AS v WHERE jq_jobs.id = v.column1 AND jq_jobs.lease_token = v.column2 \
+                         AND jq_jobs.status = 'WORKING' AND jq_jobs.lease_expires_at > ");
+                    update.push_bind(now);
+                    update.push(concat!(" RETURNING ", job_columns!()));
+                    let rows: Vec<Job> = update.build_query_as().fetch_all(&mut *tx).await?;
+                    done.extend(rows.into_iter().map(|j| (j.id.clone(), j)));
                 }
                 tx.commit().await?;
-                Ok(done)
+                Ok(items.iter().map(|(id, _, _)| done.remove(id)).collect())
             }
 
             async fn get_jobs(&self, ids: &[String]) -> Result<Vec<Job>> {
