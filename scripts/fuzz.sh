@@ -80,41 +80,13 @@ done
 [[ -n "$ready" ]] || { echo "fuzz.sh: $BASE/readyz never answered 200" >&2; cat "$WORK/server.log" >&2; exit 1; }
 echo "fuzz.sh: brigade is ready at $BASE (data in $WORK/data)"
 
-# Known server bug (reported, not yet fixed): when job-queue rejects documents
-# with many JSON-Schema violations, the error details it returns in gRPC trailers
-# outgrow HTTP/2's header-list limit. The gateway then answers 500, or, far over
-# the limit, its HTTP/2 client tears down the shared connection to job-queue
-# (GOAWAY ENHANCE_YOUR_CALM) and every request in flight fails with
-# 429 "h2 protocol error". Until that is fixed, batches are cut to 20 documents
-# here; FUZZ_INCLUDE_KNOWN_BUGS=1 fuzzes without the cut.
-cat >"$WORK/fuzz_hooks.py" <<'PY'
-import schemathesis
-
-MAX_BATCH = 20
-
-
-@schemathesis.hook
-def before_call(context, case, **kwargs):
-    operation = getattr(context, "operation", None) or case.operation
-    path = getattr(operation, "path", "")
-    body = case.body
-    if path.endswith("/jobs/batch") and isinstance(body, dict) and isinstance(body.get("parameters"), list):
-        if len(body["parameters"]) > MAX_BATCH:
-            body["parameters"] = body["parameters"][:MAX_BATCH]
-PY
-hook_env=()
-if [[ "${FUZZ_INCLUDE_KNOWN_BUGS:-0}" != 1 ]]; then
-    echo "fuzz.sh: batches cut to 20 documents (known bug: large gRPC error trailers; FUZZ_INCLUDE_KNOWN_BUGS=1 to include)"
-    hook_env=(env "PYTHONPATH=$WORK" "SCHEMATHESIS_HOOKS=fuzz_hooks")
-fi
-
 seed_args=()
 if [[ -n "${FUZZ_SEED:-}" ]]; then
     seed_args=(--seed "$FUZZ_SEED")
 fi
 
 status=0
-"${hook_env[@]}" timeout --signal=INT --kill-after=10 "$TIME_LIMIT" \
+timeout --signal=INT --kill-after=10 "$TIME_LIMIT" \
     "$VENV/bin/schemathesis" --no-color run "$BASE/openapi.json" \
     --url "$BASE" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \

@@ -15,3 +15,6 @@ bash deploy/validate.sh
 
 echo "==> Python client"
 bash clients/python/run-tests.sh
+
+echo "==> fuzzing the REST surface against /openapi.json"
+bash scripts/fuzz.sh

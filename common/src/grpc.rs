@@ -12,8 +12,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// Updates database-backed gauges before a scrape.
-pub type MetricsRefresh =
-    std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+pub type MetricsRefresh = std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// A bound gRPC listener with its health reporter, ready to serve.
 pub struct GrpcServer {

@@ -72,7 +72,9 @@ static DB_POOL: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
 pub fn set_pool(component: &str, size: u32, idle: usize) {
     let idle = i64::try_from(idle).unwrap_or(i64::MAX);
     DB_POOL.with_label_values(&[component, "idle"]).set(idle);
-    DB_POOL.with_label_values(&[component, "busy"]).set(i64::from(size) - idle);
+    DB_POOL
+        .with_label_values(&[component, "busy"])
+        .set(i64::from(size) - idle);
 }
 
 /// The process's metrics in the Prometheus text format.

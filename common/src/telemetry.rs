@@ -64,7 +64,10 @@ pub fn init_with_endpoint(service_name: &str, endpoint: Option<String>) -> Telem
             .flatten_event(true)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).compact().boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .compact()
+            .boxed()
     };
     let provider = endpoint.and_then(|endpoint| {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -88,7 +91,12 @@ pub fn init_with_endpoint(service_name: &str, endpoint: Option<String>) -> Telem
         opentelemetry::global::set_tracer_provider(p.clone());
         tracing_opentelemetry::layer().with_tracer(p.tracer("brigade"))
     });
-    let installed = tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init().is_ok();
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .is_ok();
     Telemetry {
         provider: provider.filter(|_| installed),
     }

@@ -55,6 +55,8 @@ pub fn describe(status: &tonic::Status) -> Failure {
             "a backend service is unavailable; try again shortly".to_owned()
         }
         Code::DeadlineExceeded | Code::Cancelled => "the request took too long".to_owned(),
+        // Only Brigade's services say why they are exhausted; a transport saying so may leak internals.
+        Code::ResourceExhausted if reason.is_none() => "a backend service is overloaded; try again shortly".to_owned(),
         _ => status.message().to_owned(),
     };
     if http.is_server_error() {

@@ -166,15 +166,6 @@ pub async fn http_metrics(request: Request, next: Next) -> Response {
     response
 }
 
-/// Prometheus text for this process.
-pub async fn metrics() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        brigade_common::metrics::render(),
-    )
-        .into_response()
-}
-
 /// Keeps the request id for the gRPC calls this request makes.
 pub async fn request_scope(request: Request, next: Next) -> Response {
     let id = request

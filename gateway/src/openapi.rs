@@ -41,6 +41,7 @@ DELETE drop the body).
         routes::root::metadata,
         routes::health::healthz,
         routes::health::readyz,
+        routes::health::metrics,
         routes::docs::openapi_json,
         routes::docs::page,
         routes::root::validator_info,

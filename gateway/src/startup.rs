@@ -55,7 +55,6 @@ pub fn app(config: &Config) -> anyhow::Result<Router> {
         .fallback(middleware::not_found);
     let with_methods = tower::Layer::layer(&from_fn(middleware::methods), routed);
     Ok(Router::new()
-        .route("/metrics", axum::routing::get(middleware::metrics))
         .fallback_service(with_methods)
         .layer(from_fn_with_state(guard, middleware::guard))
         .layer(from_fn(middleware::request_scope))

@@ -30,6 +30,8 @@ fn channel(url: &str, timeout: Duration) -> Result<Channel, tonic::transport::Er
         .connect_timeout(Duration::from_secs(2))
         .timeout(timeout)
         .tcp_nodelay(true)
+        // Error details (schema violations) arrive in trailers; allow generous ones.
+        .http2_max_header_list_size(1 << 20)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .connect_lazy())
 }

@@ -574,3 +574,30 @@ async fn lists_page_when_asked() {
     assert_eq!(app.get("/jobs?page_size=0").await.0, 400);
     assert_eq!(app.get("/jobs?page_token=garbage").await.0, 400);
 }
+
+#[tokio::test]
+async fn many_violations_are_a_bounded_400() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let id = app
+        .create_service("strict", json!({"type": "object", "required": ["x"]}), json!({}))
+        .await;
+    let batch: Vec<Value> = (0..1000).map(|_| json!({})).collect();
+    let (status, body) = app
+        .post(&format!("/services/{id}/jobs/batch"), &json!({"parameters": batch}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let errors = body["errors"].as_array().cloned().unwrap_or_default();
+    assert!(errors.len() > 1 && errors.len() < 1000, "bounded: {}", errors.len());
+    assert!(errors.iter().all(|e| e["title"] == "JSONSchema Validation Error"));
+    assert!(
+        errors
+            .last()
+            .and_then(|e| e["detail"].as_str())
+            .unwrap_or_default()
+            .contains("more violations")
+    );
+    // The gateway's connection to job-queue is still fine.
+    assert_eq!(app.get("/services").await.0, 200);
+    let (_, jobs) = app.get(&format!("/services/{id}/jobs")).await;
+    assert_eq!(jobs["data"], json!([]), "nothing was stored");
+}

@@ -1,7 +1,7 @@
 //! Liveness and readiness.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 use tonic::transport::Channel;
@@ -22,6 +22,22 @@ use crate::state::AppState;
 )]
 pub async fn healthz() -> Response {
     json(StatusCode::OK, json!({"status": "ok"}))
+}
+
+/// Prometheus metrics of this process, in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "Health",
+    responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String))
+)]
+pub async fn metrics() -> Response {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        brigade_common::metrics::render(),
+    )
+        .into_response()
 }
 
 async fn serving(mut client: HealthClient<Channel>) -> bool {

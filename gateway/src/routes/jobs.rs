@@ -1,7 +1,7 @@
 //! TopChef's `/jobs` routes.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use brigade_proto::jobqueue::v1 as pb;
 use http::{HeaderMap, StatusCode};
@@ -30,11 +30,7 @@ type Result<T, E = TopChefError> = std::result::Result<T, E>;
             content((doc::TopChefErrors = "application/json"), (String = "text/plain"))),
     )
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(page): Query<PageQuery>,
-) -> Result<Response> {
+pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQuery) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let (jobs, next) = fetch_jobs(&state, "", page.requested()?).await?;
     Ok(json(

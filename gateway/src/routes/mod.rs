@@ -73,6 +73,7 @@ pub fn table() -> Vec<Route> {
         Route::get("/", root::metadata),
         Route::get("/healthz", health::healthz),
         Route::get("/readyz", health::readyz),
+        Route::get("/metrics", health::metrics),
         Route::get("/openapi.json", docs::openapi_json),
         Route::get("/docs", docs::page),
         Route::get("/validator", root::validator_info),
@@ -150,7 +151,7 @@ pub fn job_overview(job: &pb::Job) -> Value {
 }
 
 /// Optional paging on TopChef lists: `?page_size=N&page_token=T`.
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1–10000. Without `page_size` and `page_token` the whole list is returned.
@@ -158,6 +159,24 @@ pub struct PageQuery {
     pub page_size: Option<String>,
     /// Opaque token from `links.next` (page size 100 when given without `page_size`).
     pub page_token: Option<String>,
+}
+
+/// Read by hand rather than with `Query`, so a repeated key is not a plain-text
+/// rejection: the first value counts, as in most web frameworks.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut page = PageQuery::default();
+        for (key, value) in url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "page_size" if page.page_size.is_none() => page.page_size = Some(value.into_owned()),
+                "page_token" if page.page_token.is_none() => page.page_token = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        Ok(page)
+    }
 }
 
 /// Largest page a client may ask for on a TopChef list.

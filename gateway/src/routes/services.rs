@@ -1,7 +1,7 @@
 //! TopChef's `/services` routes.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use brigade_proto::jobqueue::v1 as pb;
 use http::{HeaderMap, StatusCode};
@@ -67,11 +67,7 @@ async fn get_service(state: &AppState, id: &str) -> Result<pb::Service> {
             content((doc::TopChefErrors = "application/json"), (String = "text/plain"))),
     )
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(page): Query<PageQuery>,
-) -> Result<Response> {
+pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQuery) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let mut client = state.job_queue.clone();
     let (services, next) = match page.requested()? {
@@ -388,7 +384,7 @@ pub async fn jobs(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    Query(page): Query<PageQuery>,
+    page: PageQuery,
 ) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;

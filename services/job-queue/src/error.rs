@@ -67,7 +67,44 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// Error details travel in gRPC trailers, which HTTP/2 peers cap in size: keep
+/// the reported violations within this many bytes (and each within a line).
+const MAX_DETAIL_BYTES: usize = 8 * 1024;
+const MAX_VIOLATION_BYTES: usize = 512;
+
+fn shorten(text: String) -> String {
+    if text.len() <= MAX_VIOLATION_BYTES {
+        return text;
+    }
+    let mut end = MAX_VIOLATION_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The violations that fit, then one line saying how many were left out.
+fn bounded(violations: Vec<(String, String)>) -> Vec<(String, String)> {
+    let total = violations.len();
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for (field, description) in violations {
+        let description = shorten(description);
+        if bytes + field.len() + description.len() > MAX_DETAIL_BYTES {
+            break;
+        }
+        bytes += field.len() + description.len();
+        kept.push((field, description));
+    }
+    if kept.len() < total {
+        let field = kept.first().map(|(f, _)| f.clone()).unwrap_or_default();
+        kept.push((field, format!("… and {} more violations not shown", total - kept.len())));
+    }
+    kept
+}
+
 fn with_reason(code: Code, message: String, reason: &str, violations: Vec<(String, String)>) -> Status {
+    let violations = bounded(violations);
     let mut details = ErrorDetails::new();
     details.set_error_info(reason, reason::DOMAIN, std::collections::HashMap::new());
     if !violations.is_empty() {
@@ -102,5 +139,26 @@ impl From<Error> for Status {
             Error::Unavailable(m) => Status::unavailable(m),
             Error::Internal(_) => Status::internal("internal error"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_are_bounded_for_trailers() {
+        let many: Vec<(String, String)> = (0..5000)
+            .map(|i| ("parameters".to_owned(), format!("{i} {}", "x".repeat(100))))
+            .collect();
+        let kept = bounded(many);
+        let bytes: usize = kept.iter().map(|(f, d)| f.len() + d.len()).sum();
+        assert!(bytes <= MAX_DETAIL_BYTES + 100, "{bytes}");
+        assert!(
+            kept.last()
+                .is_some_and(|(_, d)| d.contains("more violations not shown"))
+        );
+        let long = bounded(vec![("f".to_owned(), "é".repeat(2000))]);
+        assert!(long[0].1.len() <= MAX_VIOLATION_BYTES + 4);
     }
 }

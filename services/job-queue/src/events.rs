@@ -46,7 +46,12 @@ impl Events {
         let (remote_tx, remote_rx) = mpsc::unbounded_channel();
         let mut events = Self::local();
         events.remote = Some(remote_tx);
-        tokio::spawn(notify_loop(pool.clone(), events.origin.clone(), remote_rx, shutdown.clone()));
+        tokio::spawn(notify_loop(
+            pool.clone(),
+            events.origin.clone(),
+            remote_rx,
+            shutdown.clone(),
+        ));
         tokio::spawn(listen_loop(pool, events.clone_local(), repo, shutdown));
         events
     }
@@ -78,7 +83,12 @@ impl Default for Events {
 }
 
 /// Sends our changed job ids as `origin:id,id,…`, batching what is waiting.
-async fn notify_loop(pool: PgPool, origin: Arc<str>, mut ids: mpsc::UnboundedReceiver<String>, shutdown: ShutdownWaiter) {
+async fn notify_loop(
+    pool: PgPool,
+    origin: Arc<str>,
+    mut ids: mpsc::UnboundedReceiver<String>,
+    shutdown: ShutdownWaiter,
+) {
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {
@@ -141,7 +151,9 @@ async fn listen_loop(pool: PgPool, events: Events, repo: Arc<dyn Repository>, sh
                     break;
                 }
             };
-            let Some((origin, ids)) = notification.payload().split_once(':') else { continue };
+            let Some((origin, ids)) = notification.payload().split_once(':') else {
+                continue;
+            };
             if origin == &*events.origin {
                 continue;
             }

@@ -386,7 +386,10 @@ impl JobQueueApi for JobQueueGrpc {
             (false, true) => FailMode::Retry,
             (false, false) => FailMode::Final,
         };
-        let job = self.queue.fail(&r.job_id, &r.lease_token, &r.error_message, mode).await?;
+        let job = self
+            .queue
+            .fail(&r.job_id, &r.lease_token, &r.error_message, mode)
+            .await?;
         Ok(Response::new(pb::FailJobResponse {
             job: Some(job_to_pb(job)),
         }))

@@ -15,19 +15,29 @@ fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
 }
 
 pub static LEASE_EXPIRIES: LazyLock<IntCounter> = LazyLock::new(|| {
-    let c = IntCounter::new("brigade_lease_expiries_total", "Leases that expired before their job ended")
-        .unwrap_or_else(|e| panic!("metric: {e}"));
+    let c = IntCounter::new(
+        "brigade_lease_expiries_total",
+        "Leases that expired before their job ended",
+    )
+    .unwrap_or_else(|e| panic!("metric: {e}"));
     let _ = prometheus::register(Box::new(c.clone()));
     c
 });
 
-static QUEUE_DEPTH: LazyLock<IntGaugeVec> =
-    LazyLock::new(|| gauge_vec("brigade_queue_depth", "REGISTERED jobs waiting, per service", &["service_id"]));
-static JOBS: LazyLock<IntGaugeVec> =
-    LazyLock::new(|| gauge_vec("brigade_jobs", "Jobs stored, by status", &["status"]));
+static QUEUE_DEPTH: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    gauge_vec(
+        "brigade_queue_depth",
+        "REGISTERED jobs waiting, per service",
+        &["service_id"],
+    )
+});
+static JOBS: LazyLock<IntGaugeVec> = LazyLock::new(|| gauge_vec("brigade_jobs", "Jobs stored, by status", &["status"]));
 static OUTBOX_BACKLOG: LazyLock<IntGauge> = LazyLock::new(|| {
-    let g = IntGauge::new("brigade_outbox_backlog", "Job-type revision notices not yet delivered to recipe-types")
-        .unwrap_or_else(|e| panic!("metric: {e}"));
+    let g = IntGauge::new(
+        "brigade_outbox_backlog",
+        "Job-type revision notices not yet delivered to recipe-types",
+    )
+    .unwrap_or_else(|e| panic!("metric: {e}"));
     let _ = prometheus::register(Box::new(g.clone()));
     g
 });

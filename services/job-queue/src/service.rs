@@ -370,16 +370,20 @@ impl JobQueue {
     /// Results checked against the result schema of the revision the job was submitted under.
     async fn validated_results(&self, job: &Job, text: &str) -> Result<String> {
         let value = self.parse_document("results", text)?;
-        let validator = match self.schemas.cached(&job.service_id, job.service_revision, SchemaKind::Result) {
+        let validator = match self
+            .schemas
+            .cached(&job.service_id, job.service_revision, SchemaKind::Result)
+        {
             Some(v) => v,
             None => {
-                let (revision, schema_text) = match self.repo.get_revision(&job.service_id, job.service_revision).await? {
-                    Some(r) => (r.revision, r.job_result_schema),
-                    None => {
-                        let s = self.get_service(&job.service_id).await?;
-                        (s.revision, s.job_result_schema)
-                    }
-                };
+                let (revision, schema_text) =
+                    match self.repo.get_revision(&job.service_id, job.service_revision).await? {
+                        Some(r) => (r.revision, r.job_result_schema),
+                        None => {
+                            let s = self.get_service(&job.service_id).await?;
+                            (s.revision, s.job_result_schema)
+                        }
+                    };
                 self.schemas
                     .get_or_compile(&job.service_id, revision, SchemaKind::Result, &schema_text)
                     .map_err(Error::Internal)?
@@ -468,8 +472,13 @@ impl JobQueue {
         for (id, _, _) in items {
             ids.push(parse_id("job_id", id)?);
         }
-        let jobs: std::collections::HashMap<String, Job> =
-            self.repo.get_jobs(&ids).await?.into_iter().map(|j| (j.id.clone(), j)).collect();
+        let jobs: std::collections::HashMap<String, Job> = self
+            .repo
+            .get_jobs(&ids)
+            .await?
+            .into_iter()
+            .map(|j| (j.id.clone(), j))
+            .collect();
         let mut outcomes: Vec<Option<Result<Job>>> = Vec::with_capacity(items.len());
         let mut writes = Vec::new();
         let mut write_slots = Vec::new();
@@ -498,10 +507,15 @@ impl JobQueue {
                     self.events.publish(&job);
                     Ok(job)
                 }
-                None => Err(jobs.get(&ids[slot]).map_or_else(|| Error::JobNotFound(ids[slot].clone()), stale)),
+                None => Err(jobs
+                    .get(&ids[slot])
+                    .map_or_else(|| Error::JobNotFound(ids[slot].clone()), stale)),
             });
         }
-        Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(Error::Internal("lost outcome".into())))).collect())
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Error::Internal("lost outcome".into()))))
+            .collect())
     }
 
     pub async fn fail(&self, job_id: &str, token: &str, message: &str, mode: FailMode) -> Result<Job> {

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use brigade_common::trace::{Propagate, TracedChannel};
 use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
-use brigade_common::trace::{Propagate, TracedChannel};
 use tonic::transport::Endpoint;
 
 use crate::definition::{FileParameter, Interface, JobTypeInterfaces, JobTypeKey, JsonParameter};

@@ -385,10 +385,14 @@ macro_rules! sql_repository {
                     update.push_bind(now);
                     update.push(" FROM (");
                     update.push_values(chunk, |mut row, (id, token, results)| {
-                        row.push_bind(id.clone()).push_bind(token.clone()).push_bind(results.clone());
+                        row.push_bind(id.clone())
+                            .push_bind(token.clone())
+                            .push_bind(results.clone());
                     });
-                    update.push(") AS v WHERE jq_jobs.id = v.column1 AND jq_jobs.lease_token = v.column2 \
-                         AND jq_jobs.status = 'WORKING' AND jq_jobs.lease_expires_at > ");
+                    update.push(
+                        ") AS v WHERE jq_jobs.id = v.column1 AND jq_jobs.lease_token = v.column2 \
+                         AND jq_jobs.status = 'WORKING' AND jq_jobs.lease_expires_at > ",
+                    );
                     update.push_bind(now);
                     update.push(concat!(" RETURNING ", job_columns!()));
                     let rows: Vec<Job> = update.build_query_as().fetch_all(&mut *tx).await?;
@@ -455,13 +459,17 @@ macro_rules! sql_repository {
             }
 
             async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
-                Ok(sqlx::query_as("SELECT service_id, status, COUNT(*) FROM jq_jobs GROUP BY service_id, status")
-                    .fetch_all(&self.pool)
-                    .await?)
+                Ok(
+                    sqlx::query_as("SELECT service_id, status, COUNT(*) FROM jq_jobs GROUP BY service_id, status")
+                        .fetch_all(&self.pool)
+                        .await?,
+                )
             }
 
             async fn outbox_backlog(&self) -> Result<i64> {
-                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jq_outbox").fetch_one(&self.pool).await?;
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jq_outbox")
+                    .fetch_one(&self.pool)
+                    .await?;
                 Ok(n)
             }
 
