@@ -52,15 +52,31 @@ cleanup() {
         kill -KILL "$SERVER_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK"
+    if [[ -n "${FUZZ_DB:-}" ]]; then
+        psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $FUZZ_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
 }
 trap cleanup EXIT
 
-RUST_LOG="${RUST_LOG:-warn}" \
+# With DATABASE_URL set (as the test script does), fuzz PostgreSQL in a fresh
+# database of its own — it finds what SQLite forgives (NUL characters in text);
+# otherwise the embedded SQLite default.
+SERVER_DB=()
+FUZZ_DB=""
+if [[ -n "${DATABASE_URL:-}" ]] && command -v psql >/dev/null 2>&1; then
+    FUZZ_DB="brigade_fuzz_$$"
+    psql -q "$DATABASE_URL" -c "CREATE DATABASE $FUZZ_DB" >/dev/null
+    SERVER_DB=(--database-url "${DATABASE_URL%/*}/$FUZZ_DB")
+    echo "fuzz.sh: fuzzing on PostgreSQL database $FUZZ_DB"
+fi
+
+env -u DATABASE_URL RUST_LOG="${RUST_LOG:-warn}" \
     target/debug/brigade \
     --gateway-addr "127.0.0.1:$GATEWAY_PORT" \
     --job-queue-addr "127.0.0.1:$JOB_QUEUE_PORT" \
     --recipe-types-addr "127.0.0.1:$RECIPE_TYPES_PORT" \
     --data-dir "$WORK/data" \
+    "${SERVER_DB[@]}" \
     >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 

@@ -601,3 +601,43 @@ async fn many_violations_are_a_bounded_400() {
     let (_, jobs) = app.get(&format!("/services/{id}/jobs")).await;
     assert_eq!(jobs["data"], json!([]), "nothing was stored");
 }
+
+async fn nul_characters_are_client_errors(app: &TestApp) {
+    let (status, body) = app
+        .post(
+            "/services",
+            &json!({"name": "a\u{0}b", "description": "d", "job_registration_schema": {}, "job_result_schema": {}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let id = app.create_service("nul", json!({}), json!({})).await;
+    let (_, job) = app
+        .post(
+            &format!("/services/{id}/jobs"),
+            &json!({"parameters": {"k\u{0}": "v\u{0}"}}),
+        )
+        .await;
+    let job_id = job["data"]["id"]
+        .as_str()
+        .expect("stored: NUL in JSON is escaped text")
+        .to_owned();
+    let (status, body) = app
+        .post(&format!("/jobs/{job_id}/heartbeat"), &json!({"lease_token": "x\u{0}y"}))
+        .await;
+    assert!(status == 400, "{status} {body}");
+    let (status, body) = app.get("/v6/recipe-types/?keyword=%00").await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn nul_characters_sqlite() {
+    nul_characters_are_client_errors(&TestApp::spawn(Backend::Sqlite).await.expect("app")).await;
+}
+
+#[tokio::test]
+async fn nul_characters_postgres() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    nul_characters_are_client_errors(&app).await;
+}

@@ -59,6 +59,12 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
                 Self::AlreadyExists("a row with the same key already exists".to_owned())
             }
+            // SQLSTATE class 22 is "data exception": a value the database cannot hold
+            // (such as a NUL character in text on PostgreSQL) is the client's mistake.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => Self::invalid(
+                "request",
+                "a value contains characters that cannot be stored (such as NUL)",
+            ),
             _ => {
                 tracing::error!(error = %e, "database error");
                 Self::Internal(e.to_string())

@@ -126,6 +126,7 @@ impl JobQueue {
 
     pub async fn create_service(&self, new: NewService) -> Result<Service> {
         let name = checked_name(&new.name)?;
+        no_nul("description", &new.description)?;
         let version = new.version.unwrap_or_else(|| domain::DEFAULT_VERSION.to_owned());
         check_version(&version)?;
         let registration = self.checked_schema("job_registration_schema", &new.job_registration_schema)?;
@@ -186,6 +187,7 @@ impl JobQueue {
             next.is_available = available;
         }
         if let Some(description) = patch.description {
+            no_nul("description", &description)?;
             next.description = description;
         }
         if let Some(name) = patch.name {
@@ -640,7 +642,17 @@ fn parse_token(token: &str) -> Result<i64> {
         .ok_or_else(|| Error::invalid("page_token", "not a page token this service issued"))
 }
 
+/// Text the databases store alike: PostgreSQL cannot hold NUL characters.
+fn no_nul(field: &str, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        Err(Error::invalid(field, "must not contain NUL characters"))
+    } else {
+        Ok(())
+    }
+}
+
 fn checked_name(name: &str) -> Result<String> {
+    no_nul("name", name)?;
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));

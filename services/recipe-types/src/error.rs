@@ -27,6 +27,11 @@ impl From<sqlx::Error> for Error {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable("the recipe-types database is unavailable, try again".to_owned())
             }
+            // SQLSTATE class 22 is "data exception": a value the database cannot hold
+            // (such as a NUL character in text on PostgreSQL) is the client's mistake.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                Self::InvalidArgument("a parameter contains characters that cannot be stored (such as NUL)".to_owned())
+            }
             sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
                 Self::FailedPrecondition("the recipe type changed during this request; retry".to_owned())
             }

@@ -99,6 +99,17 @@ fn stored(rt: &RecipeType) -> Result<Definition> {
         .map_err(|errors| Error::Internal(format!("stored definition of {} is invalid: {errors:?}", rt.name)))
 }
 
+/// Text the databases store alike: PostgreSQL cannot hold NUL characters.
+fn no_nul(field: &str, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        Err(Error::InvalidArgument(format!(
+            "Parameter must not contain NUL characters: \"{field}\""
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 fn first_description(errors: &[Message]) -> String {
     errors
         .first()
@@ -204,6 +215,10 @@ impl RecipeTypes {
     }
 
     pub async fn create(&self, title: &str, description: Option<String>, definition_text: &str) -> Result<Details> {
+        no_nul("title", title)?;
+        if let Some(d) = &description {
+            no_nul("description", d)?;
+        }
         let name = domain::name_from_title(title);
         if title.chars().count() > domain::MAX_TITLE_LEN {
             return Err(Error::InvalidArgument(format!(
@@ -304,6 +319,9 @@ impl RecipeTypes {
     }
 
     pub async fn list(&self, filter: &ListFilter, offset: i64, limit: i64) -> Result<(i64, Vec<Listed>)> {
+        for keyword in &filter.keywords {
+            no_nul("keyword", keyword)?;
+        }
         let (count, rows) = self.repo.list(filter, offset, limit).await?;
         let mut listed = Vec::with_capacity(rows.len());
         for rt in rows {
@@ -397,6 +415,7 @@ impl RecipeTypes {
             }
         }
         if let Some(title) = edit.title {
+            no_nul("title", &title)?;
             if title.chars().count() > domain::MAX_TITLE_LEN {
                 return Err(Error::InvalidArgument(format!(
                     "Title must be at most {} characters",
@@ -406,6 +425,7 @@ impl RecipeTypes {
             next.title = title;
         }
         if let Some(description) = edit.description {
+            no_nul("description", &description)?;
             if description.chars().count() > domain::MAX_DESCRIPTION_LEN {
                 return Err(Error::InvalidArgument(format!(
                     "Description must be at most {} characters",

@@ -5,7 +5,7 @@
 //! (same table, same batch sizes, no gRPC) and prints the ratio last.
 //!
 //! ```sh
-//! cargo run --release -p brigade-tests --bin brigade-bench -- --jobs 20000 --producers 4 --workers 4 --batch 100
+//! cargo run --release -p brigade-tests --bin brigade-bench -- --jobs 20000 --producers 4 --workers 4 --batch 500
 //! ```
 
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     workers: usize,
     /// Jobs per submit, per claim and per completion call.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 500)]
     batch: usize,
     /// sqlite, postgres or both.
     #[arg(long, default_value = "both")]
