@@ -65,6 +65,17 @@ fn url_password_span(url: &str) -> Option<(usize, usize)> {
     Some((colon + 1, at))
 }
 
+/// `base`'s migrations, recorded in a table of their own: both services may
+/// share one database (the all-in-one binary on PostgreSQL).
+pub fn migrator(base: &'static sqlx::migrate::Migrator, table: &'static str) -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate::Migrator {
+        migrations: base.migrations.clone(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    m.dangerous_set_table_name(table);
+    m
+}
+
 /// Opens a SQLite pool in WAL mode, creating the file and its directory.
 pub async fn open_sqlite(path: &Path, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

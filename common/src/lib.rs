@@ -1,6 +1,7 @@
 //! Plumbing shared by Brigade's three processes: logging, gRPC serving with
 //! health/reflection/grpc-web, graceful shutdown and database connections.
 
+pub mod config;
 pub mod db;
 pub mod grpc;
 pub mod metrics;

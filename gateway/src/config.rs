@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 
+pub use brigade_common::config::ConfigError;
+use brigade_common::config::check_service_url;
+
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "brigade-gateway", about = "Brigade REST gateway", version)]
 pub struct Config {
@@ -46,25 +49,6 @@ pub struct Config {
     pub grpc_timeout_ms: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid value for {variable}: {message}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub message: String,
-}
-
-fn check_url(variable: &'static str, url: &str) -> Result<(), ConfigError> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://")) && url.parse::<http::Uri>().is_ok();
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError {
-            variable,
-            message: format!("{url:?} is not an http:// or https:// URL"),
-        })
-    }
-}
-
 impl Config {
     pub fn local(listen: SocketAddr, job_queue_url: String, recipe_types_url: String) -> Self {
         Self {
@@ -80,7 +64,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check_url("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url)?;
-        check_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)
+        check_service_url("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url)?;
+        check_service_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)
     }
 }

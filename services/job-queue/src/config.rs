@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use brigade_common::config::{ConfigError, StorageConfig, check_service_url};
 use brigade_common::db::DatabaseTarget;
 
 #[derive(clap::Parser, Clone, Debug)]
@@ -17,22 +18,8 @@ pub struct Config {
         default_value = "0.0.0.0:50051"
     )]
     pub listen: SocketAddr,
-    /// postgres:// selects PostgreSQL; sqlite:// or nothing selects SQLite.
-    #[arg(
-        long = "database-url",
-        env = "DATABASE_URL",
-        value_name = "DATABASE_URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
-    /// Where the SQLite file lives.
-    #[arg(
-        long = "data-dir",
-        env = "BRIGADE_DATA_DIR",
-        value_name = "BRIGADE_DATA_DIR",
-        default_value = "./brigade-data"
-    )]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub storage: StorageConfig,
     /// gRPC address of recipe-types, for job-type revision notices.
     #[arg(
         long = "recipe-types-url",
@@ -44,19 +31,9 @@ pub struct Config {
     /// How often expired leases are looked for, in milliseconds.
     #[arg(long = "reaper-interval-ms", env = "BRIGADE_REAPER_INTERVAL_MS", value_name = "BRIGADE_REAPER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub reaper_interval_ms: u64,
-    /// Database connections in the pool.
-    #[arg(long = "db-max-connections", env = "BRIGADE_DB_MAX_CONNECTIONS", value_name = "BRIGADE_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub db_max_connections: u32,
     /// Largest parameters, results or schema document accepted, in bytes.
     #[arg(long = "max-document-bytes", env = "BRIGADE_MAX_DOCUMENT_BYTES", value_name = "BRIGADE_MAX_DOCUMENT_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub max_document_bytes: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("invalid value for {variable}: {message}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub message: String,
 }
 
 impl Config {
@@ -70,33 +47,16 @@ impl Config {
     ) -> Self {
         Self {
             listen,
-            database_url,
-            data_dir,
+            storage: StorageConfig::new(database_url, data_dir),
             recipe_types_url,
             reaper_interval_ms: 1000,
-            db_max_connections: 10,
             max_document_bytes: 1_048_576,
         }
     }
 
     /// Checks what clap's types cannot; the error names the variable.
-    pub fn database(&self) -> Result<DatabaseTarget, ConfigError> {
-        DatabaseTarget::resolve(self.database_url.as_deref(), &self.data_dir, "job-queue.sqlite3").map_err(|e| {
-            ConfigError {
-                variable: "DATABASE_URL",
-                message: e.to_string(),
-            }
-        })
-    }
-
     pub fn validate(&self) -> Result<DatabaseTarget, ConfigError> {
-        let url = self.recipe_types_url.trim();
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.parse::<http::Uri>().is_err() {
-            return Err(ConfigError {
-                variable: "BRIGADE_RECIPE_TYPES_URL",
-                message: format!("{url:?} is not an http:// or https:// URL"),
-            });
-        }
-        self.database()
+        check_service_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)?;
+        self.storage.target("job-queue.sqlite3")
     }
 }

@@ -56,7 +56,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let target = config.validate()?;
         tracing::info!(database = %target.redacted(), "opening job-queue database");
-        let (repo, pg) = open_repository(&target, config.db_max_connections).await?;
+        let (repo, pg) = open_repository(&target, config.storage.db_max_connections).await?;
         let (stop, stopping) = Shutdown::new();
         let events = match pg {
             Some(pool) => Events::shared(pool, repo.clone(), stop.waiter()),

@@ -49,7 +49,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let target = config.validate()?;
         tracing::info!(database = %target.redacted(), "opening recipe-types database");
-        let repo = open_repository(&target, config.db_max_connections).await?;
+        let repo = open_repository(&target, config.storage.db_max_connections).await?;
         let job_types = Arc::new(GrpcJobTypes::new(&config.job_queue_url)?);
         let limits = Limits {
             max_definition_bytes: usize::try_from(config.max_definition_bytes).unwrap_or(usize::MAX),

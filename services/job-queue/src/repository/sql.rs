@@ -516,15 +516,8 @@ async fn postgres_begin(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static
     pool.begin().await
 }
 
-/// Both services may share one database (the all-in-one binary on PostgreSQL),
-/// so each records its migrations in a table of its own.
 fn own_table(migrator: &'static Migrator) -> Migrator {
-    let mut m = Migrator {
-        migrations: migrator.migrations.clone(),
-        ..Migrator::DEFAULT
-    };
-    m.dangerous_set_table_name("_brigade_job_queue_migrations");
-    m
+    brigade_common::db::migrator(migrator, "_brigade_job_queue_migrations")
 }
 
 sql_repository!(

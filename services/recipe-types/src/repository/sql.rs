@@ -134,12 +134,8 @@ macro_rules! sql_repository {
         #[async_trait]
         impl Repository for $name {
             async fn migrate(&self) -> Result<()> {
-                let mut m = Migrator {
-                    migrations: $migrations.migrations.clone(),
-                    ..Migrator::DEFAULT
-                };
-                m.dangerous_set_table_name("_brigade_recipe_types_migrations");
-                m.run(&self.pool).await.map_err(|e| Error::Internal(format!("migration failed: {e}")))
+                brigade_common::db::migrator(&$migrations, "_brigade_recipe_types_migrations")
+                    .run(&self.pool).await.map_err(|e| Error::Internal(format!("migration failed: {e}")))
             }
 
             async fn ping(&self) -> Result<()> {

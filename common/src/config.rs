@@ -1,0 +1,69 @@
+//! Configuration pieces every process shares: storage settings and the error
+//! that names the variable at fault.
+
+use std::path::PathBuf;
+
+use crate::db::DatabaseTarget;
+
+/// A bad configuration value; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+/// Where a service keeps its rows.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StorageConfig {
+    /// postgres:// selects PostgreSQL; sqlite:// or nothing selects SQLite.
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Where the SQLite file lives.
+    #[arg(
+        long = "data-dir",
+        env = "BRIGADE_DATA_DIR",
+        value_name = "BRIGADE_DATA_DIR",
+        default_value = "./brigade-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Database connections in the pool.
+    #[arg(long = "db-max-connections", env = "BRIGADE_DB_MAX_CONNECTIONS", value_name = "BRIGADE_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+}
+
+impl StorageConfig {
+    pub fn new(database_url: Option<String>, data_dir: PathBuf) -> Self {
+        Self {
+            database_url,
+            data_dir,
+            db_max_connections: 10,
+        }
+    }
+
+    /// The database to open; `file_name` names the SQLite file in the data dir.
+    pub fn target(&self, file_name: &str) -> Result<DatabaseTarget, ConfigError> {
+        DatabaseTarget::resolve(self.database_url.as_deref(), &self.data_dir, file_name).map_err(|e| ConfigError {
+            variable: "DATABASE_URL",
+            message: e.to_string(),
+        })
+    }
+}
+
+/// An http:// or https:// URL of another Brigade process.
+pub fn check_service_url(variable: &'static str, url: &str) -> Result<(), ConfigError> {
+    let url = url.trim();
+    if (url.starts_with("http://") || url.starts_with("https://")) && url.parse::<http::Uri>().is_ok() {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            variable,
+            message: format!("{url:?} is not an http:// or https:// URL"),
+        })
+    }
+}
