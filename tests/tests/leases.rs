@@ -119,6 +119,21 @@ async fn grpc_job_from_submit_to_completed_with_validated_result() {
         Some(1)
     );
 
+    // Services can be looked up by (name, version).
+    let found = client
+        .list_services(pb::ListServicesRequest {
+            name: "life".into(),
+            version: "1.0.0".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("find")
+        .into_inner()
+        .services;
+    assert_eq!(
+        found.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        vec![service_id.clone()]
+    );
     let leased = claim(&mut client, &service_id, 5).await;
     assert_eq!(leased.len(), 1);
     let token = leased[0].lease_token.clone();

@@ -184,30 +184,21 @@ impl Client {
 
     /// The service with this exact name and version, if any.
     pub async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>> {
-        let mut page_token = String::new();
-        loop {
-            let page = self
-                .inner
-                .clone()
-                .list_services(pb::ListServicesRequest {
-                    page_size: 1000,
-                    page_token,
-                })
-                .await
-                .map_err(Error::from_status)?
-                .into_inner();
-            if let Some(found) = page
-                .services
-                .into_iter()
-                .find(|s| s.name == name && s.version == version)
-            {
-                return Service::from_pb(found).map(Some);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(None);
-            }
-            page_token = page.next_page_token;
-        }
+        let found = self
+            .inner
+            .clone()
+            .list_services(pb::ListServicesRequest {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .map_err(Error::from_status)?
+            .into_inner()
+            .services
+            .into_iter()
+            .find(|s| s.name == name && s.version == version);
+        found.map(Service::from_pb).transpose()
     }
 
     /// Submits one job. `parameters` must be a JSON object satisfying the

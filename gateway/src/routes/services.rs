@@ -76,6 +76,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQ
                 .list_services(pb::ListServicesRequest {
                     page_size: size,
                     page_token: token,
+                    ..Default::default()
                 })
                 .await?
                 .into_inner();
@@ -89,6 +90,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQ
                     .list_services(pb::ListServicesRequest {
                         page_size: super::MAX_PAGE_SIZE,
                         page_token: token,
+                        ..Default::default()
                     })
                     .await?
                     .into_inner();

@@ -145,6 +145,13 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::ListServicesRequest>,
     ) -> Result<Response<pb::ListServicesResponse>, Status> {
         let r = request.into_inner();
+        if !r.name.is_empty() && !r.version.is_empty() {
+            let found = self.queue.find_service(&r.name, &r.version).await?;
+            return Ok(Response::new(pb::ListServicesResponse {
+                services: found.into_iter().map(service_to_pb).collect(),
+                next_page_token: String::new(),
+            }));
+        }
         let page = self.queue.list_services(i64::from(r.page_size), &r.page_token).await?;
         Ok(Response::new(pb::ListServicesResponse {
             services: page.items.into_iter().map(service_to_pb).collect(),

@@ -166,6 +166,11 @@ impl JobQueue {
         self.repo.get_service(&id).await?.ok_or(Error::ServiceNotFound(id))
     }
 
+    /// The service named (name, version), if there is one.
+    pub async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>> {
+        self.repo.find_service(name, version).await
+    }
+
     pub async fn list_services(&self, page_size: i64, token: &str) -> Result<Page<Service>> {
         let limit = self.page_size(page_size);
         let rows = self.repo.list_services(parse_token(token)?, limit).await?;

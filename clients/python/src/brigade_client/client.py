@@ -284,7 +284,10 @@ class Client:
                 return
 
     def find_service(self, name: str, version: str = "1.0.0") -> Service | None:
-        for service in self.list_services():
+        """The service with this exact (name, version), looked up by the server."""
+        request = pb.ListServicesRequest(name=name, version=version)
+        for message in self._unary("ListServices", request, idempotent=True).services:
+            service = Service.from_pb(message)
             if service.name == name and service.version == version:
                 return service
         return None
