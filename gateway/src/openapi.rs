@@ -70,6 +70,7 @@ DELETE drop the body).
         routes::recipe_types::edit,
         routes::recipe_types::revisions,
         routes::recipe_types::revision,
+        routes::recipe_types::revision_short,
     ),
     components(schemas(model::TopChefErrors, model::ScaleErrorBody)),
     modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &ScaleAliases),

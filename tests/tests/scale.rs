@@ -146,6 +146,9 @@ async fn recipe_type_flow(app: &TestApp) {
     assert!(rev1["definition"]["nodes"].get("node_b").is_some());
     assert_eq!(rev1["recipe_type"]["name"], "my-recipe");
     assert_eq!(app.get("/v6/recipe-types/my-recipe/revisions/9/").await.0, 404);
+    let (status, short) = app.get("/v6/recipe-types/my-recipe/1/").await;
+    assert_eq!(status, 200, "the documentation's shorter revision path");
+    assert_eq!(short["definition"], rev1["definition"]);
     assert_eq!(app.get("/v6/recipe-types/nope/revisions/").await.0, 404);
     assert_eq!(
         app.get("/v6/recipe-types/nope/").await,

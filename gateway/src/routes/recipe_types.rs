@@ -34,6 +34,7 @@ pub fn routes() -> Vec<Route> {
                 Route::patch(format!("{base}/{{name}}{slash}"), edit),
                 Route::get(format!("{base}/{{name}}/revisions{slash}"), revisions),
                 Route::get(format!("{base}/{{name}}/revisions/{{revision_num}}{slash}"), revision),
+                Route::get(format!("{base}/{{name}}/{{revision_num}}{slash}"), revision_short),
             ]);
         }
     }
@@ -553,6 +554,25 @@ pub async fn revisions(
         StatusCode::OK,
         paginated(&base, uri.path(), &pairs, page, paging.size, response.count, results),
     ))
+}
+
+/// The same revision under the shorter path Scale's documentation also gives.
+#[utoipa::path(
+    get,
+    path = "/v6/recipe-types/{name}/{revision_num}/",
+    operation_id = "get_recipe_type_revision_short",
+    tag = "Scale v6",
+    params(
+        ("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),
+        ("revision_num" = i64, Path, minimum = 0, description = "Revision number (anything but a non-negative integer is 404)."),
+    ),
+    responses(
+        (status = 200, description = "The revision.", body = doc::RevisionDetail),
+        (status = 404, description = "`Not found.`", body = doc::ScaleErrorBody),
+    )
+)]
+pub async fn revision_short(state: State<AppState>, path: Path<(String, String)>) -> Result<Response> {
+    revision(state, path).await
 }
 
 /// One revision of a recipe type, with its definition.
