@@ -7,8 +7,7 @@ use brigade_proto::jobqueue::v1 as pb;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use super::{FieldErrors, PageQuery, as_object, fetch_jobs, job_detail, job_overview, links, path_id};
-use crate::body::json_body;
+use super::{FieldErrors, PageQuery, fetch_jobs, job_detail, job_overview, links, object_body, path_id};
 use crate::envelope::{BaseUrl, json};
 use crate::error::TopChefError;
 use crate::openapi::model as doc;
@@ -113,7 +112,7 @@ pub async fn patch(
     body: Body,
 ) -> Result<Response> {
     let id = path_id(&raw)?;
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let status = match body.remove("status") {
         None | Some(Value::Null) => pb::JobStatus::Unspecified,

@@ -8,8 +8,10 @@ use brigade_proto::jobqueue::v1 as pb;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{FieldErrors, as_object, job_detail, path_id, take_object, take_positive_int, take_string};
-use crate::body::{is_json_content_type, json_body, parse_json, read_bytes};
+use super::{
+    FieldErrors, as_object, job_detail, object_body, path_id, take_bool, take_object, take_positive_int, take_string,
+};
+use crate::body::{is_json_content_type, parse_json, read_bytes};
 use crate::envelope::{BaseUrl, json, scale_date};
 use crate::error::TopChefError;
 use crate::openapi::model as doc;
@@ -60,7 +62,7 @@ pub async fn batch_submit(
 ) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let documents = match body.remove("parameters") {
         None | Some(Value::Null) => {
@@ -200,7 +202,7 @@ pub async fn heartbeat(
     body: Body,
 ) -> Result<Response> {
     let id = path_id(&raw)?;
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let lease_token = required_token(&mut body, &mut problems);
     let lease_seconds = take_positive_int(&mut body, "lease_seconds", &mut problems).unwrap_or(0);
@@ -245,7 +247,7 @@ pub async fn complete(
 ) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let lease_token = required_token(&mut body, &mut problems);
     let results = take_object(&mut body, "results", true, &mut problems);
@@ -287,20 +289,12 @@ pub async fn fail(
 ) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let lease_token = required_token(&mut body, &mut problems);
     let error_message = take_string(&mut body, "error", false, &mut problems).unwrap_or_default();
-    let mut flag = |name: &str| match body.remove(name) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => b,
-        Some(_) => {
-            problems.push(name, "Not a valid boolean.");
-            false
-        }
-    };
-    let retry = flag("retry");
-    let release = flag("release");
+    let retry = take_bool(&mut body, "retry", &mut problems).unwrap_or(false);
+    let release = take_bool(&mut body, "release", &mut problems).unwrap_or(false);
     problems.into_result()?;
     let job = state
         .job_queue

@@ -279,6 +279,27 @@ impl FieldErrors {
     }
 }
 
+/// A JSON body that must be an object (TopChef's errors otherwise).
+pub async fn object_body(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Map<String, Value>, TopChefError> {
+    as_object(crate::body::json_body(headers, body, state.limits).await?)
+}
+
+/// An optional boolean field; anything but a JSON boolean is a problem.
+pub fn take_bool(body: &mut Map<String, Value>, key: &str, problems: &mut FieldErrors) -> Option<bool> {
+    match body.remove(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(b),
+        Some(_) => {
+            problems.push(key, "Not a valid boolean.");
+            None
+        }
+    }
+}
+
 /// The body as an object, or TopChef's "Invalid input type." error.
 pub fn as_object(body: Value) -> Result<Map<String, Value>, TopChefError> {
     match body {

@@ -7,8 +7,7 @@ use brigade_proto::jobqueue::v1 as pb;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use super::{FieldErrors, as_object};
-use crate::body::json_body;
+use super::{FieldErrors, object_body};
 use crate::envelope::{BaseUrl, json};
 use crate::error::{ErrorObject, TopChefError, titles};
 use crate::openapi::model as doc;
@@ -77,7 +76,7 @@ pub async fn validator_info(headers: HeaderMap) -> Response {
 )]
 pub async fn validate(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, TopChefError> {
     let base = BaseUrl::from_headers(&headers);
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let schema = body.remove("schema");
     let object = body.remove("object");

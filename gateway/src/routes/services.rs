@@ -8,10 +8,10 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    FieldErrors, PageQuery, as_object, fetch_jobs, job_detail, job_overview, links, path_id, take_object,
-    take_positive_int, take_string,
+    FieldErrors, PageQuery, as_object, fetch_jobs, job_detail, job_overview, links, object_body, path_id, take_bool,
+    take_object, take_positive_int, take_string,
 };
-use crate::body::{BodyError, is_json_content_type, json_body, parse_json, read_bytes};
+use crate::body::{BodyError, is_json_content_type, parse_json, read_bytes};
 use crate::envelope::{BaseUrl, document, json, naive_date, no_content, with_location};
 use crate::error::TopChefError;
 use crate::openapi::model as doc;
@@ -129,7 +129,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQ
 )]
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let name = take_string(&mut body, "name", true, &mut problems);
     let description = take_string(&mut body, "description", true, &mut problems);
@@ -259,14 +259,7 @@ pub async fn patch(
         Ok(v) => as_object(v)?,
     };
     let mut problems = FieldErrors::default();
-    let is_available = match body.remove("is_available") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(b),
-        Some(_) => {
-            problems.push("is_available", "Not a valid boolean.");
-            None
-        }
-    };
+    let is_available = take_bool(&mut body, "is_available", &mut problems);
     let request = pb::UpdateServiceRequest {
         id,
         is_available,
@@ -434,7 +427,7 @@ pub async fn submit(
 ) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
     let id = path_id(&raw)?;
-    let mut body = as_object(json_body(&headers, body, state.limits).await?)?;
+    let mut body = object_body(&state, &headers, body).await?;
     let mut problems = FieldErrors::default();
     let parameters = take_object(&mut body, "parameters", true, &mut problems);
     problems.into_result()?;
