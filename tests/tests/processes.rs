@@ -105,3 +105,48 @@ async fn sigterm_drains_in_flight_calls_and_exits_zero() {
         .expect("wait");
     assert!(exit.success(), "{exit:?}");
 }
+
+#[tokio::test]
+async fn migrate_only_applies_migrations_and_exits() {
+    for (bin, table) in [
+        ("brigade-job-queue", "jq_jobs"),
+        ("brigade-recipe-types", "rt_recipe_types"),
+    ] {
+        // SQLite: twice in a row, both succeed and the file holds the tables.
+        let db = brigade_tests::TestDatabase::new(brigade_tests::Backend::Sqlite)
+            .await
+            .expect("sqlite");
+        for _ in 0..2 {
+            let status = Command::new(binary(bin))
+                .arg("--migrate-only")
+                .env("BRIGADE_DATA_DIR", db.dir.path())
+                .env_remove("DATABASE_URL")
+                .status()
+                .expect("run");
+            assert!(status.success(), "{bin} --migrate-only on SQLite");
+        }
+        assert!(
+            std::fs::read_dir(db.dir.path()).expect("dir").count() > 0,
+            "{bin} made its SQLite file"
+        );
+        // PostgreSQL: the tables exist afterwards.
+        let Some(pg) = brigade_tests::TestDatabase::new(brigade_tests::Backend::Postgres).await else {
+            continue;
+        };
+        let url = pg.url.clone().expect("url");
+        let status = Command::new(binary(bin))
+            .arg("--migrate-only")
+            .env("DATABASE_URL", &url)
+            .status()
+            .expect("run");
+        assert!(status.success(), "{bin} --migrate-only on PostgreSQL");
+        let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1")
+            .bind(table)
+            .fetch_one(&pool)
+            .await
+            .expect("query");
+        assert_eq!(n, 1, "{bin} created {table}");
+        pool.close().await;
+    }
+}

@@ -20,6 +20,10 @@ pub struct Config {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub storage: StorageConfig,
+    /// Apply the database migrations and exit (for an init container or a
+    /// migration Job that runs before new replicas start).
+    #[arg(long = "migrate-only")]
+    pub migrate_only: bool,
     /// gRPC address of recipe-types, for job-type revision notices.
     #[arg(
         long = "recipe-types-url",
@@ -48,6 +52,7 @@ impl Config {
         Self {
             listen,
             storage: StorageConfig::new(database_url, data_dir),
+            migrate_only: false,
             recipe_types_url,
             reaper_interval_ms: 1000,
             max_document_bytes: 1_048_576,

@@ -20,6 +20,10 @@ pub struct Config {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub storage: StorageConfig,
+    /// Apply the database migrations and exit (for an init container or a
+    /// migration Job that runs before new replicas start).
+    #[arg(long = "migrate-only")]
+    pub migrate_only: bool,
     /// gRPC address of job-queue, for job-type look-ups.
     #[arg(
         long = "job-queue-url",
@@ -41,6 +45,7 @@ impl Config {
         Self {
             listen,
             storage: StorageConfig::new(database_url, data_dir),
+            migrate_only: false,
             job_queue_url,
             max_definition_bytes: 1_048_576,
             max_definition_nodes: 1000,
