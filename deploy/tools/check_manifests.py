@@ -9,10 +9,17 @@ deploy/render-json.sh):
 2. Cross-object consistency that the schemas cannot see: references to
    ConfigMaps, Secrets and keys; Service selectors and target ports; probe
    ports; HPA and PDB targets; Ingress backends; the pod security settings
-   Brigade promises; every pod covered by a NetworkPolicy.
+   Brigade promises (init containers included); every pod covered by a
+   NetworkPolicy; every Deployment of a service that migrates a database has
+   an init container running the same binary with --migrate-only and the same
+   image, environment and volume mounts as the server.
+3. With --dockerfile: every container and init container running a Brigade
+   binary names, as command[0], the ENTRYPOINT of the Dockerfile target its
+   image is built from (image "brigade-<target>" or ".../<target>"), and
+   every Dockerfile target is run by some container.
 
 Usage: check_manifests.py RENDERED.json --overlay NAME [--min-version 1.29]
-                          [--external-secret NAME ...]
+                          [--external-secret NAME ...] [--dockerfile PATH]
 Exit status 0 when everything passes, 1 otherwise (every problem is printed).
 """
 
@@ -21,6 +28,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import posixpath
+import re
 import sys
 
 import kubernetes_validate
@@ -30,6 +39,12 @@ from kubernetes_validate import utils as kv_utils
 kv_utils.schema_contents = functools.lru_cache(maxsize=None)(kv_utils.schema_contents)
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+
+# Binaries that apply database migrations at start-up and accept --migrate-only;
+# their Deployments must run that step as an init container first.
+MIGRATING_BINARIES = {"brigade-job-queue", "brigade-recipe-types"}
+MIGRATE_FLAG = "--migrate-only"
+BRIGADE_BIN_DIR = "/usr/local/bin/"
 
 
 def minor(v: str) -> tuple[int, int]:
@@ -47,6 +62,48 @@ def versions_from(min_version: str) -> list[str]:
 
 def name_of(obj: dict) -> str:
     return f"{obj['kind']}/{obj['metadata'].get('name', '?')}"
+
+
+def command_of(container: dict) -> list[str]:
+    return list(container.get("command") or []) + list(container.get("args") or [])
+
+
+def binary_of(container: dict) -> str | None:
+    command = container.get("command") or []
+    return posixpath.basename(command[0]) if command else None
+
+
+def image_target(image: str) -> str:
+    """The Dockerfile target an image is built from: "brigade-job-queue:dev"
+    and "registry.example.com/brigade/job-queue:0.1.0" both give "job-queue"."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    last = last.split(":", 1)[0]
+    return last.removeprefix("brigade-")
+
+
+def dockerfile_entrypoints(path: str) -> dict[str, list[str]]:
+    """Stage name -> exec-form ENTRYPOINT (inherited from a parent stage)."""
+    entrypoints: dict[str, list[str]] = {}
+    current: str | None = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", line, re.IGNORECASE)
+            if m:
+                parent, current = m.group(1), m.group(2)
+                if current and parent in entrypoints:
+                    entrypoints[current] = list(entrypoints[parent])
+                continue
+            m = re.match(r"\s*ENTRYPOINT\s+(.*)$", line, re.IGNORECASE)
+            if m and current:
+                try:
+                    value = json.loads(m.group(1))
+                except json.JSONDecodeError:
+                    value = None
+                if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+                    raise SystemExit(f"{path}: ENTRYPOINT of stage {current} is not in exec form: {line.strip()}")
+                entrypoints[current] = value
+    return entrypoints
 
 
 def selector_matches(selector: dict, labels: dict) -> bool:
@@ -112,8 +169,10 @@ class Checker:
                 self.check_ref(f"{where} volume {v['name']}", "Secret", v["secret"]["secretName"], None,
                                v["secret"].get("optional", False))
         claims = {c["metadata"]["name"] for c in obj["spec"].get("volumeClaimTemplates", []) or []}
-        for c in (pod.get("initContainers") or []) + pod["containers"]:
-            cw = f"{where} container {c['name']}"
+        inits = pod.get("initContainers") or []
+        for c in inits + pod["containers"]:
+            is_init = any(c is i for i in inits)
+            cw = f"{where} {'init container' if is_init else 'container'} {c['name']}"
             sc = c.get("securityContext", {}) or {}
             if not (sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True):
                 self.error(cw, "runAsNonRoot must be true")
@@ -149,7 +208,7 @@ class Checker:
                 if "secretRef" in ef:
                     r = ef["secretRef"]
                     self.check_ref(f"{cw} envFrom", "Secret", r["name"], None, r.get("optional", False))
-            if c in (pod.get("initContainers") or []):
+            if is_init:
                 continue
             ports = {p["containerPort"] for p in c.get("ports", []) or []}
             names = {p.get("name") for p in c.get("ports", []) or []}
@@ -165,6 +224,66 @@ class Checker:
                         port = probe[handler]["port"]
                         if port not in ports and port not in names:
                             self.error(cw, f"{kind} port {port!r} is not a declared container port")
+
+    def check_migration_step(self, obj: dict) -> None:
+        """A Deployment whose server migrates a database runs the same binary
+        with --migrate-only as an init container, configured identically."""
+        if obj["kind"] != "Deployment":
+            return
+        where = name_of(obj)
+        pod = self.template(obj)["spec"]
+        inits = pod.get("initContainers") or []
+        for c in pod["containers"]:
+            if binary_of(c) not in MIGRATING_BINARIES:
+                continue
+            cw = f"{where} container {c['name']}"
+            steps = [i for i in inits if MIGRATE_FLAG in command_of(i)]
+            if not steps:
+                self.error(cw, f"runs {binary_of(c)}, but no init container runs it with {MIGRATE_FLAG}")
+                continue
+            for i in steps:
+                iw = f"{where} init container {i['name']}"
+                if command_of(i) != command_of(c) + [MIGRATE_FLAG]:
+                    self.error(iw, f"command+args {command_of(i)} should be the server's "
+                                   f"{command_of(c)} plus {MIGRATE_FLAG}")
+                for field in ("image", "env", "envFrom", "volumeMounts"):
+                    if i.get(field) != c.get(field):
+                        self.error(iw, f"{field} differs from container {c['name']}'s; the migration step "
+                                       "must see exactly the server's configuration")
+                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                    if probe in i:
+                        self.error(iw, f"{probe} on a run-to-completion init container")
+                if i.get("restartPolicy"):
+                    self.error(iw, "restartPolicy makes it a sidecar; the migration step must run to completion")
+            if "startupProbe" not in c:
+                self.error(cw, "startupProbe is missing (the server still migrates, under a lock, at start-up)")
+        for i in inits:
+            if MIGRATE_FLAG in command_of(i) and binary_of(i) not in MIGRATING_BINARIES:
+                self.error(f"{where} init container {i['name']}", f"{binary_of(i)} has no {MIGRATE_FLAG}")
+
+    def check_entrypoints(self, entrypoints: dict[str, list[str]]) -> None:
+        """Commands name the binary their image holds; every image is used."""
+        used: set[str] = set()
+        for w in self.workloads():
+            pod = self.template(w)["spec"]
+            for field, label in (("initContainers", "init container"), ("containers", "container")):
+                for c in pod.get(field) or []:
+                    command = c.get("command") or []
+                    if not command or not command[0].startswith(BRIGADE_BIN_DIR + "brigade-"):
+                        continue
+                    cw = f"{name_of(w)} {label} {c['name']}"
+                    target = image_target(c.get("image", ""))
+                    if target not in entrypoints:
+                        self.error(cw, f"image {c.get('image')!r} is no Dockerfile target "
+                                       f"({sorted(t for t in entrypoints if t)})")
+                        continue
+                    used.add(target)
+                    if entrypoints[target] != command[:1]:
+                        self.error(cw, f"command[0] {command[0]!r} is not the ENTRYPOINT {entrypoints[target]} "
+                                       f"of Dockerfile target {target!r}")
+        for target, entrypoint in entrypoints.items():
+            if entrypoint and entrypoint[0].startswith(BRIGADE_BIN_DIR + "brigade-") and target not in used:
+                self.error(f"Dockerfile target {target}", f"no container runs its ENTRYPOINT {entrypoint}")
 
     def check_services(self) -> None:
         for svc in self.by_kind.get("Service", {}).values():
@@ -231,9 +350,12 @@ class Checker:
                                for p in target["spec"]["ports"]):
                         self.error(name_of(ing), f"backend port {port} is not a port of Service {svc['name']}")
 
-    def run(self) -> None:
+    def run(self, entrypoints: dict[str, list[str]] | None = None) -> None:
         for w in self.workloads():
             self.check_workload(w)
+            self.check_migration_step(w)
+        if entrypoints is not None:
+            self.check_entrypoints(entrypoints)
         self.check_services()
         self.check_scaling()
         self.check_ingress()
@@ -245,6 +367,7 @@ def main() -> int:
     ap.add_argument("--overlay", required=True)
     ap.add_argument("--min-version", default="1.29")
     ap.add_argument("--external-secret", action="append", default=[])
+    ap.add_argument("--dockerfile", help="check container commands against this Dockerfile's ENTRYPOINTs")
     args = ap.parse_args()
     with open(args.rendered, encoding="utf-8") as f:
         objects = json.load(f)
@@ -262,7 +385,7 @@ def main() -> int:
                 print(f"ERROR [{args.overlay}] {name_of(obj)}: no schema: {e.message}")
                 failures += 1
     checker = Checker(objects, set(args.external_secret))
-    checker.run()
+    checker.run(dockerfile_entrypoints(args.dockerfile) if args.dockerfile else None)
     for e in checker.errors:
         print(f"ERROR [{args.overlay}] {e}")
     failures += len(checker.errors)

@@ -15,6 +15,14 @@
 //!   to 127.0.0.1 on the same port, standing in for cluster DNS;
 //! * paths on emptyDir volume mounts go to a temporary directory.
 //!
+//! Before a Deployment's container starts, its init containers run the same
+//! way (their own environment, mapped as above, sharing the pod's emptyDir
+//! directories and the service's fresh database) and must exit 0. A service
+//! that migrates a database (job-queue, recipe-types) must have an init
+//! container running its binary with `--migrate-only`, with exactly the
+//! server's environment and volume mounts, and the database must hold tables
+//! once it has run; the server then migrates again at start-up (a no-op).
+//!
 //! Then every probe the manifests declare must answer healthy on its declared
 //! port (gRPC health for `grpc` probes, HTTP GET for `httpGet` probes), the
 //! gateway's /readyz must be 200 (the services found each other through the
@@ -39,6 +47,14 @@ use tonic_health::pb::health_client::HealthClient;
 
 /// How long processes get to pass every probe.
 const PROBE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long an init container may take to run to completion.
+const INIT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Binaries that migrate their database at start-up and accept `--migrate-only`:
+/// their Deployments must run that step first, as an init container.
+const MIGRATING_BINARIES: &[&str] = &["brigade-job-queue", "brigade-recipe-types"];
+const MIGRATE_FLAG: &str = "--migrate-only";
 
 /// Variables a container may set that the binaries do not declare as flags:
 /// read by the logging set-up, or reserved for OpenTelemetry.
@@ -479,6 +495,161 @@ async fn await_probe(procs: &mut Processes, index: usize, kind: &str, http: &req
     }
 }
 
+/// A container's binary (the file name of `command[0]`) and its arguments (the
+/// rest of `command`, then `args`).
+fn command_of(container: &Value, who: &str) -> (String, Vec<String>) {
+    let command: Vec<&str> = container["command"]
+        .as_array()
+        .unwrap_or_else(|| {
+            panic!("{who}: the container must name its binary in `command` (the image ENTRYPOINT is not visible here)")
+        })
+        .iter()
+        .map(|v| v.as_str().expect("command string"))
+        .collect();
+    let first = command.first().unwrap_or_else(|| panic!("{who}: `command` is empty"));
+    let binary = Path::new(first)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(binary.starts_with("brigade-"), "{who}: unexpected command {first}");
+    let args = command[1..]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(
+            container["args"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| v.as_str().expect("arg string").to_owned()),
+        )
+        .collect();
+    (binary, args)
+}
+
+/// Every variable `binary` reads is set in `env`, and nothing it does not read is.
+fn check_declared_env(binary: &Path, env: &BTreeMap<String, String>, who: &str) {
+    let binary_name = binary.file_name().and_then(|f| f.to_str()).unwrap_or("?");
+    let declared = declared_env(binary);
+    for name in &declared {
+        assert!(
+            env.contains_key(name),
+            "{who}: {binary_name} reads {name}, but the manifests do not set it"
+        );
+    }
+    for name in env.keys() {
+        assert!(
+            declared.contains(name) || EXTRA_ENV.contains(&name.as_str()),
+            "{who}: sets {name}, which {binary_name} does not read (typo?)"
+        );
+    }
+}
+
+/// The container's emptyDir mounts as (mountPath, local directory): one local
+/// directory per pod volume, so the pod's containers share it as in Kubernetes.
+fn local_mounts(pod: &Value, container: &Value, pod_dir: &Path) -> Vec<(String, PathBuf)> {
+    let volumes: BTreeSet<&str> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("emptyDir").is_some())
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| volumes.contains(m["name"].as_str().unwrap_or_default()))
+        .map(|m| {
+            let local = pod_dir.join(m["name"].as_str().expect("mount name"));
+            std::fs::create_dir_all(&local).expect("scratch dir");
+            (m["mountPath"].as_str().expect("mountPath").to_owned(), local)
+        })
+        .collect()
+}
+
+/// Maps a container's environment to this machine: paths on emptyDir mounts to
+/// their local directories, URLs naming a rendered Service to 127.0.0.1.
+fn localize_env(objects: &[Value], env: &mut BTreeMap<String, String>, mounts: &[(String, PathBuf)], who: &str) {
+    if let Some(data_dir) = env.get("BRIGADE_DATA_DIR") {
+        assert!(
+            mounts.iter().any(|(m, _)| Path::new(data_dir).starts_with(m)),
+            "{who}: BRIGADE_DATA_DIR {data_dir} is not on a writable volume (readOnlyRootFilesystem)"
+        );
+    }
+    for value in env.values_mut() {
+        if let Some((mount, local)) = mounts.iter().find(|(m, _)| Path::new(value.as_str()).starts_with(m)) {
+            let rest = Path::new(value.as_str()).strip_prefix(mount).expect("prefix");
+            *value = local.join(rest).to_string_lossy().into_owned();
+        }
+        *value = map_service_url(objects, value, who);
+    }
+}
+
+/// Runs an init container's command to completion, as the kubelet does before
+/// it starts the pod's containers: fails, with the log, unless it exits 0
+/// within INIT_DEADLINE. Returns how long it took.
+async fn run_to_completion(
+    binary: &Path,
+    args: &[String],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+    log: &Path,
+    who: &str,
+) -> Duration {
+    let out = File::create(log).expect("log file");
+    let mut child = Command::new(binary)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log handle"))
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{who}: cannot start {}: {e}", binary.display()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() >= INIT_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{who}: `{} {}` did not exit within {INIT_DEADLINE:?} (an init container must run to completion); \
+                 its log:\n{}",
+                binary.display(),
+                args.join(" "),
+                tail(log, 60)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        status.success(),
+        "{who}: `{} {}` exited with {status}; the pod would never start. Its log:\n{}",
+        binary.display(),
+        args.join(" "),
+        tail(log, 60)
+    );
+    start.elapsed()
+}
+
+/// Tables in a PostgreSQL database, outside the system schemas.
+async fn count_tables(url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(url).await.expect("connect to the test database");
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM information_schema.tables \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count tables");
+    pool.close().await;
+    n
+}
+
 fn assert_port_free(port: u16, who: &str) {
     if let Err(e) = TcpListener::bind(("0.0.0.0", port)) {
         panic!(
@@ -555,91 +726,32 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
         let pod = &d["spec"]["template"]["spec"];
         let container = &pod["containers"][0];
         let workload = format!("Deployment/{}", name_of(d));
-        let command: Vec<&str> = container["command"]
-            .as_array()
-            .expect("command")
-            .iter()
-            .map(|v| v.as_str().expect("command string"))
-            .collect();
-        let binary_name = Path::new(command[0])
-            .file_name()
-            .and_then(|f| f.to_str())
-            .expect("binary");
-        let binary = dir.join(binary_name);
-        let args: Vec<String> = command[1..]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain(
-                container["args"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|v| v.as_str().expect("arg string").to_owned()),
-            )
-            .collect();
+        let (binary_name, args) = command_of(container, &workload);
+        let binary = dir.join(&binary_name);
 
-        let mut env = resolve_env(&objects, container, &workload);
+        let manifest_env = resolve_env(&objects, container, &workload);
+        let mut env = manifest_env.clone();
 
         // Every variable the binary reads is set by the manifests, and nothing unknown is.
-        let declared = declared_env(&binary);
-        for name in &declared {
-            assert!(
-                env.contains_key(name),
-                "{workload}: {binary_name} reads {name}, but the manifests do not set it"
-            );
-        }
-        for name in env.keys() {
-            assert!(
-                declared.contains(name) || EXTRA_ENV.contains(&name.as_str()),
-                "{workload}: sets {name}, which {binary_name} does not read (typo?)"
-            );
-        }
+        check_declared_env(&binary, &env, &workload);
 
         // Database: the dev overlay's URL is checked, then replaced by a fresh local one.
+        let mut local_database_url = None;
         if let Some(url) = env.get("DATABASE_URL").cloned() {
             check_dev_database_url(&objects, &url, &workload);
             let Some(db) = TestDatabase::new(Backend::Postgres).await else {
                 return; // PostgreSQL unreachable outside CI: TestDatabase said so loudly.
             };
-            env.insert("DATABASE_URL".into(), db.url.clone().expect("PostgreSQL URL"));
+            let local = db.url.clone().expect("PostgreSQL URL");
+            env.insert("DATABASE_URL".into(), local.clone());
+            local_database_url = Some(local);
             databases.push(db);
         }
 
         // Writable paths: each must be on an emptyDir mount (the root filesystem is read-only).
-        let volumes: BTreeSet<&str> = pod["volumes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|v| v.get("emptyDir").is_some())
-            .filter_map(|v| v["name"].as_str())
-            .collect();
-        let mounts: Vec<(String, PathBuf)> = container["volumeMounts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| volumes.contains(m["name"].as_str().unwrap_or_default()))
-            .map(|m| {
-                let local = scratch
-                    .path()
-                    .join(name_of(d))
-                    .join(m["name"].as_str().expect("mount name"));
-                std::fs::create_dir_all(&local).expect("scratch dir");
-                (m["mountPath"].as_str().expect("mountPath").to_owned(), local)
-            })
-            .collect();
-        if let Some(data_dir) = env.get("BRIGADE_DATA_DIR") {
-            assert!(
-                mounts.iter().any(|(m, _)| Path::new(data_dir).starts_with(m)),
-                "{workload}: BRIGADE_DATA_DIR {data_dir} is not on a writable volume (readOnlyRootFilesystem)"
-            );
-        }
-        for value in env.values_mut() {
-            if let Some((mount, local)) = mounts.iter().find(|(m, _)| Path::new(value.as_str()).starts_with(m)) {
-                let rest = Path::new(value.as_str()).strip_prefix(mount).expect("prefix");
-                *value = local.join(rest).to_string_lossy().into_owned();
-            }
-            *value = map_service_url(&objects, value, &workload);
-        }
+        let pod_dir = scratch.path().join(name_of(d));
+        let mounts = local_mounts(pod, container, &pod_dir);
+        localize_env(&objects, &mut env, &mounts, &workload);
 
         // Ports: declared, and free here.
         let mut ports = BTreeMap::new();
@@ -652,6 +764,76 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
             ports.insert(p["name"].as_str().unwrap_or_default().to_owned(), port);
         }
         let grace = Duration::from_secs(pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
+
+        // Init containers run first, in order, each to a successful exit, as the
+        // kubelet runs them; a service that migrates a database must have one
+        // running `<its binary> --migrate-only` with the server's configuration.
+        let inits: &[Value] = pod["initContainers"].as_array().map_or(&[], Vec::as_slice);
+        let migrates = MIGRATING_BINARIES.contains(&binary_name.as_str());
+        let migrate_steps = inits
+            .iter()
+            .filter(|i| command_of(i, &workload).1.iter().any(|a| a == MIGRATE_FLAG))
+            .count();
+        assert!(
+            !migrates || migrate_steps > 0,
+            "{workload} runs {binary_name}, which migrates its database, but has no init container running \
+             `{binary_name} {MIGRATE_FLAG}`: without it replicas race schema changes (see deploy/README.md, \
+             \"Schema migrations and rollouts\")"
+        );
+        for init in inits {
+            let who = format!("{workload} init container {}", init["name"].as_str().unwrap_or("?"));
+            let (init_binary_name, init_args) = command_of(init, &who);
+            let init_binary = dir.join(&init_binary_name);
+            let is_migrate_step = init_args.iter().any(|a| a == MIGRATE_FLAG);
+            let mut init_env = resolve_env(&objects, init, &who);
+            if is_migrate_step {
+                assert_eq!(
+                    init_binary_name, binary_name,
+                    "{who}: {MIGRATE_FLAG} must run the server's own binary"
+                );
+                assert_eq!(
+                    init_env, manifest_env,
+                    "{who}: the migration step must get exactly the server container's environment"
+                );
+                assert_eq!(
+                    init["volumeMounts"], container["volumeMounts"],
+                    "{who}: the migration step must mount exactly what the server container mounts"
+                );
+            }
+            check_declared_env(&init_binary, &init_env, &who);
+            if let Some(url) = init_env.get("DATABASE_URL").cloned() {
+                check_dev_database_url(&objects, &url, &who);
+                assert_eq!(
+                    Some(&url),
+                    manifest_env.get("DATABASE_URL"),
+                    "{who}: DATABASE_URL is not the server container's database"
+                );
+                let local = local_database_url
+                    .clone()
+                    .expect("the server's database was created above");
+                init_env.insert("DATABASE_URL".into(), local);
+            }
+            localize_env(&objects, &mut init_env, &local_mounts(pod, init, &pod_dir), &who);
+
+            let log = scratch.path().join(format!(
+                "{}-init-{}.log",
+                name_of(d),
+                init["name"].as_str().unwrap_or("?")
+            ));
+            let elapsed = run_to_completion(&init_binary, &init_args, &init_env, scratch.path(), &log, &who).await;
+            eprintln!(
+                "{who}: `{init_binary_name} {}` exited 0 after {elapsed:?}",
+                init_args.join(" ")
+            );
+            if is_migrate_step && let Some(url) = &local_database_url {
+                let tables = count_tables(url).await;
+                assert!(
+                    tables > 0,
+                    "{who} exited 0 but left the server's database without tables; its log:\n{}",
+                    tail(&log, 60)
+                );
+            }
+        }
 
         let log = scratch.path().join(format!("{}.log", name_of(d)));
         let out = File::create(&log).expect("log file");
@@ -667,7 +849,7 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
             .unwrap_or_else(|e| panic!("{workload}: cannot start {}: {e}", binary.display()));
         procs.0.push(Process {
             workload,
-            binary: binary_name.to_owned(),
+            binary: binary_name,
             container: container.clone(),
             ports,
             grace,
