@@ -136,6 +136,8 @@ pub enum WorkerEvent {
     /// drained for now, and the worker waits for a wake-up from the queue
     /// watch or for the poll interval.
     Idle,
+    /// Shutdown began: the worker claims nothing more and waits for running handlers.
+    Stopping,
     /// A call failed; the worker carries on. For a result that violates the
     /// schema this is [`Error::ResultRejected`], followed by `Failed`.
     Error {
@@ -359,7 +361,7 @@ impl Shared {
                 tracing::warn!(%job_id, %message, "lease lost; handler stopped");
                 Some(&self.lease_lost)
             }
-            WorkerEvent::Idle => None,
+            WorkerEvent::Idle | WorkerEvent::Stopping => None,
             WorkerEvent::Error { job_id, error } => {
                 tracing::warn!(job_id = job_id.as_deref().unwrap_or(""), %error, "worker call failed");
                 None
@@ -557,6 +559,7 @@ impl Worker {
         }
 
         drop(watcher);
+        shared.emit(WorkerEvent::Stopping);
         tracing::info!(running = tasks.len(), "worker stopping: no more claims");
         let drained = tokio::time::timeout(config.grace_period, async {
             while let Some(done) = tasks.join_next().await {

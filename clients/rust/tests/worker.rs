@@ -424,10 +424,16 @@ async fn shutdown_lets_running_handlers_finish_and_claims_nothing_new() {
         }
     };
     let (stop, stopped) = oneshot::channel::<()>();
+    let (stopping_tx, mut stopping) = mpsc::unbounded_channel();
     let worker = client
         .worker(&service.id, handler)
         .concurrency(2)
         .grace_period(Duration::from_secs(30))
+        .on_event(move |event| {
+            if matches!(event, WorkerEvent::Stopping) {
+                let _ = stopping_tx.send(());
+            }
+        })
         .build();
     let running = tokio::spawn(worker.run_until(async {
         let _ = stopped.await;
@@ -436,6 +442,9 @@ async fn shutdown_lets_running_handlers_finish_and_claims_nothing_new() {
     within(Duration::from_secs(10), "the handler to start", started.recv()).await;
 
     stop.send(()).expect("running");
+    // A claim already on the wire when the signal came may still land; once the
+    // worker says it is stopping, nothing new is claimed.
+    within(Duration::from_secs(10), "the worker to stop claiming", stopping.recv()).await;
     let second = client.submit(&service.id, &json!({"n": 4})).await.expect("submit").id;
     assert!(!running.is_finished(), "waits for the running handler");
     gate.notify_one();
