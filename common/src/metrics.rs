@@ -10,17 +10,27 @@ use std::time::Instant;
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, TextEncoder};
 
-fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+// The constructors below fail only for an invalid metric name or label set,
+// which are constants in the code: a panic at first use is a programming error.
+// Registering twice (tests start several systems in one process) is harmless.
+
+pub fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
-    // Registering twice (tests start several systems in one process) is harmless.
     let _ = prometheus::register(Box::new(c.clone()));
     c
 }
 
-fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+pub fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
     let h = HistogramVec::new(HistogramOpts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
     let _ = prometheus::register(Box::new(h.clone()));
     h
+}
+
+pub fn gauge(name: &str, help: &str, labels: &[&str]) -> prometheus::IntGaugeVec {
+    let g =
+        prometheus::IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    let _ = prometheus::register(Box::new(g.clone()));
+    g
 }
 
 pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -56,16 +66,11 @@ pub static HTTP_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
 });
 
 static DB_POOL: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
-    let g = prometheus::IntGaugeVec::new(
-        Opts::new(
-            "brigade_db_pool_connections",
-            "Database pool connections, by component and state (idle or busy)",
-        ),
+    gauge(
+        "brigade_db_pool_connections",
+        "Database pool connections, by component and state (idle or busy)",
         &["component", "state"],
     )
-    .unwrap_or_else(|e| panic!("metric: {e}"));
-    let _ = prometheus::register(Box::new(g.clone()));
-    g
 });
 
 /// Records a pool's (open, idle) connection counts.

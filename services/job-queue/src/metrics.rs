@@ -4,42 +4,35 @@
 use std::sync::{Arc, LazyLock};
 
 use brigade_common::grpc::MetricsRefresh;
-use prometheus::{IntCounter, IntGauge, IntGaugeVec, Opts};
+use brigade_common::metrics;
+use prometheus::{IntCounterVec, IntGaugeVec};
 
 use crate::service::JobQueue;
 
-fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
-    let _ = prometheus::register(Box::new(g.clone()));
-    g
-}
-
-pub static LEASE_EXPIRIES: LazyLock<IntCounter> = LazyLock::new(|| {
-    let c = IntCounter::new(
+/// Labelless metrics are vectors with no labels: one helper per kind serves all.
+pub static LEASE_EXPIRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    metrics::counter(
         "brigade_lease_expiries_total",
         "Leases that expired before their job ended",
+        &[],
     )
-    .unwrap_or_else(|e| panic!("metric: {e}"));
-    let _ = prometheus::register(Box::new(c.clone()));
-    c
 });
 
 static QUEUE_DEPTH: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec(
+    metrics::gauge(
         "brigade_queue_depth",
         "REGISTERED jobs waiting, per service",
         &["service_id"],
     )
 });
-static JOBS: LazyLock<IntGaugeVec> = LazyLock::new(|| gauge_vec("brigade_jobs", "Jobs stored, by status", &["status"]));
-static OUTBOX_BACKLOG: LazyLock<IntGauge> = LazyLock::new(|| {
-    let g = IntGauge::new(
+static JOBS: LazyLock<IntGaugeVec> =
+    LazyLock::new(|| metrics::gauge("brigade_jobs", "Jobs stored, by status", &["status"]));
+static OUTBOX_BACKLOG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    metrics::gauge(
         "brigade_outbox_backlog",
         "Job-type revision notices not yet delivered to recipe-types",
+        &[],
     )
-    .unwrap_or_else(|e| panic!("metric: {e}"));
-    let _ = prometheus::register(Box::new(g.clone()));
-    g
 });
 
 /// Reads the database-backed gauges; run before each scrape.
@@ -62,7 +55,7 @@ pub fn refresh(queue: Arc<JobQueue>) -> MetricsRefresh {
                 }
             }
             if let Ok(n) = repo.outbox_backlog().await {
-                OUTBOX_BACKLOG.set(n);
+                OUTBOX_BACKLOG.with_label_values(&[] as &[&str]).set(n);
             }
             let (size, idle) = repo.pool_stats();
             brigade_common::metrics::set_pool("job-queue", size, idle);

@@ -553,7 +553,9 @@ impl JobQueue {
     /// Returns expired leases to the queue; run periodically by the reaper.
     pub async fn expire_leases(&self) -> Result<usize> {
         let jobs = self.repo.expire_leases(now_micros()).await?;
-        crate::metrics::LEASE_EXPIRIES.inc_by(jobs.len() as u64);
+        crate::metrics::LEASE_EXPIRIES
+            .with_label_values(&[] as &[&str])
+            .inc_by(jobs.len() as u64);
         for job in &jobs {
             tracing::info!(job_id = %job.id, status = %job.status, attempts = job.attempts, "lease expired");
         }
