@@ -212,35 +212,49 @@ pub async fn fetch_jobs(
     service_id: &str,
     paging: Option<(i32, String)>,
 ) -> Result<(Vec<pb::Job>, Option<String>), TopChefError> {
-    let mut client = state.job_queue.clone();
+    let client = state.job_queue.clone();
+    list_pages(paging, |page_size, page_token| {
+        let mut client = client.clone();
+        let service_id = service_id.to_owned();
+        async move {
+            let page = client
+                .list_jobs(pb::ListJobsRequest {
+                    service_id,
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            Ok((page.jobs, page.next_page_token))
+        }
+    })
+    .await
+}
+
+/// One page when the client asked for paging; otherwise every page, as
+/// TopChef returns whole lists. `fetch(size, token)` gives a page and the next
+/// token (empty at the end).
+pub async fn list_pages<T, F, Fut>(
+    paging: Option<(i32, String)>,
+    mut fetch: F,
+) -> Result<(Vec<T>, Option<String>), TopChefError>
+where
+    F: FnMut(i32, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
     if let Some((size, token)) = paging {
-        let page = client
-            .list_jobs(pb::ListJobsRequest {
-                service_id: service_id.to_owned(),
-                page_size: size,
-                page_token: token,
-            })
-            .await?
-            .into_inner();
-        let next = Some(page.next_page_token).filter(|t| !t.is_empty());
-        return Ok((page.jobs, next));
+        let (items, next) = fetch(size, token).await?;
+        return Ok((items, Some(next).filter(|t| !t.is_empty())));
     }
-    let mut jobs = Vec::new();
+    let mut all = Vec::new();
     let mut token = String::new();
     loop {
-        let page = client
-            .list_jobs(pb::ListJobsRequest {
-                service_id: service_id.to_owned(),
-                page_size: MAX_PAGE_SIZE,
-                page_token: token,
-            })
-            .await?
-            .into_inner();
-        jobs.extend(page.jobs);
-        if page.next_page_token.is_empty() {
-            return Ok((jobs, None));
+        let (items, next) = fetch(MAX_PAGE_SIZE, token).await?;
+        all.extend(items);
+        if next.is_empty() {
+            return Ok((all, None));
         }
-        token = page.next_page_token;
+        token = next;
     }
 }
 

@@ -8,8 +8,8 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    FieldErrors, PageQuery, as_object, fetch_jobs, job_detail, job_overview, links, object_body, path_id, take_bool,
-    take_object, take_positive_int, take_string,
+    FieldErrors, PageQuery, as_object, fetch_jobs, job_detail, job_overview, links, list_pages, object_body, path_id,
+    take_bool, take_object, take_positive_int, take_string,
 };
 use crate::body::{BodyError, is_json_content_type, parse_json, read_bytes};
 use crate::envelope::{BaseUrl, document, json, naive_date, no_content, with_location};
@@ -69,39 +69,22 @@ async fn get_service(state: &AppState, id: &str) -> Result<pb::Service> {
 )]
 pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQuery) -> Result<Response> {
     let base = BaseUrl::from_headers(&headers);
-    let mut client = state.job_queue.clone();
-    let (services, next) = match page.requested()? {
-        Some((size, token)) => {
-            let r = client
+    let client = state.job_queue.clone();
+    let (services, next) = list_pages(page.requested()?, |page_size, page_token| {
+        let mut client = client.clone();
+        async move {
+            let page = client
                 .list_services(pb::ListServicesRequest {
-                    page_size: size,
-                    page_token: token,
+                    page_size,
+                    page_token,
                     ..Default::default()
                 })
                 .await?
                 .into_inner();
-            (r.services, Some(r.next_page_token).filter(|t| !t.is_empty()))
+            Ok((page.services, page.next_page_token))
         }
-        None => {
-            let mut all = Vec::new();
-            let mut token = String::new();
-            loop {
-                let r = client
-                    .list_services(pb::ListServicesRequest {
-                        page_size: super::MAX_PAGE_SIZE,
-                        page_token: token,
-                        ..Default::default()
-                    })
-                    .await?
-                    .into_inner();
-                all.extend(r.services);
-                if r.next_page_token.is_empty() {
-                    break (all, None);
-                }
-                token = r.next_page_token;
-            }
-        }
-    };
+    })
+    .await?;
     Ok(json(
         StatusCode::OK,
         json!({

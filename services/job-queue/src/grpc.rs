@@ -424,48 +424,27 @@ impl JobQueueApi for JobQueueGrpc {
         let backlog = self.queue.queue(&service.id, self.queue.limits().max_page_size).await?;
         let queue = self.queue.clone();
         let stream = async_stream(self.stopping.clone(), move |tx| async move {
-            for job in backlog {
-                if tx
-                    .send(Ok(pb::WatchQueueResponse {
-                        job: Some(job_to_pb(job)),
-                    }))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
+            // What is waiting goes out first; after that each new REGISTERED job,
+            // or, when this watcher fell behind, the queue re-read rather than lose jobs.
+            let mut pending = backlog;
             loop {
+                for job in pending.drain(..) {
+                    let response = pb::WatchQueueResponse {
+                        job: Some(job_to_pb(job)),
+                    };
+                    if tx.send(Ok(response)).await.is_err() {
+                        return;
+                    }
+                }
                 match events.recv().await {
                     Ok(job) if job.service_id == service.id && job.status() == JobStatus::Registered => {
-                        if tx
-                            .send(Ok(pb::WatchQueueResponse {
-                                job: Some(job_to_pb(job)),
-                            }))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
+                        pending.push(job);
                     }
                     Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => {
-                        // Fell behind: re-send what is waiting rather than lose jobs.
-                        let Ok(jobs) = queue.queue(&service.id, queue.limits().max_page_size).await else {
-                            return;
-                        };
-                        for job in jobs {
-                            if tx
-                                .send(Ok(pb::WatchQueueResponse {
-                                    job: Some(job_to_pb(job)),
-                                }))
-                                .await
-                                .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
+                    Err(RecvError::Lagged(_)) => match queue.queue(&service.id, queue.limits().max_page_size).await {
+                        Ok(jobs) => pending = jobs,
+                        Err(_) => return,
+                    },
                     Err(RecvError::Closed) => return,
                 }
             }

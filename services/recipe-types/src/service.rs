@@ -529,10 +529,11 @@ impl RecipeTypes {
                     direct.push(parent.name.clone());
                 }
                 if parent.is_active {
+                    let at = now();
                     let mut next = parent.clone();
                     next.is_active = false;
-                    next.deprecated = Some(now());
-                    next.last_modified = now();
+                    next.deprecated = Some(at);
+                    next.last_modified = at;
                     self.repo.update(&next, parent.revision_num, &Links::default()).await?;
                 }
                 queue.push_back((parent.name, false));
