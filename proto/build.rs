@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "brigade/jobqueue/v1/jobqueue.proto",
         "brigade/recipetypes/v1/recipetypes.proto",
+        "brigade/errors/v1/errors.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -1,4 +1,5 @@
-//! Generated gRPC code for Brigade's two services.
+//! Generated gRPC code for Brigade's two services, and the one error-reason
+//! vocabulary every Brigade process and client shares.
 
 #![allow(clippy::all, clippy::pedantic)]
 
@@ -13,6 +14,16 @@ pub mod recipetypes {
         tonic::include_proto!("brigade.recipetypes.v1");
     }
 }
+
+pub mod errors {
+    pub mod v1 {
+        tonic::include_proto!("brigade.errors.v1");
+    }
+}
+
+mod reason;
+
+pub use errors::v1::ErrorReason;
 
 /// Encoded file descriptor set of every Brigade proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/brigade_descriptor.bin"));

@@ -532,6 +532,8 @@ impl JobQueueApi for JobQueueGrpc {
                     inputs: schema_parameters(&r.revision.job_registration_schema),
                     outputs: schema_parameters(&r.revision.job_result_schema),
                     latest_revision: r.service.revision,
+                    job_registration_schema_json: r.revision.job_registration_schema.clone(),
+                    job_result_schema_json: r.revision.job_result_schema.clone(),
                     key: Some(key),
                 },
                 None => pb::JobTypeInterface {
