@@ -10,6 +10,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::readiness::{PROBE_INTERVAL, Probe, Readiness, ReadinessGateLayer};
+
 /// Updates database-backed gauges before a scrape.
 pub type MetricsRefresh = std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
@@ -20,6 +22,7 @@ pub struct GrpcServer {
     routes: Routes,
     health: HealthReporter,
     service_name: &'static str,
+    readiness: Option<(Readiness, Probe)>,
 }
 
 impl GrpcServer {
@@ -47,7 +50,15 @@ impl GrpcServer {
             routes,
             health,
             service_name,
+            readiness: None,
         })
+    }
+
+    /// Probes a dependency every second while serving: when it fails, health
+    /// turns NOT_SERVING and calls answer UNAVAILABLE at once, until it answers again.
+    pub fn with_readiness(mut self, readiness: Readiness, probe: Probe) -> Self {
+        self.readiness = Some((readiness, probe));
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -64,13 +75,20 @@ impl GrpcServer {
         let health = self.health.clone();
         let name = self.service_name;
         set_status(&health, name, ServingStatus::Serving).await;
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let gate = self.readiness.as_ref().map(|(r, _)| r.clone());
+        if let Some((readiness, probe)) = self.readiness {
+            tokio::spawn(watch_readiness(readiness, probe, health.clone(), name, stopped));
+        }
         let signal = async move {
             shutdown.await;
+            let _ = stopping.send(true);
             set_status(&health, name, ServingStatus::NotServing).await;
             tracing::info!(service = name, "draining in-flight calls");
         };
         Server::builder()
             .accept_http1(true)
+            .layer(ReadinessGateLayer::new(gate))
             .layer(crate::metrics::MetricsEndpointLayer::new(self.refresh))
             .layer(crate::metrics::GrpcMetricsLayer::new(name))
             .layer(crate::trace::ServerTraceLayer::new(name))
@@ -82,6 +100,38 @@ impl GrpcServer {
                 signal,
             )
             .await
+    }
+}
+
+/// Runs the probe every [`PROBE_INTERVAL`] until shutdown, following its
+/// result with the health status (shutdown's NOT_SERVING always wins).
+async fn watch_readiness(
+    readiness: Readiness,
+    probe: Probe,
+    health: HealthReporter,
+    name: &'static str,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(PROBE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let ok = Readiness::check(&probe).await;
+        if *stopped.borrow() {
+            return;
+        }
+        if readiness.set(ok) {
+            if ok {
+                tracing::info!(service = name, "dependency reachable again: serving");
+                set_status(&health, name, ServingStatus::Serving).await;
+            } else {
+                tracing::warn!(service = name, "dependency unreachable: not serving");
+                set_status(&health, name, ServingStatus::NotServing).await;
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod grpc;
 pub mod metrics;
+pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace;
