@@ -1,6 +1,8 @@
 //! Test support: boot the whole system on port 0 against a real SQLite file or
 //! a fresh PostgreSQL database, and talk to it over real HTTP and gRPC.
 
+pub mod fault_proxy;
+
 use std::time::{Duration, Instant};
 
 use brigade::{System, SystemConfig};
