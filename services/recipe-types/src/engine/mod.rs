@@ -6,6 +6,7 @@
 //! calls [`next_actions`], takes each [`Action`] once and records its
 //! outcome.
 
+mod connect;
 mod details;
 mod input;
 mod media;

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::input::{Datum, RecipeData, Sources, parameters, sub_recipe_input, target_interface};
+use super::connect::{Datum, Sources, parameters, sub_recipe_input, target_interface};
+use super::input::RecipeData;
 use super::media::file_info;
 use super::state::{NodeFacts, NodeState, RecipeState, RecipeStatus};
 use crate::definition::{
