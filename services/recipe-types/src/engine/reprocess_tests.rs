@@ -1,3 +1,6 @@
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::definition::{Definition, ForcedNodes, Resolved};
@@ -204,4 +207,33 @@ fn forced_nodes_json_is_checked() {
         ]
     );
     assert!(parse_forced_nodes(&json!("all")).is_err());
+}
+
+proptest! {
+    /// In any DAG, forcing one node reruns exactly it and its descendants;
+    /// forcing nothing reuses everything.
+    #[test]
+    fn forcing_reruns_exactly_the_forced_subtree(
+        parents in proptest::collection::vec(proptest::collection::vec(any::<prop::sample::Index>(), 0..3), 1..10),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let def = dag(&parents);
+        let old_state = finished(&def);
+        prop_assert_eq!(plan_reprocess(&def, &old_state, &def, &none()).reused().len(), def.nodes().len());
+
+        let target = format!("n{}", pick.index(parents.len()));
+        let mut expected = BTreeSet::from([target.clone()]);
+        for node in def.nodes() {
+            // Nodes are listed parents-first, so one pass finds every descendant.
+            if node.dependencies.iter().any(|d| expected.contains(&d.name)) {
+                expected.insert(node.name.clone());
+            }
+        }
+        let r = plan_reprocess(&def, &old_state, &def, &forced(json!({"all": false, "nodes": [target]})));
+        let rerun: BTreeSet<String> =
+            r.nodes.iter().filter(|(_, p)| **p == NodePlan::Run).map(|(n, _)| n.clone()).collect();
+        prop_assert_eq!(&rerun, &expected);
+        let superseded: BTreeSet<String> = r.superseded.iter().cloned().collect();
+        prop_assert_eq!(superseded, expected);
+    }
 }

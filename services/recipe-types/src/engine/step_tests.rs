@@ -474,15 +474,7 @@ proptest! {
         parents in proptest::collection::vec(proptest::collection::vec(any::<prop::sample::Index>(), 0..3), 1..12),
         picks in proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 64),
     ) {
-        let mut nodes = Map::new();
-        for (i, ps) in parents.iter().enumerate() {
-            let mut deps: Vec<String> = if i == 0 { vec![] } else { ps.iter().map(|p| format!("n{}", p.index(i))).collect() };
-            deps.sort();
-            deps.dedup();
-            let deps: Vec<Value> = deps.iter().map(|d| json!({"name": d})).collect();
-            nodes.insert(format!("n{i}"), job("w", Value::Array(deps), json!({})));
-        }
-        let def = parse(json!({"nodes": nodes}));
+        let def = dag(&parents);
         let types = job_type(Resolved::default(), "w", Interface::default(), Interface::default());
         let data = RecipeData::default();
         let mut state = RecipeState::default();

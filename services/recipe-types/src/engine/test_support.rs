@@ -81,3 +81,20 @@ pub(crate) fn dep(node: &str, output: &str) -> Value {
 pub(crate) fn rin(input: &str) -> Value {
     json!({"type": "recipe", "input": input})
 }
+
+/// Job nodes `n0…`, node `i` depending on the picked earlier nodes.
+pub(crate) fn dag(parents: &[Vec<proptest::sample::Index>]) -> Definition {
+    let mut nodes = serde_json::Map::new();
+    for (i, ps) in parents.iter().enumerate() {
+        let mut deps: Vec<String> = if i == 0 {
+            vec![]
+        } else {
+            ps.iter().map(|p| format!("n{}", p.index(i))).collect()
+        };
+        deps.sort();
+        deps.dedup();
+        let deps: Vec<Value> = deps.iter().map(|d| json!({"name": d})).collect();
+        nodes.insert(format!("n{i}"), job("w", Value::Array(deps), json!({})));
+    }
+    parse(json!({ "nodes": nodes }))
+}
