@@ -1,3 +1,4 @@
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::engine::names;
@@ -137,4 +138,47 @@ fn an_empty_interface_takes_empty_input() {
         validate_recipe_input(&empty, &json!({"files": null, "json": {}})),
         Ok(RecipeData::default())
     );
+}
+
+fn item() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!("s3://bucket/a.tif")),
+        Just(json!("https://h/b.png")),
+        Just(json!("not a uri")),
+        Just(json!(5)),
+        Just(json!(2.5)),
+        Just(json!(true)),
+        Just(json!("text")),
+    ]
+}
+
+proptest! {
+    /// Accepted input always satisfies the interface and keeps every value
+    /// given; each unknown name is reported.
+    #[test]
+    fn accepted_input_satisfies_the_interface(
+        files in proptest::collection::btree_map(
+            prop::sample::select(vec!["image", "extras", "count", "ghost"]),
+            proptest::collection::vec(item(), 0..3), 0..4),
+        json in proptest::collection::btree_map(
+            prop::sample::select(vec!["count", "label", "ratio", "image", "phantom"]), item(), 0..5),
+    ) {
+        let given = json!({"files": files, "json": json});
+        match validate_recipe_input(&interface(), &given) {
+            Ok(data) => {
+                prop_assert_eq!(data.files.get("image").map(Vec::len), Some(1));
+                prop_assert!(data.json.get("count").is_some_and(|v| v.is_i64()));
+                prop_assert!(data.files.values().flatten().all(|u| crate::engine::is_uri(u)));
+                // An empty optional file list counts as not given.
+                let non_empty = files.values().filter(|v| !v.is_empty()).count();
+                prop_assert_eq!(data.files.len() + data.json.len(), non_empty + json.len());
+            }
+            Err(errors) => {
+                let unknown = files.keys().filter(|k| **k == "ghost").count()
+                    + json.keys().filter(|k| **k == "phantom").count();
+                let reported = errors.iter().filter(|m| m.name == names::UNKNOWN_INPUT).count();
+                prop_assert_eq!(reported, unknown);
+            }
+        }
+    }
 }
