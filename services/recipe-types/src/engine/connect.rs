@@ -66,11 +66,40 @@ impl Sources<'_> {
                                 .collect::<Option<_>>()?,
                             _ => return None,
                         };
-                        Some(files(&uris, &p.media_types, p.multiple))
+                        Some(files(&uris, &self.declared_media(conn), p.multiple))
                     }
                     _ => Some(Datum::Json(value.clone())),
                 }
             }
+        }
+    }
+
+    /// The media types the producer of a file value declared. A condition
+    /// passes its inputs on, so its outputs keep their producer's types.
+    fn declared_media(&self, conn: &Connection) -> Vec<String> {
+        let file_types = |param: Option<Parameter<'_>>| match param {
+            Some(Parameter::File(p)) => p.media_types.clone(),
+            _ => Vec::new(),
+        };
+        match conn {
+            Connection::Recipe { input } => file_types(self.def.input_interface().parameter(input)),
+            Connection::Dependency { node, output } => match self.def.node(node) {
+                Some(
+                    source @ Node {
+                        kind: NodeKind::Job { .. },
+                        ..
+                    },
+                ) => file_types(job_outputs(source, self.types).and_then(|i| i.parameter(output))),
+                Some(Node {
+                    kind: NodeKind::Condition { interface, .. },
+                    inputs,
+                    ..
+                }) => match inputs.iter().find(|(name, _)| name == output) {
+                    Some((_, upstream)) => self.declared_media(upstream),
+                    None => file_types(interface.parameter(output)),
+                },
+                _ => Vec::new(),
+            },
         }
     }
 

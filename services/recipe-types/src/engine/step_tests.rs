@@ -507,3 +507,31 @@ proptest! {
         prop_assert_eq!(recipe_status(&def, &state), RecipeStatus::Completed);
     }
 }
+
+#[test]
+fn a_file_passed_on_by_a_condition_keeps_its_producers_media_type() {
+    let one_file =
+        json!({"files": [{"name": "img", "media_types": [], "required": true, "multiple": false}], "json": []});
+    let def = parse(json!({"nodes": {
+        "a": job("imager", json!([]), json!({})),
+        "pass": cond_node(json!([{"name": "a"}]), json!({"img": dep("a", "img")}), one_file.clone(), json!({})),
+        "is_png": cond_node(json!([{"name": "pass"}]), json!({"img": dep("pass", "img")}), one_file,
+            json!({"filters": [{"name": "img", "type": "media-type", "condition": "==", "values": ["image/png"]}]})),
+    }}));
+    let types = job_type(
+        Resolved::default(),
+        "imager",
+        Interface::default(),
+        iface(vec![file("img", &["image/png"], true, false)], vec![]),
+    );
+    let data = RecipeData::default();
+    let mut state = RecipeState::default();
+    step(&def, &types, &data, &mut state);
+    complete(&mut state, "a", json!({"img": "s3://b/no-extension"}));
+    assert_eq!(nodes_of(&step(&def, &types, &data, &mut state)), ["pass"]);
+    let last = step(&def, &types, &data, &mut state);
+    assert!(
+        matches!(&last[..], [Action::EvaluateCondition { node, accepted: true, .. }] if node == "is_png"),
+        "{last:?}"
+    );
+}
