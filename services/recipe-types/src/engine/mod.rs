@@ -34,7 +34,7 @@ pub mod names {
     pub const INVALID_JSON_TYPE: &str = "INVALID_JSON_TYPE";
     pub const INVALID_FILE_URI: &str = "INVALID_FILE_URI";
     pub const MULTIPLE_FILES: &str = "MULTIPLE_FILES";
-    pub const UNKNOWN_INPUT: &str = "UNKNOWN_INPUT";
+    pub const UNKNOWN_INPUT: &str = crate::definition::names::UNKNOWN_INPUT;
     pub const MISSING_VALUE: &str = "MISSING_VALUE";
     pub const INVALID_FORCED_NODES: &str = "INVALID_FORCED_NODES";
 }
