@@ -3,6 +3,7 @@
 pub mod config;
 pub mod definition;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod grpc;
 pub mod job_types;
