@@ -22,10 +22,10 @@
 //!
 //! Why a port map and not a network namespace (`unshare -n`): it needs no root,
 //! and it still checks what the manifests promise (every probe, listen
-//! address and Service targets a declared container port), while the test
-//! never binds 8080, 50051 or 50052. To prove it, the test holds a listener
-//! on 127.0.0.1 on every declared port that is free (a port already taken by
-//! something else proves the same) for as long as the processes run.
+//! address and Service targets a declared container port), while no process
+//! listens on 8080, 50051 or 50052. To prove it, the test itself holds a
+//! listener on 127.0.0.1 on every declared port that is free (a port already
+//! taken by something else proves the same) for as long as the processes run.
 //!
 //! Before a Deployment's container starts, its init containers run the same
 //! way (their own environment, mapped as above, sharing the pod's emptyDir
