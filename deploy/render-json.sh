@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders one overlay (dev | production | a directory) and prints its objects
 # as ONE JSON list on stdout, for tests that cannot parse YAML
-# (tests/tests/deploy_contract.rs). The renderer used is named on stderr.
+# (tests/tests/e2e/deploy_contract.rs). The renderer used is named on stderr.
 set -euo pipefail
 source "$(dirname "$0")/tools/lib.sh"
 

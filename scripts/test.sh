@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: Rust unit, repository (SQLite and PostgreSQL),
-# gRPC and end-to-end HTTP tests, the deployment checks and contract test, and
-# the Python client tests.
+# Runs the whole test suite: Rust unit tests, the repository conformance suites
+# (SQLite and PostgreSQL), the one end-to-end binary (tests/tests/e2e: REST,
+# gRPC, the real processes and the deployment contract test, on ports picked at
+# run time), the deployment checks, and the Python client tests.
+# An unreachable PostgreSQL fails; BRIGADE_TEST_SKIP_POSTGRES=1 skips those tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"

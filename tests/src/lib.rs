@@ -1,15 +1,27 @@
 //! Test support: boot the whole system on port 0 against a real SQLite file or
 //! a fresh PostgreSQL database, and talk to it over real HTTP and gRPC.
+//!
+//! Unreachable PostgreSQL fails a PostgreSQL test; a run without PostgreSQL must
+//! opt out explicitly with `BRIGADE_TEST_SKIP_POSTGRES=1`.
 
 pub mod fault_proxy;
 
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use brigade::{System, SystemConfig};
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
 use serde_json::Value;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
+
+/// Set to `1` (or `true`) to run without PostgreSQL: the PostgreSQL tests then
+/// skip, each saying so on stderr. Without it an unreachable PostgreSQL fails them.
+pub const SKIP_POSTGRES_VAR: &str = "BRIGADE_TEST_SKIP_POSTGRES";
+
+/// The longest a test waits for one gRPC call, one stream message or one child
+/// process before failing: a hung server fails the test instead of hanging CI.
+pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// The PostgreSQL server tests use; `DATABASE_URL` overrides it.
 pub fn postgres_admin_url() -> String {
@@ -31,12 +43,21 @@ pub struct TestDatabase {
     postgres_name: Option<String>,
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+/// Whether this run opted out of PostgreSQL (see [`SKIP_POSTGRES_VAR`]).
+pub fn postgres_skipped() -> bool {
+    std::env::var(SKIP_POSTGRES_VAR).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
 async fn admin_pool() -> Option<sqlx::PgPool> {
     let url = postgres_admin_url();
+    if postgres_skipped() {
+        // Straight to stderr: the test harness captures eprintln! of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPING PostgreSQL test: {SKIP_POSTGRES_VAR} is set (would use {url})"
+        );
+        return None;
+    }
     match sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(5))
@@ -44,11 +65,10 @@ async fn admin_pool() -> Option<sqlx::PgPool> {
         .await
     {
         Ok(pool) => Some(pool),
-        Err(e) => {
-            assert!(!in_ci(), "PostgreSQL at {url} is unreachable in CI: {e}");
-            eprintln!("SKIPPING PostgreSQL test: {url} is unreachable ({e}); set DATABASE_URL or start PostgreSQL");
-            None
-        }
+        Err(e) => panic!(
+            "PostgreSQL at {url} is unreachable ({e}): start it, point DATABASE_URL at one, \
+             or set {SKIP_POSTGRES_VAR}=1 to skip the PostgreSQL tests"
+        ),
     }
 }
 
@@ -62,7 +82,8 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestDatabase {
-    /// `None` only when PostgreSQL is unreachable outside CI (the test then skips, loudly).
+    /// `None` only for PostgreSQL when the run opted out with [`SKIP_POSTGRES_VAR`]
+    /// (the test then returns, saying so); an unreachable PostgreSQL panics.
     pub async fn new(backend: Backend) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
@@ -120,6 +141,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// `None` only under [`SKIP_POSTGRES_VAR`], as [`TestDatabase::new`].
     pub async fn spawn(backend: Backend) -> Option<Self> {
         let db = TestDatabase::new(backend).await?;
         let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -153,15 +175,11 @@ impl TestApp {
     }
 
     pub async fn job_queue(&self) -> JobQueueClient<Channel> {
-        JobQueueClient::connect(self.system().job_queue.url())
-            .await
-            .expect("connect job-queue")
+        JobQueueClient::new(grpc_channel(self.system().job_queue.url()).await)
     }
 
     pub async fn recipe_types(&self) -> RecipeTypesClient<Channel> {
-        RecipeTypesClient::connect(self.system().recipe_types.url())
-            .await
-            .expect("connect recipe-types")
+        RecipeTypesClient::new(grpc_channel(self.system().recipe_types.url()).await)
     }
 
     pub fn job_queue_url(&self) -> String {
@@ -207,6 +225,48 @@ impl TestApp {
     pub fn system_mut(&mut self) -> &mut System {
         self.system.as_mut().expect("running")
     }
+}
+
+/// A gRPC channel whose every call (and every stream's opening) fails after
+/// [`DEADLINE`]; the messages of a stream are bounded by [`next_within`].
+pub async fn grpc_channel(url: String) -> Channel {
+    try_grpc_channel(url.clone())
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+}
+
+/// [`grpc_channel`], or the connection error (to poll a server that is starting).
+pub async fn try_grpc_channel(url: String) -> Result<Channel, tonic::transport::Error> {
+    Endpoint::from_shared(url)?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(DEADLINE)
+        .connect()
+        .await
+}
+
+/// The next message of `stream`, failing the test if none (and no end) comes within `deadline`.
+pub async fn next_within<S>(stream: &mut S, deadline: Duration, what: &str) -> Option<S::Item>
+where
+    S: futures::Stream + Unpin,
+{
+    use futures::StreamExt as _;
+    tokio::time::timeout(deadline, stream.next())
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within {deadline:?}"))
+}
+
+/// Runs a child process to completion, killing it and failing the test if it
+/// has not exited within `deadline`.
+pub async fn output_within(
+    command: &mut tokio::process::Command,
+    deadline: Duration,
+    what: &str,
+) -> std::process::Output {
+    let child = command.kill_on_drop(true).output();
+    tokio::time::timeout(deadline, child)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not exit within {deadline:?}"))
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"))
 }
 
 /// Status and JSON body (null when the body is empty or not JSON).

@@ -2,12 +2,13 @@
 //! and SIGTERM drains in-flight calls before a clean exit.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use brigade_proto::jobqueue::v1 as pb;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
-use brigade_tests::eventually;
+use brigade_tests::{DEADLINE, eventually, output_within};
+use tokio::process::Command;
 use tokio_stream::StreamExt;
 
 fn binary(name: &str) -> PathBuf {
@@ -22,8 +23,8 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
-#[test]
-fn bad_configuration_values_fail_fast_naming_the_variable() {
+#[tokio::test]
+async fn bad_configuration_values_fail_fast_naming_the_variable() {
     let cases = [
         ("brigade-job-queue", "BRIGADE_REAPER_INTERVAL_MS", "fast"),
         ("brigade-job-queue", "BRIGADE_JOB_QUEUE_ADDR", "not-an-address"),
@@ -33,12 +34,15 @@ fn bad_configuration_values_fail_fast_naming_the_variable() {
         ("brigade", "DATABASE_URL", "oracle://db"),
     ];
     for (bin, variable, value) in cases {
-        let output = Command::new(binary(bin))
-            .env(variable, value)
-            .env("BRIGADE_DATA_DIR", std::env::temp_dir().join("brigade-never-used"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("run");
+        let output = output_within(
+            Command::new(binary(bin))
+                .env(variable, value)
+                .env("BRIGADE_DATA_DIR", std::env::temp_dir().join("brigade-never-used"))
+                .stdin(Stdio::null()),
+            DEADLINE,
+            &format!("{bin} {variable}={value}"),
+        )
+        .await;
         assert!(!output.status.success(), "{bin} {variable}={value} must fail");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(variable), "{bin} {variable}={value}: {stderr}");
@@ -64,7 +68,7 @@ async fn sigterm_drains_in_flight_calls_and_exits_zero() {
     let url = format!("http://127.0.0.1:{port}");
     let mut client = eventually(Duration::from_secs(20), "job-queue to accept connections", || {
         let url = url.clone();
-        async move { JobQueueClient::connect(url).await.ok() }
+        async move { brigade_tests::try_grpc_channel(url).await.ok().map(JobQueueClient::new) }
     })
     .await;
     let service = client
@@ -89,11 +93,13 @@ async fn sigterm_drains_in_flight_calls_and_exits_zero() {
         .expect("watch")
         .into_inner();
     let pid = child.id().expect("pid");
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    let kill = output_within(
+        Command::new("kill").args(["-TERM", &pid.to_string()]),
+        DEADLINE,
+        "kill -TERM",
+    )
+    .await;
+    assert!(kill.status.success());
     // The stream ends cleanly (no transport error), and the process exits 0.
     let end = tokio::time::timeout(Duration::from_secs(10), stream.next())
         .await
@@ -117,13 +123,16 @@ async fn migrate_only_applies_migrations_and_exits() {
             .await
             .expect("sqlite");
         for _ in 0..2 {
-            let status = Command::new(binary(bin))
-                .arg("--migrate-only")
-                .env("BRIGADE_DATA_DIR", db.dir.path())
-                .env_remove("DATABASE_URL")
-                .status()
-                .expect("run");
-            assert!(status.success(), "{bin} --migrate-only on SQLite");
+            let out = output_within(
+                Command::new(binary(bin))
+                    .arg("--migrate-only")
+                    .env("BRIGADE_DATA_DIR", db.dir.path())
+                    .env_remove("DATABASE_URL"),
+                DEADLINE,
+                &format!("{bin} --migrate-only on SQLite"),
+            )
+            .await;
+            assert!(out.status.success(), "{bin} --migrate-only on SQLite: {out:?}");
         }
         assert!(
             std::fs::read_dir(db.dir.path()).expect("dir").count() > 0,
@@ -134,12 +143,15 @@ async fn migrate_only_applies_migrations_and_exits() {
             continue;
         };
         let url = pg.url.clone().expect("url");
-        let status = Command::new(binary(bin))
-            .arg("--migrate-only")
-            .env("DATABASE_URL", &url)
-            .status()
-            .expect("run");
-        assert!(status.success(), "{bin} --migrate-only on PostgreSQL");
+        let out = output_within(
+            Command::new(binary(bin))
+                .arg("--migrate-only")
+                .env("DATABASE_URL", &url),
+            DEADLINE,
+            &format!("{bin} --migrate-only on PostgreSQL"),
+        )
+        .await;
+        assert!(out.status.success(), "{bin} --migrate-only on PostgreSQL: {out:?}");
         let pool = sqlx::PgPool::connect(&url).await.expect("connect");
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1")
             .bind(table)

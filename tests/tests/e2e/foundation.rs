@@ -9,11 +9,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 async fn grpc_status(url: String, service: &str) -> Option<ServingStatus> {
-    let channel = tonic::transport::Endpoint::from_shared(url)
-        .ok()?
-        .connect()
-        .await
-        .ok()?;
+    let channel = brigade_tests::try_grpc_channel(url).await.ok()?;
     let mut client = HealthClient::new(channel);
     let response = client
         .check(HealthCheckRequest {

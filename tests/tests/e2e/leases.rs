@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use brigade_proto::jobqueue::v1 as pb;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
-use brigade_tests::{Backend, TestApp, eventually, read};
+use brigade_tests::{Backend, TestApp, eventually, grpc_channel, next_within, read};
 use serde_json::json;
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -472,8 +472,7 @@ async fn watch_queue_receives_jobs_submitted_after_it_opened() {
         .await
         .expect("watch job")
         .into_inner();
-    let current = job_stream
-        .next()
+    let current = next_within(&mut job_stream, Duration::from_secs(5), "current job from WatchJob")
         .await
         .and_then(Result::ok)
         .and_then(|r| r.job)
@@ -512,7 +511,7 @@ async fn watch_works_across_replicas_on_postgres() {
     let replica_url = format!("http://{}", replica.local_addr());
     let (stop, waiter) = brigade_common::shutdown::Shutdown::new();
     let running = tokio::spawn(replica.run_until_stopped(waiter.wait()));
-    let mut on_replica = JobQueueClient::connect(replica_url).await.expect("connect replica");
+    let mut on_replica = JobQueueClient::new(grpc_channel(replica_url).await);
     let mut on_primary = app.job_queue().await;
     let service_id = service(&mut on_primary, "spread", 60, 3).await;
     let mut stream = on_replica

@@ -84,16 +84,20 @@ async fn one_validation_call_is_one_trace_across_three_processes() {
         || async {
             telemetry.flush();
             let spans = spans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-            let root = spans
+            // Other tests in this binary export spans here too once the global
+            // subscriber is installed: look at every root of this route, not the first.
+            spans
                 .iter()
-                .find(|(_, name, _)| name == "POST /v6/recipe-types/validation/")?;
-            let in_trace: Vec<_> = spans.iter().filter(|(id, _, _)| *id == root.0).collect();
-            let components: HashSet<Option<String>> = in_trace.iter().map(|(_, _, c)| c.clone()).collect();
-            let names: HashMap<String, Option<String>> =
-                in_trace.iter().map(|(_, n, c)| (n.clone(), c.clone())).collect();
-            (components.contains(&Some("brigade.recipetypes.v1.RecipeTypes".to_owned()))
-                && components.contains(&Some("brigade.jobqueue.v1.JobQueue".to_owned())))
-            .then_some(names)
+                .filter(|(_, name, _)| name == "POST /v6/recipe-types/validation/")
+                .find_map(|root| {
+                    let in_trace: Vec<_> = spans.iter().filter(|(id, _, _)| *id == root.0).collect();
+                    let components: HashSet<Option<String>> = in_trace.iter().map(|(_, _, c)| c.clone()).collect();
+                    let names: HashMap<String, Option<String>> =
+                        in_trace.iter().map(|(_, n, c)| (n.clone(), c.clone())).collect();
+                    (components.contains(&Some("brigade.recipetypes.v1.RecipeTypes".to_owned()))
+                        && components.contains(&Some("brigade.jobqueue.v1.JobQueue".to_owned())))
+                    .then_some(names)
+                })
         },
     )
     .await;

@@ -11,9 +11,21 @@
 //! * `DATABASE_URL` points at a fresh database per service on the local
 //!   PostgreSQL (`DATABASE_URL` of the test, dropped afterwards), standing in
 //!   for the overlay's `postgres` StatefulSet;
-//! * URLs whose host is a rendered Service name (`http://job-queue:50051`) go
-//!   to 127.0.0.1 on the same port, standing in for cluster DNS;
+//! * every declared containerPort is mapped to a free port picked at run time,
+//!   standing in for the pod's own network namespace: the listen address that
+//!   names a declared port (`BRIGADE_GATEWAY_ADDR=0.0.0.0:8080`) keeps its host
+//!   and gets the mapped port, probes go to the mapped port of the port they
+//!   name, and URLs whose host is a rendered Service name
+//!   (`http://job-queue:50051`) go to 127.0.0.1 on the mapped port of the
+//!   container port that Service targets, standing in for cluster DNS;
 //! * paths on emptyDir volume mounts go to a temporary directory.
+//!
+//! Why a port map and not a network namespace (`unshare -n`): it needs no root,
+//! and it still checks what the manifests promise (every probe, listen
+//! address and Service targets a declared container port), while no process
+//! listens on 8080, 50051 or 50052. To prove it, the test itself holds a
+//! listener on 127.0.0.1 on every declared port that is free (a port already
+//! taken by something else proves the same) for as long as the processes run.
 //!
 //! Before a Deployment's container starts, its init containers run the same
 //! way (their own environment, mapped as above, sharing the pod's emptyDir
@@ -30,16 +42,17 @@
 //! terminationGracePeriodSeconds.
 //!
 //! The binaries must already be built (`cargo build --bins`, as CI does first).
+//! Every child process runs under a deadline, so a hung binary fails the test.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use brigade_tests::{Backend, TestDatabase};
+use brigade_tests::{Backend, DEADLINE, TestDatabase, output_within};
 use serde_json::Value;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -82,9 +95,18 @@ fn binary_dir() -> PathBuf {
 
 /// The rendered overlay, or `None` (after a loud message) when it cannot be
 /// rendered here outside CI.
-fn render(overlay: &str) -> Option<Vec<Value>> {
+async fn render(overlay: &str) -> Option<Vec<Value>> {
     let script = repo_root().join("deploy/render-json.sh");
-    let output = Command::new("bash").arg(&script).arg(overlay).output();
+    let output = tokio::time::timeout(
+        DEADLINE,
+        tokio::process::Command::new("bash")
+            .arg(&script)
+            .arg(overlay)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{} {overlay} did not exit within {DEADLINE:?}", script.display()));
     let problem = match output {
         Ok(out) if out.status.success() => match serde_json::from_slice::<Value>(&out.stdout) {
             Ok(Value::Array(objects)) => return Some(objects),
@@ -219,12 +241,13 @@ fn resolve_env(objects: &[Value], container: &Value, who: &str) -> BTreeMap<Stri
 }
 
 /// Environment variable names a binary reads, from the `[env: NAME]` notes of its --help.
-fn declared_env(binary: &Path) -> BTreeSet<String> {
-    let out = Command::new(binary)
-        .arg("--help")
-        .env_clear()
-        .output()
-        .unwrap_or_else(|e| panic!("{} --help: {e}", binary.display()));
+async fn declared_env(binary: &Path) -> BTreeSet<String> {
+    let out = output_within(
+        tokio::process::Command::new(binary).arg("--help").env_clear(),
+        DEADLINE,
+        &format!("{} --help", binary.display()),
+    )
+    .await;
     assert!(out.status.success(), "{} --help failed", binary.display());
     let text = String::from_utf8_lossy(&out.stdout);
     text.split("[env: ")
@@ -233,12 +256,56 @@ fn declared_env(binary: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// `Kind/name` of a workload, as messages and the port map name it.
+fn workload_name(workload: &Value) -> String {
+    format!("{}/{}", workload["kind"].as_str().unwrap_or("?"), name_of(workload))
+}
+
+/// A declared container port and the local port standing in for it.
+struct MappedPort {
+    name: String,
+    declared: u16,
+    local: u16,
+}
+
+/// Free local ports standing in for declared container ports, per workload:
+/// each pod has its own network namespace in Kubernetes, so two workloads may
+/// declare the same port. Each local port stays bound here until its process
+/// is about to start, so nothing else on the machine takes it meanwhile.
+#[derive(Default)]
+struct PortMap {
+    ports: BTreeMap<(String, u16), u16>,
+    reserved: BTreeMap<String, Vec<TcpListener>>,
+}
+
+impl PortMap {
+    fn reserve(&mut self, workload: &str, declared: u16) -> u16 {
+        let listener = TcpListener::bind(("0.0.0.0", 0)).expect("a free local port");
+        let local = listener.local_addr().expect("local addr").port();
+        assert!(
+            self.ports.insert((workload.to_owned(), declared), local).is_none(),
+            "{workload} declares container port {declared} twice"
+        );
+        self.reserved.entry(workload.to_owned()).or_default().push(listener);
+        local
+    }
+
+    fn local(&self, workload: &str, declared: u16) -> Option<u16> {
+        self.ports.get(&(workload.to_owned(), declared)).copied()
+    }
+
+    /// Frees a workload's local ports just before its process binds them.
+    fn release(&mut self, workload: &str) {
+        self.reserved.remove(workload);
+    }
+}
+
 /// One process started from the manifests.
 struct Process {
     workload: String,
     binary: String,
     container: Value,
-    ports: BTreeMap<String, u16>,
+    ports: Vec<MappedPort>,
     grace: Duration,
     log: PathBuf,
     child: Child,
@@ -287,9 +354,10 @@ impl Processes {
 }
 
 /// Rewrites `scheme://service:port/...` to 127.0.0.1 when `service` is a
-/// rendered Service, after checking that the Service forwards that port to the
-/// same container port (the processes run directly on their container ports here).
-fn map_service_url(objects: &[Value], value: &str, who: &str) -> String {
+/// rendered Service, after checking that the Service exposes that port and
+/// forwards it to a declared container port of the workload it selects: the
+/// port becomes the local port standing in for that container port.
+fn map_service_url(objects: &[Value], ports: &PortMap, value: &str, who: &str) -> String {
     let Some((scheme, rest)) = value.split_once("://") else {
         return value.to_owned();
     };
@@ -333,13 +401,14 @@ fn map_service_url(objects: &[Value], value: &str, who: &str) -> String {
                 name_of(backend)
             )
         });
-    assert_eq!(
-        container_port,
-        u64::from(port),
-        "{who}: Service {host} maps port {port} to container port {container_port}; this test runs the \
-         processes on their container ports, so it needs them equal"
-    );
-    format!("{scheme}://127.0.0.1:{port}{path}")
+    let container_port = u16::try_from(container_port).expect("containerPort fits u16");
+    let local = ports.local(&workload_name(backend), container_port).unwrap_or_else(|| {
+        panic!(
+            "{who}: {value} reaches {}, which this test does not start",
+            workload_name(backend)
+        )
+    });
+    format!("{scheme}://127.0.0.1:{local}{path}")
 }
 
 /// Checks what a DATABASE_URL of the dev overlay promises: it names the
@@ -368,21 +437,24 @@ fn check_dev_database_url(objects: &[Value], url: &str, who: &str) {
     }
 }
 
-/// Port of a probe handler: a number or the name of a declared container port.
+/// The local port standing in for a probe handler's port: a number or the
+/// name of a declared container port.
 fn probe_port(p: &Process, port: &Value) -> u16 {
     if let Some(n) = port.as_u64() {
         let n = u16::try_from(n).expect("port fits u16");
-        assert!(
-            p.ports.values().any(|d| *d == n),
-            "{}: probe port {n} is not a declared container port",
-            p.workload
-        );
-        return n;
+        return p
+            .ports
+            .iter()
+            .find(|m| m.declared == n)
+            .unwrap_or_else(|| panic!("{}: probe port {n} is not a declared container port", p.workload))
+            .local;
     }
     let name = port.as_str().expect("probe port is a number or a name");
-    *p.ports
-        .get(name)
+    p.ports
+        .iter()
+        .find(|m| m.name == name)
         .unwrap_or_else(|| panic!("{}: probe port {name:?} is not a declared container port", p.workload))
+        .local
 }
 
 async fn grpc_serving(port: u16, service: &str) -> Result<(), String> {
@@ -528,9 +600,9 @@ fn command_of(container: &Value, who: &str) -> (String, Vec<String>) {
 }
 
 /// Every variable `binary` reads is set in `env`, and nothing it does not read is.
-fn check_declared_env(binary: &Path, env: &BTreeMap<String, String>, who: &str) {
+async fn check_declared_env(binary: &Path, env: &BTreeMap<String, String>, who: &str) {
     let binary_name = binary.file_name().and_then(|f| f.to_str()).unwrap_or("?");
-    let declared = declared_env(binary);
+    let declared = declared_env(binary).await;
     for name in &declared {
         assert!(
             env.contains_key(name),
@@ -569,8 +641,16 @@ fn local_mounts(pod: &Value, container: &Value, pod_dir: &Path) -> Vec<(String, 
 }
 
 /// Maps a container's environment to this machine: paths on emptyDir mounts to
-/// their local directories, URLs naming a rendered Service to 127.0.0.1.
-fn localize_env(objects: &[Value], env: &mut BTreeMap<String, String>, mounts: &[(String, PathBuf)], who: &str) {
+/// their local directories, listen addresses on a declared port of the pod to
+/// its local port, URLs naming a rendered Service to 127.0.0.1 and a local port.
+fn localize_env(
+    objects: &[Value],
+    ports: &PortMap,
+    pod_ports: &[MappedPort],
+    env: &mut BTreeMap<String, String>,
+    mounts: &[(String, PathBuf)],
+    who: &str,
+) {
     if let Some(data_dir) = env.get("BRIGADE_DATA_DIR") {
         assert!(
             mounts.iter().any(|(m, _)| Path::new(data_dir).starts_with(m)),
@@ -582,7 +662,13 @@ fn localize_env(objects: &[Value], env: &mut BTreeMap<String, String>, mounts: &
             let rest = Path::new(value.as_str()).strip_prefix(mount).expect("prefix");
             *value = local.join(rest).to_string_lossy().into_owned();
         }
-        *value = map_service_url(objects, value, who);
+        if let Ok(addr) = value.parse::<SocketAddr>()
+            && let Some(mapped) = pod_ports.iter().find(|m| m.declared == addr.port())
+        {
+            *value = SocketAddr::new(addr.ip(), mapped.local).to_string();
+            continue;
+        }
+        *value = map_service_url(objects, ports, value, who);
     }
 }
 
@@ -650,18 +736,23 @@ async fn count_tables(url: &str) -> i64 {
     n
 }
 
-fn assert_port_free(port: u16, who: &str) {
-    if let Err(e) = TcpListener::bind(("0.0.0.0", port)) {
-        panic!(
-            "{who} declares port {port}, which is in use on this machine ({e}); the deploy contract test runs the \
-             processes on their declared ports: stop whatever holds port {port} and run the test again"
-        );
-    }
+/// The container ports a Deployment's (first) container declares, by name.
+fn declared_ports(container: &Value, who: &str) -> Vec<(String, u16)> {
+    container["ports"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{who}: the container declares no ports"))
+        .iter()
+        .map(|p| {
+            let port = p["containerPort"].as_u64().expect("containerPort");
+            let port = u16::try_from(port).expect("containerPort fits u16");
+            (p["name"].as_str().unwrap_or_default().to_owned(), port)
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_overlay_processes_start_and_pass_their_probes() {
-    let Some(objects) = render("dev") else { return };
+    let Some(objects) = render("dev").await else { return };
 
     // Which processes: every container of every Deployment runs a Brigade binary.
     let deployments: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "Deployment").collect();
@@ -717,10 +808,32 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
         "the dev overlay's only StatefulSet is its PostgreSQL"
     );
 
+    // Ports: each declared container port gets a free local port (see the header).
+    let mut port_map = PortMap::default();
+    let mut all_declared = BTreeSet::new();
+    for d in &deployments {
+        let workload = workload_name(d);
+        for (_, port) in declared_ports(&d["spec"]["template"]["spec"]["containers"][0], &workload) {
+            port_map.reserve(&workload, port);
+            all_declared.insert(port);
+        }
+    }
+    // The declared ports need not be free: hold 127.0.0.1 on each one that is, as a
+    // user's `cargo run --bin brigade` would; one that is taken already proves the same.
+    let held: Vec<TcpListener> = all_declared
+        .iter()
+        .filter_map(|port| TcpListener::bind(("127.0.0.1", *port)).ok())
+        .collect();
+    for port in &all_declared {
+        assert!(
+            TcpListener::bind(("127.0.0.1", *port)).is_err(),
+            "127.0.0.1:{port} is held while the processes run"
+        );
+    }
+
     let scratch = tempfile::tempdir().expect("temp dir");
     let mut databases: Vec<TestDatabase> = Vec::new();
     let mut procs = Processes(Vec::new());
-    let mut ports_in_use: BTreeMap<u16, String> = BTreeMap::new();
 
     for d in &deployments {
         let pod = &d["spec"]["template"]["spec"];
@@ -733,14 +846,14 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
         let mut env = manifest_env.clone();
 
         // Every variable the binary reads is set by the manifests, and nothing unknown is.
-        check_declared_env(&binary, &env, &workload);
+        check_declared_env(&binary, &env, &workload).await;
 
         // Database: the dev overlay's URL is checked, then replaced by a fresh local one.
         let mut local_database_url = None;
         if let Some(url) = env.get("DATABASE_URL").cloned() {
             check_dev_database_url(&objects, &url, &workload);
             let Some(db) = TestDatabase::new(Backend::Postgres).await else {
-                return; // PostgreSQL unreachable outside CI: TestDatabase said so loudly.
+                return; // The run opted out of PostgreSQL: TestDatabase said so.
             };
             let local = db.url.clone().expect("PostgreSQL URL");
             env.insert("DATABASE_URL".into(), local.clone());
@@ -748,21 +861,30 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
             databases.push(db);
         }
 
+        // Ports: each declared one is where the process is told to listen.
+        let ports: Vec<MappedPort> = declared_ports(container, &workload)
+            .into_iter()
+            .map(|(name, declared)| MappedPort {
+                local: port_map.local(&workload, declared).expect("reserved above"),
+                name,
+                declared,
+            })
+            .collect();
+        for p in &ports {
+            assert!(
+                env.values()
+                    .any(|v| v.parse::<SocketAddr>().is_ok_and(|a| a.port() == p.declared)),
+                "{workload} declares container port {} ({:?}), but no variable of its environment sets a listen \
+                 address on it: the process would not listen where its probes and Services expect",
+                p.declared,
+                p.name
+            );
+        }
+
         // Writable paths: each must be on an emptyDir mount (the root filesystem is read-only).
         let pod_dir = scratch.path().join(name_of(d));
         let mounts = local_mounts(pod, container, &pod_dir);
-        localize_env(&objects, &mut env, &mounts, &workload);
-
-        // Ports: declared, and free here.
-        let mut ports = BTreeMap::new();
-        for p in container["ports"].as_array().expect("ports") {
-            let port = u16::try_from(p["containerPort"].as_u64().expect("containerPort")).expect("u16");
-            if let Some(other) = ports_in_use.insert(port, workload.clone()) {
-                panic!("{workload} and {other} both declare port {port}");
-            }
-            assert_port_free(port, &workload);
-            ports.insert(p["name"].as_str().unwrap_or_default().to_owned(), port);
-        }
+        localize_env(&objects, &port_map, &ports, &mut env, &mounts, &workload);
         let grace = Duration::from_secs(pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
 
         // Init containers run first, in order, each to a successful exit, as the
@@ -800,7 +922,7 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
                     "{who}: the migration step must mount exactly what the server container mounts"
                 );
             }
-            check_declared_env(&init_binary, &init_env, &who);
+            check_declared_env(&init_binary, &init_env, &who).await;
             if let Some(url) = init_env.get("DATABASE_URL").cloned() {
                 check_dev_database_url(&objects, &url, &who);
                 assert_eq!(
@@ -813,7 +935,8 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
                     .expect("the server's database was created above");
                 init_env.insert("DATABASE_URL".into(), local);
             }
-            localize_env(&objects, &mut init_env, &local_mounts(pod, init, &pod_dir), &who);
+            let init_mounts = local_mounts(pod, init, &pod_dir);
+            localize_env(&objects, &port_map, &ports, &mut init_env, &init_mounts, &who);
 
             let log = scratch.path().join(format!(
                 "{}-init-{}.log",
@@ -837,6 +960,7 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
 
         let log = scratch.path().join(format!("{}.log", name_of(d)));
         let out = File::create(&log).expect("log file");
+        port_map.release(&workload);
         let child = Command::new(&binary)
             .args(&args)
             .env_clear()
@@ -891,7 +1015,7 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
         .iter()
         .find(|p| p.binary == "brigade-gateway")
         .expect("gateway process");
-    let port = *gateway.ports.values().next().expect("gateway port");
+    let port = gateway.ports.first().expect("gateway port").local;
     let response = http
         .get(format!("http://127.0.0.1:{port}/readyz"))
         .send()
@@ -906,8 +1030,13 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
     // Each process stops on SIGTERM within its terminationGracePeriodSeconds.
     for p in &mut procs.0 {
         let pid = p.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid}");
+        let sent = output_within(
+            tokio::process::Command::new("kill").args(["-TERM", &pid]),
+            DEADLINE,
+            "kill -TERM",
+        )
+        .await;
+        assert!(sent.status.success(), "kill -TERM {pid}");
         let start = Instant::now();
         let exit = loop {
             if let Some(status) = p.child.try_wait().expect("wait") {
@@ -925,4 +1054,5 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
     }
     drop(procs);
     drop(databases);
+    drop(held);
 }

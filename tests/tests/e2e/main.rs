@@ -1,0 +1,18 @@
+//! Brigade's end-to-end tests: one binary, one module per surface, so the
+//! whole system is linked once (zero-to-production's `tests/api/main.rs`).
+//!
+//! Every test boots what it needs on port 0 (or on ports picked at run time),
+//! so the suite runs while `cargo run --bin brigade` holds 8080/50051/50052.
+//! PostgreSQL tests need `DATABASE_URL` reachable unless the run opts out with
+//! `BRIGADE_TEST_SKIP_POSTGRES=1` (see `brigade_tests::TestDatabase`).
+
+mod concurrency;
+mod deploy_contract;
+mod foundation;
+mod leases;
+mod openapi;
+mod operations;
+mod processes;
+mod scale;
+mod topchef;
+mod traces;
