@@ -252,9 +252,7 @@ async fn notices_are_remembered(repo: Arc<dyn Repository>) {
 /// description: both answer, and neither change is lost (the row version
 /// guards each update; the loser re-reads and re-applies).
 async fn concurrent_patches_of_title_and_description_lose_nothing(repo: Arc<dyn Repository>) {
-    // No definition here names a job type, so job-queue is never called.
-    let job_types = Arc::new(GrpcJobTypes::new("http://127.0.0.1:9").expect("client"));
-    let service = Arc::new(RecipeTypes::new(repo, job_types, Limits::default()));
+    let service = service_on(repo);
     let created = service
         .create(brigade_recipe_types::domain::NewRecipeType {
             title: Title::parse("Contended".into()).expect("title"),
@@ -295,6 +293,82 @@ async fn concurrent_patches_of_title_and_description_lose_nothing(repo: Arc<dyn 
     }
 }
 
+fn service_on(repo: Arc<dyn Repository>) -> Arc<RecipeTypes> {
+    // No definition in these cases names a job type, so job-queue is never called.
+    let job_types = Arc::new(GrpcJobTypes::new("http://127.0.0.1:9").expect("client"));
+    Arc::new(RecipeTypes::new(repo, job_types, Limits::default()))
+}
+
+fn with_sub_recipe(name: &str, revision: i64) -> String {
+    serde_json::json!({"version": "7", "input": {"files": [], "json": []}, "nodes": {"sub": {
+        "dependencies": [], "input": {},
+        "node_type": {"node_type": "recipe", "recipe_type_name": name, "recipe_type_revision": revision}}}})
+    .to_string()
+}
+
+fn sub_revision(rt: &RecipeType) -> i64 {
+    let def: serde_json::Value = serde_json::from_str(&rt.definition).expect("json");
+    def["nodes"]["sub"]["node_type"]["recipe_type_revision"]
+        .as_i64()
+        .expect("sub revision")
+}
+
+/// The PATCH's cascades (auto_update up the chain, then deactivation of every
+/// type containing this one) run in the PATCH's own transaction.
+async fn patch_cascades_up_the_chain(repo: Arc<dyn Repository>) {
+    let service = service_on(repo);
+    let create = |title: &str, definition: String| brigade_recipe_types::domain::NewRecipeType {
+        title: Title::parse(title.into()).expect("title"),
+        description: None,
+        definition,
+    };
+    service
+        .create(create("Child", EMPTY_DEFINITION.into()))
+        .await
+        .expect("child");
+    service
+        .create(create("Parent", with_sub_recipe("child", 1)))
+        .await
+        .expect("parent");
+    service
+        .create(create("Grandparent", with_sub_recipe("parent", 1)))
+        .await
+        .expect("grandparent");
+    let new_child =
+        r#"{"version":"7","input":{"files":[],"json":[{"name":"x","type":"integer","required":false}]},"nodes":{}}"#;
+    let edit = Edit {
+        title: None,
+        description: None,
+        definition: Some(new_child.into()),
+        auto_update: true,
+        is_active: None,
+    };
+    service.edit("child", edit).await.expect("patch child");
+    let parent = service.get("parent").await.expect("parent");
+    assert_eq!((parent.revision_num, sub_revision(&parent)), (2, 2));
+    let grandparent = service.get("grandparent").await.expect("grandparent");
+    assert_eq!((grandparent.revision_num, sub_revision(&grandparent)), (2, 2));
+    let deactivate = Edit {
+        title: None,
+        description: None,
+        definition: None,
+        auto_update: false,
+        is_active: Some(false),
+    };
+    let report = service.edit("child", deactivate).await.expect("deactivate child");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.name == "DEPRECATED_RECIPES" && w.description.contains("[parent]")),
+        "{report:?}"
+    );
+    for name in ["child", "parent", "grandparent"] {
+        let rt = service.get(name).await.expect("get");
+        assert!(!rt.is_active && rt.deprecated.is_some(), "{name} deactivated");
+    }
+}
+
 macro_rules! recipe_types_suite {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -329,4 +403,5 @@ recipe_types_suite!(
     a_dropped_transaction_writes_nothing,
     notices_are_remembered,
     concurrent_patches_of_title_and_description_lose_nothing,
+    patch_cascades_up_the_chain,
 );
