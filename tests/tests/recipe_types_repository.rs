@@ -1,28 +1,36 @@
-//! One conformance suite for recipe-types' repository, on real SQLite and real PostgreSQL.
+//! One conformance suite for recipe-types' storage, on real SQLite and real
+//! PostgreSQL: `recipe_types_suite!` makes one named test per case and driver.
 
 use std::sync::Arc;
 
-use brigade_recipe_types::domain::{OrderBy, OrderField, RecipeType};
+use brigade_recipe_types::domain::{Description, Edit, OrderBy, OrderField, RecipeType, RecipeTypeId, Title};
+use brigade_recipe_types::job_types::GrpcJobTypes;
 use brigade_recipe_types::repository::{Links, ListFilter, Repository};
+use brigade_recipe_types::service::{Limits, RecipeTypes};
 use brigade_recipe_types::startup::open_repository;
 use brigade_tests::{Backend, TestDatabase};
 
+const EMPTY_DEFINITION: &str = r#"{"version":"7","input":{"files":[],"json":[]},"nodes":{}}"#;
+
 fn recipe(name: &str, title: &str, at: i64) -> RecipeType {
     RecipeType {
-        id: 0,
+        id: RecipeTypeId(0),
         name: name.to_owned(),
         title: title.to_owned(),
         description: Some(format!("about {title}")),
         is_active: true,
         is_system: false,
         revision_num: 1,
-        definition: r#"{"version":"7","input":{"files":[],"json":[]},"nodes":{}}"#.to_owned(),
+        definition: EMPTY_DEFINITION.to_owned(),
         created: at,
         deprecated: None,
         last_modified: at,
+        row_version: 1,
     }
 }
 
+/// A migrated repository (migrations run twice: they are idempotent), or
+/// `None` when PostgreSQL is unreachable outside CI.
 async fn repository(backend: Backend) -> Option<(Arc<dyn Repository>, TestDatabase)> {
     let db = TestDatabase::new(backend).await?;
     let target =
@@ -32,71 +40,104 @@ async fn repository(backend: Backend) -> Option<(Arc<dyn Repository>, TestDataba
     Some((repo, db))
 }
 
-async fn conformance(repo: Arc<dyn Repository>) {
-    repo.ping().await.expect("ping");
+/// Creates `parent` (using job 1.0.0 and sub-recipe `child`), `child` and `other`.
+async fn seed(repo: &dyn Repository) -> RecipeType {
     let links = Links {
         job_types: vec![("job".into(), "1.0.0".into())],
         sub_recipes: vec!["child".into()],
     };
-    let parent = repo
+    let mut tx = repo.begin().await.expect("begin");
+    let parent = tx
         .create(&recipe("parent", "Parent", 1), &links)
         .await
         .expect("create")
         .expect("created");
-    assert!(parent.id > 0);
+    tx.create(&recipe("child", "Zed child", 3), &Links::default())
+        .await
+        .expect("create")
+        .expect("created");
+    tx.create(&recipe("other", "alpha", 4), &Links::default())
+        .await
+        .expect("create")
+        .expect("created");
+    tx.commit().await.expect("commit");
+    parent
+}
+
+fn ordered(field: OrderField, descending: bool) -> ListFilter {
+    ListFilter {
+        order: vec![OrderBy { field, descending }],
+        ..Default::default()
+    }
+}
+
+async fn create_assigns_ids_and_rejects_a_taken_name(repo: Arc<dyn Repository>) {
+    repo.ping().await.expect("ping");
+    let parent = seed(repo.as_ref()).await;
+    assert!(parent.id.0 > 0);
+    assert_eq!(parent.row_version, 1);
+    let mut tx = repo.begin().await.expect("begin");
     assert!(
-        repo.create(&recipe("parent", "Again", 2), &Links::default())
+        tx.create(&recipe("parent", "Again", 2), &Links::default())
             .await
             .expect("create")
             .is_none(),
         "name taken"
     );
-    let child = repo
-        .create(&recipe("child", "Zed child", 3), &Links::default())
-        .await
-        .expect("create")
-        .expect("created");
-    repo.create(&recipe("other", "alpha", 4), &Links::default())
-        .await
-        .expect("create");
-    assert_eq!(repo.get("parent").await.expect("get").map(|r| r.id), Some(parent.id));
+    assert_eq!(tx.get("parent").await.expect("get").map(|r| r.id), Some(parent.id));
     assert_eq!(
-        repo.get_many(&["child".into(), "missing".into()])
+        tx.get_many(&["child".into(), "missing".into()])
             .await
             .expect("many")
             .len(),
         1
     );
-    // Filters, ordering, paging.
-    let by = |field, descending| ListFilter {
-        order: vec![OrderBy { field, descending }],
-        ..Default::default()
-    };
-    let (count, page) = repo.list(&by(OrderField::Name, false), 0, 2).await.expect("list");
+}
+
+async fn list_filters_orders_and_pages(repo: Arc<dyn Repository>) {
+    seed(repo.as_ref()).await;
+    let mut tx = repo.begin_read().await.expect("begin");
+    let (count, page) = tx.list(&ordered(OrderField::Name, false), 0, 2).await.expect("list");
     assert_eq!(count, 3);
     assert_eq!(
         page.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         vec!["child", "other"]
     );
-    let (_, page) = repo.list(&by(OrderField::Title, true), 0, 10).await.expect("list");
+    let (_, page) = tx.list(&ordered(OrderField::Title, true), 0, 10).await.expect("list");
     assert_eq!(
         page[0].name, "child",
         "title order is case-insensitive: Zed > Parent > alpha"
     );
+    let (_, page) = tx.list(&ordered(OrderField::Name, false), 2, 10).await.expect("list");
+    assert_eq!(page.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["parent"]);
+    let active = ListFilter {
+        is_active: Some(false),
+        ..ordered(OrderField::Name, false)
+    };
+    assert_eq!(tx.list(&active, 0, 10).await.expect("list").0, 0);
+}
+
+async fn keywords_treat_like_wildcards_literally(repo: Arc<dyn Repository>) {
+    seed(repo.as_ref()).await;
     let keyword = ListFilter {
         keywords: vec!["ZED".into(), "100%".into()],
-        order: vec![OrderBy {
-            field: OrderField::Name,
-            descending: false,
-        }],
-        ..Default::default()
+        ..ordered(OrderField::Name, false)
+    };
+    let mut tx = repo.begin_read().await.expect("begin");
+    assert_eq!(tx.list(&keyword, 0, 10).await.expect("list").0, 1);
+    let wildcard = ListFilter {
+        keywords: vec!["_".into()],
+        ..ordered(OrderField::Name, false)
     };
     assert_eq!(
-        repo.list(&keyword, 0, 10).await.expect("list").0,
-        1,
-        "LIKE wildcards in keywords are literal"
+        tx.list(&wildcard, 0, 10).await.expect("list").0,
+        0,
+        "_ is not a wildcard"
     );
-    // Updates: a new revision replaces links; a stale revision writes nothing.
+}
+
+async fn a_new_revision_replaces_the_links(repo: Arc<dyn Repository>) {
+    let parent = seed(repo.as_ref()).await;
     let mut next = parent.clone();
     next.revision_num = 2;
     next.definition = r#"{"version":"7","input":{"files":[],"json":[]},"nodes":{"x":{}}}"#.to_owned();
@@ -104,52 +145,263 @@ async fn conformance(repo: Arc<dyn Repository>) {
         job_types: vec![("job".into(), "2.0.0".into())],
         sub_recipes: vec![],
     };
-    assert!(repo.update(&next, 1, &new_links).await.expect("update"));
-    assert!(!repo.update(&next, 1, &new_links).await.expect("stale"));
-    let (count, revisions) = repo.list_revisions(parent.id, 0, 10).await.expect("revisions");
+    let mut tx = repo.begin().await.expect("begin");
+    let saved = tx
+        .update(&next, Some(&new_links))
+        .await
+        .expect("update")
+        .expect("written");
+    assert_eq!(saved.row_version, parent.row_version + 1);
+    tx.commit().await.expect("commit");
+    let mut tx = repo.begin_read().await.expect("begin");
+    let (count, revisions) = tx.list_revisions(parent.id, 0, 10).await.expect("revisions");
     assert_eq!(count, 2);
     assert_eq!(revisions[0].revision_num, 2, "newest first");
     assert_eq!(
-        repo.get_revision(parent.id, 1)
-            .await
-            .expect("rev")
-            .map(|r| r.definition),
+        tx.get_revision(parent.id, 1).await.expect("rev").map(|r| r.definition),
         Some(parent.definition.clone())
     );
     assert!(
-        repo.parents_of("child").await.expect("parents").is_empty(),
+        tx.parents_of("child").await.expect("parents").is_empty(),
         "links were replaced"
     );
-    assert!(repo.using_job_type("job", "1.0.0").await.expect("using").is_empty());
-    assert_eq!(repo.using_job_type("job", "2.0.0").await.expect("using").len(), 1);
-    let filter = ListFilter {
+    assert!(tx.using_job_type("job", "1.0.0").await.expect("using").is_empty());
+    assert_eq!(tx.using_job_type("job", "2.0.0").await.expect("using").len(), 1);
+    let by_revision = ListFilter {
         is_active: Some(true),
         is_system: Some(false),
-        order: vec![OrderBy {
-            field: OrderField::RevisionNum,
-            descending: true,
-        }],
-        ..Default::default()
+        ..ordered(OrderField::RevisionNum, true)
     };
-    assert_eq!(repo.list(&filter, 0, 1).await.expect("list").1[0].name, "parent");
-    // Notices are remembered.
-    assert!(!repo.notice_seen("n1").await.expect("seen"));
-    repo.record_notice("n1", 5).await.expect("record");
-    repo.record_notice("n1", 6).await.expect("record twice");
-    assert!(repo.notice_seen("n1").await.expect("seen"));
-    let _ = child;
+    assert_eq!(tx.list(&by_revision, 0, 1).await.expect("list").1[0].name, "parent");
 }
 
-#[tokio::test]
-async fn recipe_types_repository_on_sqlite() {
-    let (repo, _db) = repository(Backend::Sqlite).await.expect("sqlite");
-    conformance(repo).await;
+async fn an_update_at_a_stale_row_version_writes_nothing(repo: Arc<dyn Repository>) {
+    let parent = seed(repo.as_ref()).await;
+    let read = repo
+        .begin_read()
+        .await
+        .expect("begin")
+        .get("parent")
+        .await
+        .expect("get");
+    let read = read.expect("exists");
+    let mut first = read.clone();
+    first.title = "First".into();
+    let mut tx = repo.begin().await.expect("begin");
+    assert!(tx.update(&first, None).await.expect("update").is_some());
+    tx.commit().await.expect("commit");
+    let mut second = read;
+    second.description = Some("second".into());
+    let mut tx = repo.begin().await.expect("begin");
+    assert!(
+        tx.update(&second, None).await.expect("stale").is_none(),
+        "lost the race"
+    );
+    tx.commit().await.expect("commit");
+    let now = repo
+        .begin_read()
+        .await
+        .expect("begin")
+        .get("parent")
+        .await
+        .expect("get");
+    let now = now.expect("exists");
+    assert_eq!(now.title, "First");
+    assert_eq!(now.description, parent.description);
+    assert_eq!(now.row_version, parent.row_version + 1);
 }
 
-#[tokio::test]
-async fn recipe_types_repository_on_postgres() {
-    let Some((repo, _db)) = repository(Backend::Postgres).await else {
-        return;
-    };
-    conformance(repo).await;
+async fn a_dropped_transaction_writes_nothing(repo: Arc<dyn Repository>) {
+    let parent = seed(repo.as_ref()).await;
+    {
+        let mut tx = repo.begin().await.expect("begin");
+        let mut next = parent.clone();
+        next.title = "Never".into();
+        tx.update(&next, None).await.expect("update").expect("written");
+        tx.create(&recipe("ghost", "Ghost", 9), &Links::default())
+            .await
+            .expect("create");
+        tx.record_notice("n-dropped", 9).await.expect("record");
+    }
+    let mut tx = repo.begin_read().await.expect("begin");
+    assert_eq!(
+        tx.get("parent").await.expect("get").map(|r| r.title),
+        Some("Parent".into())
+    );
+    assert!(tx.get("ghost").await.expect("get").is_none());
+    assert!(!tx.notice_seen("n-dropped").await.expect("seen"));
 }
+
+async fn notices_are_remembered(repo: Arc<dyn Repository>) {
+    let mut tx = repo.begin().await.expect("begin");
+    assert!(!tx.notice_seen("n1").await.expect("seen"));
+    tx.record_notice("n1", 5).await.expect("record");
+    tx.record_notice("n1", 6).await.expect("record twice");
+    tx.commit().await.expect("commit");
+    assert!(
+        repo.begin_read()
+            .await
+            .expect("begin")
+            .notice_seen("n1")
+            .await
+            .expect("seen")
+    );
+}
+
+/// Two PATCHes of one recipe type at once, one changing the title and one the
+/// description: both answer, and neither change is lost (the row version
+/// guards each update; the loser re-reads and re-applies).
+async fn concurrent_patches_of_title_and_description_lose_nothing(repo: Arc<dyn Repository>) {
+    let service = service_on(repo);
+    let created = service
+        .create(brigade_recipe_types::domain::NewRecipeType {
+            title: Title::parse("Contended".into()).expect("title"),
+            description: None,
+            definition: EMPTY_DEFINITION.to_owned(),
+        })
+        .await
+        .expect("create");
+    let name = created.recipe_type.name;
+    let edit = |title: Option<String>, description: Option<String>| Edit {
+        title: title.map(|t| Title::parse(t).expect("title")),
+        description: description.map(|d| Description::parse(d).expect("description")),
+        definition: None,
+        auto_update: false,
+        is_active: None,
+    };
+    for round in 0..50 {
+        let (a, b) = (service.clone(), service.clone());
+        let (name_a, name_b) = (name.clone(), name.clone());
+        let title = edit(Some(format!("Title {round}")), None);
+        let description = edit(None, Some(format!("description {round}")));
+        let first = tokio::spawn(async move { a.edit(&name_a, title).await });
+        let second = tokio::spawn(async move { b.edit(&name_b, description).await });
+        first.await.expect("join").expect("title PATCH");
+        second.await.expect("join").expect("description PATCH");
+        let now = service.get(&name).await.expect("get");
+        assert_eq!(now.title, format!("Title {round}"), "round {round}: title lost");
+        assert_eq!(
+            now.description,
+            Some(format!("description {round}")),
+            "round {round}: description lost"
+        );
+        assert_eq!(
+            now.row_version,
+            1 + 2 * (round + 1),
+            "round {round}: two writes each round"
+        );
+    }
+}
+
+fn service_on(repo: Arc<dyn Repository>) -> Arc<RecipeTypes> {
+    // No definition in these cases names a job type, so job-queue is never called.
+    let job_types = Arc::new(GrpcJobTypes::new("http://127.0.0.1:9").expect("client"));
+    Arc::new(RecipeTypes::new(repo, job_types, Limits::default()))
+}
+
+fn with_sub_recipe(name: &str, revision: i64) -> String {
+    serde_json::json!({"version": "7", "input": {"files": [], "json": []}, "nodes": {"sub": {
+        "dependencies": [], "input": {},
+        "node_type": {"node_type": "recipe", "recipe_type_name": name, "recipe_type_revision": revision}}}})
+    .to_string()
+}
+
+fn sub_revision(rt: &RecipeType) -> i64 {
+    let def: serde_json::Value = serde_json::from_str(&rt.definition).expect("json");
+    def["nodes"]["sub"]["node_type"]["recipe_type_revision"]
+        .as_i64()
+        .expect("sub revision")
+}
+
+/// The PATCH's cascades (auto_update up the chain, then deactivation of every
+/// type containing this one) run in the PATCH's own transaction.
+async fn patch_cascades_up_the_chain(repo: Arc<dyn Repository>) {
+    let service = service_on(repo);
+    let create = |title: &str, definition: String| brigade_recipe_types::domain::NewRecipeType {
+        title: Title::parse(title.into()).expect("title"),
+        description: None,
+        definition,
+    };
+    service
+        .create(create("Child", EMPTY_DEFINITION.into()))
+        .await
+        .expect("child");
+    service
+        .create(create("Parent", with_sub_recipe("child", 1)))
+        .await
+        .expect("parent");
+    service
+        .create(create("Grandparent", with_sub_recipe("parent", 1)))
+        .await
+        .expect("grandparent");
+    let new_child =
+        r#"{"version":"7","input":{"files":[],"json":[{"name":"x","type":"integer","required":false}]},"nodes":{}}"#;
+    let edit = Edit {
+        title: None,
+        description: None,
+        definition: Some(new_child.into()),
+        auto_update: true,
+        is_active: None,
+    };
+    service.edit("child", edit).await.expect("patch child");
+    let parent = service.get("parent").await.expect("parent");
+    assert_eq!((parent.revision_num, sub_revision(&parent)), (2, 2));
+    let grandparent = service.get("grandparent").await.expect("grandparent");
+    assert_eq!((grandparent.revision_num, sub_revision(&grandparent)), (2, 2));
+    let deactivate = Edit {
+        title: None,
+        description: None,
+        definition: None,
+        auto_update: false,
+        is_active: Some(false),
+    };
+    let report = service.edit("child", deactivate).await.expect("deactivate child");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.name == "DEPRECATED_RECIPES" && w.description.contains("[parent]")),
+        "{report:?}"
+    );
+    for name in ["child", "parent", "grandparent"] {
+        let rt = service.get(name).await.expect("get");
+        assert!(!rt.is_active && rt.deprecated.is_some(), "{name} deactivated");
+    }
+}
+
+macro_rules! recipe_types_suite {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let (repo, _db) = super::repository(brigade_tests::Backend::Sqlite).await.expect("sqlite");
+                    super::$case(repo).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some((repo, _db)) = super::repository(brigade_tests::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$case(repo).await;
+                }
+            )+
+        }
+    };
+}
+
+recipe_types_suite!(
+    create_assigns_ids_and_rejects_a_taken_name,
+    list_filters_orders_and_pages,
+    keywords_treat_like_wildcards_literally,
+    a_new_revision_replaces_the_links,
+    an_update_at_a_stale_row_version_writes_nothing,
+    a_dropped_transaction_writes_nothing,
+    notices_are_remembered,
+    concurrent_patches_of_title_and_description_lose_nothing,
+    patch_cascades_up_the_chain,
+);

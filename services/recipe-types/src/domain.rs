@@ -8,10 +8,20 @@ pub const RESERVED_NAME: &str = "validation";
 pub const MAX_TITLE_LEN: usize = 50;
 pub const MAX_DESCRIPTION_LEN: usize = 500;
 
+/// A recipe type's database id (never a revision's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecipeTypeId(pub i64);
+
+impl std::fmt::Display for RecipeTypeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A recipe type as stored. Times are microseconds since the Unix epoch.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RecipeType {
-    pub id: i64,
+    pub id: RecipeTypeId,
     pub name: String,
     pub title: String,
     pub description: Option<String>,
@@ -22,15 +32,90 @@ pub struct RecipeType {
     pub created: i64,
     pub deprecated: Option<i64>,
     pub last_modified: i64,
+    /// Grows with every write of the row; an update names the version it read
+    /// (optimistic concurrency), so a lost race writes nothing.
+    pub row_version: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Revision {
     pub id: i64,
-    pub recipe_type_id: i64,
+    pub recipe_type_id: RecipeTypeId,
     pub revision_num: i64,
     pub definition: String,
     pub created: i64,
+}
+
+/// Text both databases store alike: PostgreSQL cannot hold NUL characters.
+fn no_nul(field: &str, text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        Err(format!("Parameter must not contain NUL characters: \"{field}\""))
+    } else {
+        Ok(())
+    }
+}
+
+/// A recipe type's title: no NUL, at most [`MAX_TITLE_LEN`] characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    pub fn parse(text: String) -> Result<Self, String> {
+        no_nul("title", &text)?;
+        if text.chars().count() > MAX_TITLE_LEN {
+            return Err(format!("Title must be at most {MAX_TITLE_LEN} characters"));
+        }
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A recipe type's description: no NUL, at most [`MAX_DESCRIPTION_LEN`] characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(text: String) -> Result<Self, String> {
+        no_nul("description", &text)?;
+        if text.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(format!("Description must be at most {MAX_DESCRIPTION_LEN} characters"));
+        }
+        Ok(Self(text))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A keyword of a list filter: no NUL.
+pub fn check_keyword(keyword: &str) -> Result<(), String> {
+    no_nul("keyword", keyword)
+}
+
+/// What a new recipe type is made from, validated at the edge.
+#[derive(Clone, Debug)]
+pub struct NewRecipeType {
+    pub title: Title,
+    pub description: Option<Description>,
+    pub definition: String,
+}
+
+/// Scale's PATCH: each field present is changed.
+#[derive(Clone, Debug)]
+pub struct Edit {
+    pub title: Option<Title>,
+    pub description: Option<Description>,
+    pub definition: Option<String>,
+    pub auto_update: bool,
+    pub is_active: Option<bool>,
 }
 
 /// Scale's name from a title: Django's `slugify` (NFKD, ASCII only, drop

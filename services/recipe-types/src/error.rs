@@ -1,7 +1,9 @@
-//! The recipe-types error vocabulary and its one mapping to gRPC status codes.
+//! The recipe-types error vocabulary and its one mapping to gRPC statuses and
+//! [`ErrorReason`]s. Internal causes are logged where they are converted and
+//! never sent.
 
+use brigade_proto::ErrorReason;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -12,8 +14,14 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The row kept changing underneath this request (optimistic concurrency).
     #[error("{0}")]
-    Unavailable(String),
+    Conflict(String),
+    #[error("the recipe-types database is unavailable, try again")]
+    DatabaseUnavailable,
+    /// job-queue cannot be reached.
+    #[error("{0}")]
+    PeerUnavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -25,7 +33,7 @@ impl From<sqlx::Error> for Error {
         match &e {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable("the recipe-types database is unavailable, try again".to_owned())
+                Self::DatabaseUnavailable
             }
             // SQLSTATE class 22 is "data exception": a value the database cannot hold
             // (such as a NUL character in text on PostgreSQL) is the client's mistake.
@@ -33,7 +41,7 @@ impl From<sqlx::Error> for Error {
                 Self::InvalidArgument("a parameter contains characters that cannot be stored (such as NUL)".to_owned())
             }
             sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-                Self::FailedPrecondition("the recipe type changed during this request; retry".to_owned())
+                Self::Conflict("the recipe type changed during this request; retry".to_owned())
             }
             _ => {
                 tracing::error!(error = %e, "database error");
@@ -43,25 +51,52 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-fn ours(code: Code, message: String) -> Status {
-    let mut details = ErrorDetails::new();
-    details.set_error_info(
-        "RECIPE_TYPES",
-        "brigade.recipetypes.v1",
-        std::collections::HashMap::new(),
-    );
-    Status::with_error_details(code, message, details)
-}
-
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         let message = e.to_string();
-        match e {
-            Error::InvalidArgument(_) => ours(Code::InvalidArgument, message),
-            Error::NotFound(_) => ours(Code::NotFound, message),
-            Error::FailedPrecondition(_) => ours(Code::FailedPrecondition, message),
-            Error::Unavailable(_) => ours(Code::Unavailable, message),
-            Error::Internal(_) => Status::internal("internal error"),
+        let (code, reason) = match e {
+            Error::InvalidArgument(_) => (Code::InvalidArgument, ErrorReason::InvalidArgument),
+            Error::NotFound(_) => (Code::NotFound, ErrorReason::RecipeTypeNotFound),
+            Error::FailedPrecondition(_) => (Code::FailedPrecondition, ErrorReason::FailedPrecondition),
+            Error::Conflict(_) => (Code::Aborted, ErrorReason::Conflict),
+            Error::DatabaseUnavailable => (Code::Unavailable, ErrorReason::DatabaseUnavailable),
+            Error::PeerUnavailable(_) => (Code::Unavailable, ErrorReason::PeerUnavailable),
+            Error::Internal(_) => return Status::internal("internal error"),
+        };
+        reason.status(code, message, &[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_carries_its_reason_and_internals_stay_inside() {
+        let cases = [
+            (
+                Error::NotFound("x".into()),
+                Code::NotFound,
+                Some(ErrorReason::RecipeTypeNotFound),
+            ),
+            (Error::Conflict("c".into()), Code::Aborted, Some(ErrorReason::Conflict)),
+            (
+                Error::DatabaseUnavailable,
+                Code::Unavailable,
+                Some(ErrorReason::DatabaseUnavailable),
+            ),
+            (
+                Error::PeerUnavailable("p".into()),
+                Code::Unavailable,
+                Some(ErrorReason::PeerUnavailable),
+            ),
+            (Error::Internal("secret sql".into()), Code::Internal, None),
+        ];
+        for (error, code, reason) in cases {
+            let status = Status::from(error);
+            assert_eq!(status.code(), code);
+            assert_eq!(ErrorReason::of(&status), reason);
+            assert!(!status.message().contains("secret"));
         }
     }
 }

@@ -8,10 +8,10 @@ use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
 use crate::definition::Message;
-use crate::domain::{RecipeType, Revision, parse_order};
+use crate::domain::{Description, Edit, NewRecipeType, RecipeType, Revision, Title, parse_order};
 use crate::error::Error;
 use crate::repository::ListFilter;
-use crate::service::{Details, Edit, RecipeTypes, Report};
+use crate::service::{Details, RecipeTypes, Report};
 
 pub struct RecipeTypesGrpc {
     service: Arc<RecipeTypes>,
@@ -20,6 +20,49 @@ pub struct RecipeTypesGrpc {
 impl RecipeTypesGrpc {
     pub fn new(service: Arc<RecipeTypes>) -> Self {
         Self { service }
+    }
+}
+
+fn description(text: Option<String>) -> Result<Option<Description>, Error> {
+    text.map(Description::parse).transpose().map_err(Error::InvalidArgument)
+}
+
+impl TryFrom<pb::CreateRecipeTypeRequest> for NewRecipeType {
+    type Error = Error;
+
+    fn try_from(r: pb::CreateRecipeTypeRequest) -> Result<Self, Error> {
+        Ok(Self {
+            title: Title::parse(r.title).map_err(Error::InvalidArgument)?,
+            description: description(r.description)?,
+            definition: r.definition_json,
+        })
+    }
+}
+
+impl TryFrom<pb::UpdateRecipeTypeRequest> for Edit {
+    type Error = Error;
+
+    fn try_from(r: pb::UpdateRecipeTypeRequest) -> Result<Self, Error> {
+        Ok(Self {
+            title: r.title.map(Title::parse).transpose().map_err(Error::InvalidArgument)?,
+            description: description(r.description)?,
+            definition: r.definition_json,
+            auto_update: r.auto_update,
+            is_active: r.is_active,
+        })
+    }
+}
+
+impl TryFrom<pb::ListRecipeTypesRequest> for ListFilter {
+    type Error = Error;
+
+    fn try_from(r: pb::ListRecipeTypesRequest) -> Result<Self, Error> {
+        Ok(Self {
+            order: parse_order(&r.order).map_err(Error::InvalidArgument)?,
+            keywords: r.keywords.into_iter().filter(|k| !k.is_empty()).collect(),
+            is_active: r.is_active,
+            is_system: r.is_system,
+        })
     }
 }
 
@@ -32,7 +75,7 @@ fn timestamp(micros: i64) -> Timestamp {
 
 fn summary(rt: &RecipeType) -> pb::RecipeTypeSummary {
     pb::RecipeTypeSummary {
-        id: rt.id,
+        id: rt.id.0,
         name: rt.name.clone(),
         title: rt.title.clone(),
         description: rt.description.clone(),
@@ -104,14 +147,8 @@ impl RecipeTypesApi for RecipeTypesGrpc {
         request: Request<pb::ListRecipeTypesRequest>,
     ) -> Result<Response<pb::ListRecipeTypesResponse>, Status> {
         let r = request.into_inner();
-        let order = parse_order(&r.order).map_err(Error::InvalidArgument)?;
-        let filter = ListFilter {
-            keywords: r.keywords.into_iter().filter(|k| !k.is_empty()).collect(),
-            is_active: r.is_active,
-            is_system: r.is_system,
-            order,
-        };
         let (offset, limit) = window(r.offset, r.limit);
+        let filter = ListFilter::try_from(r)?;
         let (count, items) = self.service.list(&filter, offset, limit).await?;
         Ok(Response::new(pb::ListRecipeTypesResponse {
             count,
@@ -144,8 +181,8 @@ impl RecipeTypesApi for RecipeTypesGrpc {
         &self,
         request: Request<pb::CreateRecipeTypeRequest>,
     ) -> Result<Response<pb::CreateRecipeTypeResponse>, Status> {
-        let r = request.into_inner();
-        let details = self.service.create(&r.title, r.description, &r.definition_json).await?;
+        let new = NewRecipeType::try_from(request.into_inner())?;
+        let details = self.service.create(new).await?;
         Ok(Response::new(pb::CreateRecipeTypeResponse {
             recipe_type: Some(details_to_pb(details)),
         }))
@@ -156,14 +193,9 @@ impl RecipeTypesApi for RecipeTypesGrpc {
         request: Request<pb::UpdateRecipeTypeRequest>,
     ) -> Result<Response<pb::UpdateRecipeTypeResponse>, Status> {
         let r = request.into_inner();
-        let edit = Edit {
-            title: r.title,
-            description: r.description,
-            definition: r.definition_json,
-            auto_update: r.auto_update,
-            is_active: r.is_active,
-        };
-        let report = self.service.edit(&r.name, edit).await?;
+        let name = r.name.clone();
+        let edit = Edit::try_from(r)?;
+        let report = self.service.edit(&name, edit).await?;
         Ok(Response::new(pb::UpdateRecipeTypeResponse {
             result: Some(report_to_pb(report)),
         }))

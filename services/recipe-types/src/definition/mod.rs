@@ -24,6 +24,7 @@ mod filter_eval;
 mod filter_rules;
 mod graph;
 mod interface;
+mod interface_from_schema;
 mod parse;
 #[cfg(test)]
 mod proptests;
@@ -40,6 +41,7 @@ pub use filter::{Condition, DataFilter, Filter, FilterType};
 pub use filter_eval::{FileInfo, is_data_accepted, is_data_accepted_with_files};
 pub use graph::{check_recursive_subs, validate};
 pub use interface::{FileParameter, Interface, JSON_TYPES, JsonParameter, Parameter};
+pub use interface_from_schema::interface_from_schema;
 pub use parse::parse_definition;
 
 /// The schema version written into every normalised document.
