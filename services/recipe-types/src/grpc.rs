@@ -253,4 +253,56 @@ impl RecipeTypesApi for RecipeTypesGrpc {
             updated_recipe_types: updated,
         }))
     }
+
+    type WatchRecipeStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::WatchRecipeResponse, Status>> + Send>>;
+
+    async fn create_recipe(
+        &self,
+        _request: Request<pb::CreateRecipeRequest>,
+    ) -> Result<Response<pb::CreateRecipeResponse>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
+
+    async fn get_recipe(
+        &self,
+        _request: Request<pb::GetRecipeRequest>,
+    ) -> Result<Response<pb::GetRecipeResponse>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
+
+    async fn list_recipes(
+        &self,
+        _request: Request<pb::ListRecipesRequest>,
+    ) -> Result<Response<pb::ListRecipesResponse>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
+
+    async fn cancel_recipe(
+        &self,
+        _request: Request<pb::CancelRecipeRequest>,
+    ) -> Result<Response<pb::CancelRecipeResponse>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
+
+    async fn reprocess_recipe(
+        &self,
+        _request: Request<pb::ReprocessRecipeRequest>,
+    ) -> Result<Response<pb::ReprocessRecipeResponse>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
+
+    async fn watch_recipe(
+        &self,
+        _request: Request<pb::WatchRecipeRequest>,
+    ) -> Result<Response<Self::WatchRecipeStream>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
+
+    async fn notify_job_status(
+        &self,
+        _request: Request<pb::NotifyJobStatusRequest>,
+    ) -> Result<Response<pb::NotifyJobStatusResponse>, Status> {
+        Err(Status::unimplemented("recipes are not implemented yet"))
+    }
 }
