@@ -6,14 +6,19 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::domain::schema::{self, SchemaCache, SchemaKind};
-use crate::domain::{self, Job, JobStatus, Service, ServicePatch, ServiceRevision, now_micros};
+use crate::domain::{
+    self, Job, JobId, JobStatus, RowVersion, Service, ServiceId, ServicePatch, ServiceRevision, now_micros,
+};
 use crate::error::{Error, Result};
 use crate::events::Events;
-use crate::repository::{FailMode, OutboxEntry, Repository};
+use crate::repository::{Completion, FailMode, JobTypeKey, OutboxEntry, Repository, ResolvedJobType};
 
 /// TopChef's queue shows at most this many jobs.
 pub const QUEUE_PAGE: i64 = 10;
 pub const OUTBOX_TOPIC_REVISION: &str = "job_type_revision";
+/// How often an update that lost a race with another write is re-applied
+/// before the caller is told to retry.
+const UPDATE_ATTEMPTS: usize = 5;
 
 /// Bounds on what one request may ask for.
 #[derive(Clone, Debug)]
@@ -71,13 +76,6 @@ pub struct JobQueue {
     schemas: SchemaCache,
     events: Events,
     limits: Limits,
-}
-
-/// Normalises any UUID form Python's `UUID()` takes to lowercase hyphenated text.
-pub fn parse_id(field: &str, text: &str) -> Result<String> {
-    uuid::Uuid::parse_str(text.trim())
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| Error::invalid(field, format!("the string {text} could not be converted to a UUID")))
 }
 
 impl JobQueue {
@@ -139,7 +137,7 @@ impl JobQueue {
         }
         let now = now_micros();
         let service = Service {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ServiceId::generate(),
             name,
             version,
             description: new.description,
@@ -152,18 +150,30 @@ impl JobQueue {
             created: now,
             max_attempts,
             lease_seconds: lease,
+            row_version: RowVersion::FIRST,
         };
-        self.repo.create_service(&service).await.map_err(|e| match e {
-            Error::AlreadyExists(_) => duplicate(&service.name, &service.version),
-            other => other,
-        })?;
+        let first = ServiceRevision {
+            service_id: service.id.clone(),
+            revision: service.revision,
+            job_registration_schema: service.job_registration_schema.clone(),
+            job_result_schema: service.job_result_schema.clone(),
+            created: now,
+        };
+        let mut tx = self.repo.begin().await?;
+        tx.insert_service(&service)
+            .await
+            .map_err(|e| duplicate_if_taken(e, &service))?;
+        tx.insert_revision(&first).await?;
+        tx.commit().await?;
         tracing::info!(service_id = %service.id, name = %service.name, "service created");
         Ok(service)
     }
 
-    pub async fn get_service(&self, id: &str) -> Result<Service> {
-        let id = parse_id("id", id)?;
-        self.repo.get_service(&id).await?.ok_or(Error::ServiceNotFound(id))
+    pub async fn get_service(&self, id: &ServiceId) -> Result<Service> {
+        self.repo
+            .get_service(id)
+            .await?
+            .ok_or_else(|| Error::ServiceNotFound(id.to_string()))
     }
 
     /// The service named (name, version), if there is one.
@@ -185,86 +195,93 @@ impl JobQueue {
 
     /// TopChef's PATCH: every field is checked first, and a bad one changes nothing.
     /// A good request applies its fields and checks the service in.
-    pub async fn update_service(&self, id: &str, patch: ServicePatch) -> Result<Service> {
-        let current = self.get_service(id).await?;
-        let mut next = current.clone();
-        if let Some(available) = patch.is_available {
-            next.is_available = available;
+    ///
+    /// The write names the row version it read: when another write got in
+    /// between, the service is re-read and the request applied again (and
+    /// checked again), so concurrent updates of different fields both land.
+    pub async fn update_service(&self, id: &ServiceId, patch: ServicePatch) -> Result<Service> {
+        let patch = self.checked_patch(patch)?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.get_service(id).await?;
+            let now = now_micros();
+            let next = patch.apply(&current, now);
+            if (next.name != current.name || next.version != current.version)
+                && self.repo.find_service(&next.name, &next.version).await?.is_some()
+            {
+                return Err(duplicate(&next.name, &next.version));
+            }
+            let revised = next.revision != current.revision;
+            let mut tx = self.repo.begin().await?;
+            let Some(stored) = tx
+                .update_service(&next)
+                .await
+                .map_err(|e| duplicate_if_taken(e, &next))?
+            else {
+                tracing::debug!(service_id = %id, "service changed during an update; applying again");
+                continue;
+            };
+            if revised {
+                tx.insert_revision(&ServiceRevision {
+                    service_id: stored.id.clone(),
+                    revision: stored.revision,
+                    job_registration_schema: stored.job_registration_schema.clone(),
+                    job_result_schema: stored.job_result_schema.clone(),
+                    created: now,
+                })
+                .await?;
+                tx.insert_outbox(&revision_notice(&stored, now)?).await?;
+            }
+            tx.commit().await?;
+            if revised {
+                tracing::info!(service_id = %stored.id, revision = stored.revision, "service revised");
+            }
+            return Ok(stored);
         }
-        if let Some(description) = patch.description {
-            no_nul("description", &description)?;
-            next.description = description;
-        }
-        if let Some(name) = patch.name {
-            next.name = checked_name(&name)?;
-        }
-        if let Some(timeout) = patch.timeout_seconds {
-            next.timeout_seconds = check_timeout(timeout)?;
-        }
-        if let Some(version) = patch.version {
-            check_version(&version)?;
-            next.version = version;
-        }
-        if let Some(attempts) = patch.max_attempts {
-            next.max_attempts = check_max_attempts(attempts)?;
-        }
-        if let Some(lease) = patch.lease_seconds {
-            next.lease_seconds = self.check_lease(lease)?;
-        }
-        let mut schemas_changed = false;
-        if let Some(text) = patch.job_registration_schema {
-            let text = self.checked_schema("job_registration_schema", &text)?;
-            schemas_changed |= !same_json(&text, &current.job_registration_schema);
-            next.job_registration_schema = text;
-        }
-        if let Some(text) = patch.job_result_schema {
-            let text = self.checked_schema("job_result_schema", &text)?;
-            schemas_changed |= !same_json(&text, &current.job_result_schema);
-            next.job_result_schema = text;
-        }
-        if (next.name != current.name || next.version != current.version)
-            && self.repo.find_service(&next.name, &next.version).await?.is_some()
-        {
-            return Err(duplicate(&next.name, &next.version));
-        }
-        let now = now_micros();
-        next.last_checked_in = now;
-        let notice = if schemas_changed {
-            next.revision = current.revision + 1;
-            Some(revision_notice(&next, now)?)
-        } else {
-            None
-        };
-        let written = self
-            .repo
-            .update_service(&next, current.revision, notice.as_ref())
-            .await
-            .map_err(|e| match e {
-                Error::AlreadyExists(_) => duplicate(&next.name, &next.version),
-                other => other,
-            })?;
-        if !written {
-            return Err(Error::FailedPrecondition(
-                "the service changed during this update; retry".to_owned(),
-            ));
-        }
-        if schemas_changed {
-            tracing::info!(service_id = %next.id, revision = next.revision, "service revised");
-        }
-        Ok(next)
+        Err(Error::Conflict(format!(
+            "service {id} kept changing during this update; retry"
+        )))
     }
 
-    pub async fn heartbeat(&self, id: &str) -> Result<i64> {
-        let id = parse_id("id", id)?;
+    /// Every field of a patch checked, schemas in canonical text.
+    fn checked_patch(&self, patch: ServicePatch) -> Result<ServicePatch> {
+        if let Some(description) = &patch.description {
+            no_nul("description", description)?;
+        }
+        if let Some(version) = &patch.version {
+            check_version(version)?;
+        }
+        Ok(ServicePatch {
+            is_available: patch.is_available,
+            name: patch.name.as_deref().map(checked_name).transpose()?,
+            timeout_seconds: patch.timeout_seconds.map(check_timeout).transpose()?,
+            max_attempts: patch.max_attempts.map(check_max_attempts).transpose()?,
+            lease_seconds: patch.lease_seconds.map(|l| self.check_lease(l)).transpose()?,
+            job_registration_schema: patch
+                .job_registration_schema
+                .map(|t| self.checked_schema("job_registration_schema", &t))
+                .transpose()?,
+            job_result_schema: patch
+                .job_result_schema
+                .map(|t| self.checked_schema("job_result_schema", &t))
+                .transpose()?,
+            description: patch.description,
+            version: patch.version,
+        })
+    }
+
+    pub async fn heartbeat(&self, id: &ServiceId) -> Result<i64> {
         let now = now_micros();
-        if self.repo.check_in(&id, now).await? {
+        let mut tx = self.repo.begin().await?;
+        let found = tx.check_in(id, now).await?;
+        tx.commit().await?;
+        if found {
             Ok(now)
         } else {
-            Err(Error::ServiceNotFound(id))
+            Err(Error::ServiceNotFound(id.to_string()))
         }
     }
 
-    pub async fn get_revision(&self, id: &str, revision: i64) -> Result<ServiceRevision> {
+    pub async fn get_revision(&self, id: &ServiceId, revision: i64) -> Result<ServiceRevision> {
         let service = self.get_service(id).await?;
         self.repo
             .get_revision(&service.id, revision)
@@ -273,7 +290,7 @@ impl JobQueue {
     }
 
     /// Validates every parameter document first; stores all or none.
-    pub async fn submit_jobs(&self, service_id: &str, parameters: &[String]) -> Result<Vec<Job>> {
+    pub async fn submit_jobs(&self, service_id: &ServiceId, parameters: &[String]) -> Result<Vec<Job>> {
         if parameters.is_empty() {
             return Err(Error::invalid("parameters", "at least one job is required"));
         }
@@ -287,7 +304,7 @@ impl JobQueue {
         let validator = self
             .schemas
             .get_or_compile(
-                &service.id,
+                service.id.as_str(),
                 service.revision,
                 SchemaKind::Registration,
                 &service.job_registration_schema,
@@ -316,9 +333,9 @@ impl JobQueue {
             .into_iter()
             .map(|parameters| Job {
                 seq: 0,
-                id: uuid::Uuid::new_v4().to_string(),
+                id: JobId::generate(),
                 service_id: service.id.clone(),
-                status: JobStatus::Registered.as_str().to_owned(),
+                status: JobStatus::Registered,
                 parameters,
                 results: None,
                 date_submitted: now,
@@ -332,20 +349,22 @@ impl JobQueue {
                 updated: now,
             })
             .collect();
-        self.repo.insert_jobs(&jobs).await?;
+        let mut tx = self.repo.begin().await?;
+        tx.insert_jobs(&jobs).await?;
+        tx.commit().await?;
         self.publish(&jobs);
         Ok(jobs)
     }
 
-    pub async fn list_jobs(&self, service_id: Option<&str>, page_size: i64, token: &str) -> Result<Page<Job>> {
-        let service = match service_id.filter(|s| !s.is_empty()) {
+    pub async fn list_jobs(&self, service_id: Option<&ServiceId>, page_size: i64, token: &str) -> Result<Page<Job>> {
+        let service = match service_id {
             Some(id) => Some(self.get_service(id).await?.id),
             None => None,
         };
         let limit = self.page_size(page_size);
         let jobs = self
             .repo
-            .list_jobs(service.as_deref(), parse_token(token)?, limit)
+            .list_jobs(service.as_ref(), parse_token(token)?, limit)
             .await?;
         let next = (jobs.len() as i64 == limit)
             .then(|| jobs.last().map(|j| j.seq))
@@ -353,23 +372,24 @@ impl JobQueue {
         Ok(Page { items: jobs, next })
     }
 
-    pub async fn get_job(&self, id: &str) -> Result<Job> {
-        let id = parse_id("id", id)?;
-        self.repo.get_job(&id).await?.ok_or(Error::JobNotFound(id))
+    pub async fn get_job(&self, id: &JobId) -> Result<Job> {
+        self.repo
+            .get_job(id)
+            .await?
+            .ok_or_else(|| Error::JobNotFound(id.to_string()))
     }
 
     /// TopChef's free PATCH: results (validated when given) and any status.
-    pub async fn update_job(&self, id: &str, status: Option<JobStatus>, results: Option<&str>) -> Result<Job> {
+    pub async fn update_job(&self, id: &JobId, status: Option<JobStatus>, results: Option<&str>) -> Result<Job> {
         let job = self.get_job(id).await?;
         let results = match results {
             Some(text) => Some(self.validated_results(&job, text).await?),
             None => None,
         };
-        let updated = self
-            .repo
-            .update_job(&job.id, status.map(JobStatus::as_str), results.as_deref(), now_micros())
-            .await?
-            .ok_or(Error::JobNotFound(job.id))?;
+        let mut tx = self.repo.begin().await?;
+        let updated = tx.update_job(&job.id, status, results.as_deref(), now_micros()).await?;
+        tx.commit().await?;
+        let updated = updated.ok_or_else(|| Error::JobNotFound(job.id.to_string()))?;
         self.publish(std::slice::from_ref(&updated));
         Ok(updated)
     }
@@ -379,7 +399,7 @@ impl JobQueue {
         let value = self.parse_document("results", text)?;
         let validator = match self
             .schemas
-            .cached(&job.service_id, job.service_revision, SchemaKind::Result)
+            .cached(job.service_id.as_str(), job.service_revision, SchemaKind::Result)
         {
             Some(v) => v,
             None => {
@@ -392,7 +412,7 @@ impl JobQueue {
                         }
                     };
                 self.schemas
-                    .get_or_compile(&job.service_id, revision, SchemaKind::Result, &schema_text)
+                    .get_or_compile(job.service_id.as_str(), revision, SchemaKind::Result, &schema_text)
                     .map_err(Error::Internal)?
             }
         };
@@ -408,14 +428,14 @@ impl JobQueue {
     }
 
     /// The oldest REGISTERED jobs (TopChef's queue shows ten).
-    pub async fn queue(&self, service_id: &str, limit: i64) -> Result<Vec<Job>> {
+    pub async fn queue(&self, service_id: &ServiceId, limit: i64) -> Result<Vec<Job>> {
         let service = self.get_service(service_id).await?;
         self.repo
             .registered_jobs(&service.id, limit.clamp(1, self.limits.max_page_size))
             .await
     }
 
-    pub async fn claim(&self, service_id: &str, max: i64, lease_seconds: i64) -> Result<Vec<Job>> {
+    pub async fn claim(&self, service_id: &ServiceId, max: i64, lease_seconds: i64) -> Result<Vec<Job>> {
         let service = self.get_service(service_id).await?;
         if max < 1 || max > self.limits.max_claim {
             return Err(Error::invalid(
@@ -429,15 +449,14 @@ impl JobQueue {
             self.check_lease(lease_seconds)?
         };
         let now = now_micros();
-        let jobs = self
-            .repo
-            .claim_jobs(&service.id, max, now + lease * 1_000_000, now)
-            .await?;
+        let mut tx = self.repo.begin().await?;
+        let jobs = tx.claim_jobs(&service.id, max, now + lease * 1_000_000, now).await?;
+        tx.commit().await?;
         self.publish(&jobs);
         Ok(jobs)
     }
 
-    pub async fn extend_lease(&self, job_id: &str, token: &str, lease_seconds: i64) -> Result<Job> {
+    pub async fn extend_lease(&self, job_id: &JobId, token: &str, lease_seconds: i64) -> Result<Job> {
         let job = self.get_job(job_id).await?;
         let lease = if lease_seconds == 0 {
             self.get_service(&job.service_id).await?.lease_seconds
@@ -445,41 +464,37 @@ impl JobQueue {
             self.check_lease(lease_seconds)?
         };
         let now = now_micros();
-        self.repo
-            .extend_lease(&job.id, token, now + lease * 1_000_000, now)
-            .await?
-            .ok_or_else(|| stale(&job))
+        let mut tx = self.repo.begin().await?;
+        let extended = tx.extend_lease(&job.id, token, now + lease * 1_000_000, now).await?;
+        tx.commit().await?;
+        extended.ok_or_else(|| stale(&job))
     }
 
-    pub async fn complete(&self, job_id: &str, token: &str, results: &str) -> Result<Job> {
+    pub async fn complete(&self, job_id: &JobId, token: &str, results: &str) -> Result<Job> {
         let job = self.get_job(job_id).await?;
-        if job.lease_token.as_deref() != Some(token) || job.status() != JobStatus::Working {
+        if job.lease_token.as_deref() != Some(token) || job.status != JobStatus::Working {
             return Err(stale(&job));
         }
         let results = self.validated_results(&job, results).await?;
-        let done = self
-            .repo
-            .complete_job(&job.id, token, &results, now_micros())
-            .await?
-            .ok_or_else(|| stale(&job))?;
+        let mut tx = self.repo.begin().await?;
+        let done = tx.complete_job(&job.id, token, &results, now_micros()).await?;
+        tx.commit().await?;
+        let done = done.ok_or_else(|| stale(&job))?;
         self.publish(std::slice::from_ref(&done));
         Ok(done)
     }
 
     /// Completes several leased jobs in one transaction. Each completion stands
     /// alone: a bad result or a stale lease fails that one only.
-    pub async fn complete_many(&self, items: &[(String, String, String)]) -> Result<Vec<Result<Job>>> {
+    pub async fn complete_many(&self, items: Vec<Completion>) -> Result<Vec<Result<Job>>> {
         if items.len() > self.limits.max_batch {
             return Err(Error::invalid(
                 "completions",
                 format!("at most {} completions per call", self.limits.max_batch),
             ));
         }
-        let mut ids = Vec::with_capacity(items.len());
-        for (id, _, _) in items {
-            ids.push(parse_id("job_id", id)?);
-        }
-        let jobs: std::collections::HashMap<String, Job> = self
+        let ids: Vec<JobId> = items.iter().map(|c| c.id.clone()).collect();
+        let jobs: std::collections::HashMap<JobId, Job> = self
             .repo
             .get_jobs(&ids)
             .await?
@@ -489,34 +504,41 @@ impl JobQueue {
         let mut outcomes: Vec<Option<Result<Job>>> = Vec::with_capacity(items.len());
         let mut writes = Vec::new();
         let mut write_slots = Vec::new();
-        for (index, ((_, token, results), id)) in items.iter().zip(&ids).enumerate() {
-            let Some(job) = jobs.get(id) else {
-                outcomes.push(Some(Err(Error::JobNotFound(id.clone()))));
+        for (index, item) in items.into_iter().enumerate() {
+            let Some(job) = jobs.get(&item.id) else {
+                outcomes.push(Some(Err(Error::JobNotFound(item.id.to_string()))));
                 continue;
             };
-            if job.lease_token.as_deref() != Some(token.as_str()) || job.status() != JobStatus::Working {
+            if job.lease_token.as_deref() != Some(item.lease_token.as_str()) || job.status != JobStatus::Working {
                 outcomes.push(Some(Err(stale(job))));
                 continue;
             }
-            match self.validated_results(job, results).await {
-                Ok(text) => {
-                    writes.push((id.clone(), token.clone(), text));
+            match self.validated_results(job, &item.results).await {
+                Ok(results) => {
+                    writes.push(Completion { results, ..item });
                     write_slots.push(index);
                     outcomes.push(None);
                 }
                 Err(e) => outcomes.push(Some(Err(e))),
             }
         }
-        let written = self.repo.complete_jobs(&writes, now_micros()).await?;
-        for (slot, done) in write_slots.into_iter().zip(written) {
+        let written = if writes.is_empty() {
+            Vec::new()
+        } else {
+            let mut tx = self.repo.begin().await?;
+            let written = tx.complete_jobs(&writes, now_micros()).await?;
+            tx.commit().await?;
+            written
+        };
+        for ((slot, write), done) in write_slots.into_iter().zip(&writes).zip(written) {
             outcomes[slot] = Some(match done {
                 Some(job) => {
                     self.events.publish(&job);
                     Ok(job)
                 }
                 None => Err(jobs
-                    .get(&ids[slot])
-                    .map_or_else(|| Error::JobNotFound(ids[slot].clone()), stale)),
+                    .get(&write.id)
+                    .map_or_else(|| Error::JobNotFound(write.id.to_string()), stale)),
             });
         }
         Ok(outcomes
@@ -525,25 +547,27 @@ impl JobQueue {
             .collect())
     }
 
-    pub async fn fail(&self, job_id: &str, token: &str, message: &str, mode: FailMode) -> Result<Job> {
+    pub async fn fail(&self, job_id: &JobId, token: &str, message: &str, mode: FailMode) -> Result<Job> {
         let job = self.get_job(job_id).await?;
         let message = if message.trim().is_empty() {
             "failed without a message"
         } else {
             message
         };
-        let failed = self
-            .repo
-            .fail_job(&job.id, token, message, mode, now_micros())
-            .await?
-            .ok_or_else(|| stale(&job))?;
+        let mut tx = self.repo.begin().await?;
+        let failed = tx.fail_job(&job.id, token, message, mode, now_micros()).await?;
+        tx.commit().await?;
+        let failed = failed.ok_or_else(|| stale(&job))?;
         self.publish(std::slice::from_ref(&failed));
         Ok(failed)
     }
 
-    pub async fn cancel(&self, job_id: &str) -> Result<Job> {
+    pub async fn cancel(&self, job_id: &JobId) -> Result<Job> {
         let job = self.get_job(job_id).await?;
-        let cancelled = self.repo.cancel_job(&job.id, now_micros()).await?.ok_or_else(|| {
+        let mut tx = self.repo.begin().await?;
+        let cancelled = tx.cancel_job(&job.id, now_micros()).await?;
+        tx.commit().await?;
+        let cancelled = cancelled.ok_or_else(|| {
             Error::FailedPrecondition(format!("job {} is {} and cannot be cancelled", job.id, job.status))
         })?;
         self.publish(std::slice::from_ref(&cancelled));
@@ -552,7 +576,9 @@ impl JobQueue {
 
     /// Returns expired leases to the queue; run periodically by the reaper.
     pub async fn expire_leases(&self) -> Result<usize> {
-        let jobs = self.repo.expire_leases(now_micros()).await?;
+        let mut tx = self.repo.begin().await?;
+        let jobs = tx.expire_leases(now_micros()).await?;
+        tx.commit().await?;
         crate::metrics::LEASE_EXPIRIES
             .with_label_values(&[] as &[&str])
             .inc_by(jobs.len() as u64);
@@ -561,6 +587,20 @@ impl JobQueue {
         }
         self.publish(&jobs);
         Ok(jobs.len())
+    }
+
+    /// Forgets an outbox entry recipe-types acknowledged.
+    pub async fn outbox_delivered(&self, id: &str) -> Result<()> {
+        let mut tx = self.repo.begin().await?;
+        tx.delete_outbox(id).await?;
+        tx.commit().await
+    }
+
+    /// Counts a failed delivery and schedules the next try.
+    pub async fn outbox_retry_at(&self, id: &str, next_attempt_at: i64) -> Result<()> {
+        let mut tx = self.repo.begin().await?;
+        tx.reschedule_outbox(id, next_attempt_at).await?;
+        tx.commit().await
     }
 
     /// Validates an arbitrary instance against an arbitrary schema (TopChef's /validator).
@@ -614,6 +654,14 @@ fn duplicate(name: &str, version: &str) -> Error {
     ))
 }
 
+/// An insert that hit the unique (name, version) key means the pair is taken.
+fn duplicate_if_taken(e: Error, service: &Service) -> Error {
+    match e {
+        Error::AlreadyExists(_) => duplicate(&service.name, &service.version),
+        other => other,
+    }
+}
+
 fn revision_notice(service: &Service, now: i64) -> Result<OutboxEntry> {
     let payload = serde_json::to_string(&RevisionNotice {
         name: service.name.clone(),
@@ -629,13 +677,6 @@ fn revision_notice(service: &Service, now: i64) -> Result<OutboxEntry> {
         next_attempt_at: now,
         created: now,
     })
-}
-
-fn same_json(a: &str, b: &str) -> bool {
-    match (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
 }
 
 fn parse_token(token: &str) -> Result<i64> {
@@ -703,22 +744,17 @@ fn check_max_attempts(attempts: i32) -> Result<i32> {
     }
 }
 
-/// A job type as recipe-types asks for it.
-pub struct ResolvedJobType {
-    pub service: Service,
-    pub revision: ServiceRevision,
-}
-
 impl JobQueue {
-    /// The service named (name, version) and its given revision, if both exist.
-    pub async fn resolve_job_type(&self, name: &str, version: &str, revision: i64) -> Result<Option<ResolvedJobType>> {
-        let Some(service) = self.repo.find_service(name, version).await? else {
-            return Ok(None);
-        };
-        Ok(self
+    /// For each key, its service's revision if both exist; one query for the batch.
+    pub async fn resolve_job_types(&self, keys: &[JobTypeKey]) -> Result<Vec<Option<ResolvedJobType>>> {
+        let found: std::collections::HashMap<JobTypeKey, ResolvedJobType> = self
             .repo
-            .get_revision(&service.id, revision)
+            .resolve_job_types(keys)
             .await?
-            .map(|revision| ResolvedJobType { service, revision }))
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect();
+        // A key asked twice is answered twice.
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 }
