@@ -210,6 +210,7 @@ impl Client {
             .submit_job(pb::SubmitJobRequest {
                 service_id: service_id.to_owned(),
                 parameters_json: parameters.to_string(),
+                ..Default::default()
             })
             .await
             .map_err(Error::from_status)?;
@@ -233,7 +234,10 @@ impl Client {
         let response = self
             .inner
             .clone()
-            .cancel_job(pb::CancelJobRequest { job_id: id.to_owned() })
+            .cancel_job(pb::CancelJobRequest {
+                job_id: id.to_owned(),
+                ..Default::default()
+            })
             .await
             .map_err(Error::from_status)?;
         Job::from_opt(response.into_inner().job)
@@ -306,6 +310,7 @@ impl Client {
                 job_id: job_id.to_owned(),
                 lease_token: lease_token.to_owned(),
                 lease_seconds: lease.map_or(0, lease_seconds),
+                ..Default::default()
             })
             .await
             .map_err(|s| Error::from_lease_status(s, job_id))?;

@@ -33,6 +33,7 @@ pub fn service_to_pb(s: Service) -> pb::Service {
         created: Some(timestamp(s.created)),
         max_attempts: s.max_attempts,
         lease_seconds: s.lease_seconds,
+        ..Default::default()
     }
 }
 
@@ -61,6 +62,7 @@ pub fn job_to_pb(j: Job) -> pb::Job {
         error_message: j.error_message,
         service_revision: j.service_revision,
         cancelled: j.cancelled,
+        ..Default::default()
     }
 }
 

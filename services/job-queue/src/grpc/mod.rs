@@ -129,6 +129,7 @@ impl JobQueueApi for JobQueueGrpc {
             .await?;
         Ok(Response::new(pb::SubmitJobResponse {
             job: jobs.pop().map(job_to_pb),
+            created: true,
         }))
     }
 
@@ -142,6 +143,7 @@ impl JobQueueApi for JobQueueGrpc {
             .submit_jobs(&service_id(&r.service_id)?, &r.parameters_json)
             .await?;
         Ok(Response::new(pb::SubmitJobsResponse {
+            created: vec![true; jobs.len()],
             jobs: jobs.into_iter().map(job_to_pb).collect(),
         }))
     }
@@ -232,6 +234,7 @@ impl JobQueueApi for JobQueueGrpc {
             .await?;
         Ok(Response::new(pb::ExtendLeaseResponse {
             lease_expires_at: job.lease_expires_at.map(timestamp),
+            ..Default::default()
         }))
     }
 
@@ -333,6 +336,7 @@ impl JobQueueApi for JobQueueGrpc {
                 for job in pending.drain(..) {
                     let response = pb::WatchQueueResponse {
                         job: Some(job_to_pb(job)),
+                        ..Default::default()
                     };
                     if tx.send(Ok(response)).await.is_err() {
                         return;
@@ -444,6 +448,34 @@ impl JobQueueApi for JobQueueGrpc {
             })
             .collect();
         Ok(Response::new(pb::ResolveJobTypesResponse { job_types }))
+    }
+
+    async fn retry_job(
+        &self,
+        _request: Request<pb::RetryJobRequest>,
+    ) -> Result<Response<pb::RetryJobResponse>, Status> {
+        Err(Status::unimplemented("retry is not implemented yet"))
+    }
+
+    async fn delete_job(
+        &self,
+        _request: Request<pb::DeleteJobRequest>,
+    ) -> Result<Response<pb::DeleteJobResponse>, Status> {
+        Err(Status::unimplemented("delete is not implemented yet"))
+    }
+
+    async fn cancel_jobs(
+        &self,
+        _request: Request<pb::CancelJobsRequest>,
+    ) -> Result<Response<pb::CancelJobsResponse>, Status> {
+        Err(Status::unimplemented("bulk cancel is not implemented yet"))
+    }
+
+    async fn retry_jobs(
+        &self,
+        _request: Request<pb::RetryJobsRequest>,
+    ) -> Result<Response<pb::RetryJobsResponse>, Status> {
+        Err(Status::unimplemented("bulk retry is not implemented yet"))
     }
 }
 
