@@ -79,5 +79,10 @@ pub use worker::{HandlerError, SHUTDOWN_MESSAGE, Worker, WorkerBuilder, WorkerEv
 /// Why a call failed, beyond its gRPC code (`brigade.errors.v1.ErrorReason`):
 /// see [`Error::reason`] and [`ErrorReason::of`].
 pub use brigade_proto::ErrorReason;
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The generated protobuf types and gRPC client, for what this crate does not wrap.
 pub use brigade_proto::jobqueue::v1 as proto;
