@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use brigade_client::{Client, ConnectOptions, Error, ErrorReason, JobStatus};
-use common::{TestSystem, squares, start_system, within};
+use common::{TestSystem, eventually, squares, start_system, within};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -364,4 +364,45 @@ async fn cancel_and_error_reasons() {
         Some(tonic::Code::FailedPrecondition)
     );
     sys.stop().await;
+}
+
+#[tokio::test]
+async fn wait_for_job_follows_the_job_across_a_server_restart() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let system = start_system(dir.path(), addr).await;
+    let client = Client::connect(format!("http://{addr}")).await.expect("connect");
+    let service = client.register_service(&squares("restart")).await.expect("service");
+    let job = client.submit(&service.id, &json!({"n": 5})).await.expect("submitted");
+    let waiting = {
+        let (client, id) = (client.clone(), job.id.clone());
+        tokio::spawn(async move { client.wait_for_job(&id, Duration::from_secs(30)).await })
+    };
+
+    system.stop().await.expect("stops");
+    assert!(!waiting.is_finished(), "the wait ended with the server: {waiting:?}");
+    let system = start_system(dir.path(), addr).await;
+    let leased = eventually(Duration::from_secs(15), "a claim after the restart", || async {
+        client
+            .claim(&service.id, 1, None, "t")
+            .await
+            .ok()
+            .and_then(|mut jobs| jobs.pop())
+    })
+    .await;
+    client
+        .complete(&job.id, &leased.lease_token, &json!({"square": 25}))
+        .await
+        .expect("completed");
+    let done = within(Duration::from_secs(15), "the wait to see the result", waiting)
+        .await
+        .expect("task")
+        .expect("terminal");
+    assert_eq!(
+        (done.status, done.results),
+        (JobStatus::Completed, Some(json!({"square": 25})))
+    );
+    system.stop().await.expect("stops");
 }
