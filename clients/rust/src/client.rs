@@ -284,6 +284,7 @@ impl Client {
             .submit_jobs(pb::SubmitJobsRequest {
                 service_id: service_id.to_owned(),
                 parameters_json: parameters.iter().map(Value::to_string).collect(),
+                ..Default::default()
             })
             .await
             .map_err(Error::from_status)?;
@@ -303,6 +304,7 @@ impl Client {
                     service_id: service_id.unwrap_or_default().to_owned(),
                     page_size: PAGE_SIZE,
                     page_token,
+                    ..Default::default()
                 })
                 .await
                 .map_err(Error::from_status)?
