@@ -1,6 +1,7 @@
 //! Plumbing shared by Brigade's three processes: logging, gRPC serving with
 //! health/reflection/grpc-web, graceful shutdown and database connections.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod grpc;
@@ -8,4 +9,5 @@ pub mod metrics;
 pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod trace;
