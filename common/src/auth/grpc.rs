@@ -200,13 +200,39 @@ impl ClientCredentials {
 
 impl tonic::service::Interceptor for ClientCredentials {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.value
-            && !request.metadata().contains_key("authorization")
-        {
-            request.metadata_mut().insert("authorization", value.clone());
+        if request.metadata().contains_key("authorization") {
+            return Ok(request);
+        }
+        // Inside a REST request (see `with_caller_authorization`) only the
+        // caller's own token is sent: the gateway never lends its token to a caller.
+        let value = CALLER_AUTHORIZATION
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| self.value.clone());
+        if let Some(value) = value {
+            request.metadata_mut().insert("authorization", value);
         }
         Ok(request)
     }
+}
+
+tokio::task_local! {
+    static CALLER_AUTHORIZATION: Option<AsciiMetadataValue>;
+}
+
+/// Runs `future` (a REST handler) so that every gRPC call it makes through a
+/// [`ClientCredentials`] interceptor carries the REST caller's `authorization`
+/// header instead of the gateway's own token: the services check the caller
+/// again. A caller without a header sends none (never the process's own).
+pub async fn with_caller_authorization<F: Future>(headers: &http::HeaderMap, future: F) -> F::Output {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| text.parse::<AsciiMetadataValue>().ok())
+        .map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
+    CALLER_AUTHORIZATION.scope(value, future).await
 }
 
 /// `Bearer <token>` as a metadata value marked sensitive (kept out of debug output and HPACK tables).

@@ -14,7 +14,10 @@ mod token;
 pub use authenticator::{Authenticator, bearer_token};
 pub use config::{AuthConfig, AuthMode, check_exposure};
 pub use error::{AUTH_FAILURES, AuthError, WWW_AUTHENTICATE};
-pub use grpc::{Auth, AuthLayer, ClientCredentials, MethodScopes, bearer_value, forward_authorization, method_paths};
+pub use grpc::{
+    Auth, AuthLayer, ClientCredentials, MethodScopes, bearer_value, forward_authorization, method_paths,
+    with_caller_authorization,
+};
 pub use scope::{Principal, Scope, UnknownScope};
 pub use store::{StaticTokenStore, StoreUnavailable, TokenStore, TokensFileError};
 pub use token::{BearerToken, MIN_TOKEN_LEN, TOKEN_PREFIX, TokenHash, TokenRecord, new_token_id};

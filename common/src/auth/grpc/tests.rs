@@ -248,3 +248,27 @@ fn client_credentials_add_the_token_unless_one_is_forwarded() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn inside_a_request_only_the_callers_token_is_sent() {
+    use tonic::service::Interceptor;
+    let own = BearerToken::new("brg_own_token");
+    let credentials = ClientCredentials::new(Some(&own)).unwrap();
+    let sent = |mut c: ClientCredentials| {
+        c.call(tonic::Request::new(()))
+            .unwrap()
+            .metadata()
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let mut caller = http::HeaderMap::new();
+    caller.insert("authorization", "Bearer brg_caller".parse().unwrap());
+    let inside = with_caller_authorization(&caller, async { sent(credentials.clone()) }).await;
+    assert_eq!(inside.as_deref(), Some("Bearer brg_caller"));
+    let anonymous = with_caller_authorization(&http::HeaderMap::new(), async { sent(credentials.clone()) }).await;
+    assert_eq!(
+        anonymous, None,
+        "the gateway's own token must not be lent to an anonymous caller"
+    );
+    assert_eq!(sent(credentials).as_deref(), Some("Bearer brg_own_token"));
+}
