@@ -19,5 +19,5 @@ pub use grpc::{
     with_caller_authorization,
 };
 pub use scope::{Principal, Scope, UnknownScope};
-pub use store::{StaticTokenStore, StoreUnavailable, TokenStore, TokensFileError};
+pub use store::{ChainedStore, StaticTokenStore, StoreUnavailable, TokenStore, TokensFileError};
 pub use token::{BearerToken, MIN_TOKEN_LEN, TOKEN_PREFIX, TokenHash, TokenRecord, new_token_id};

@@ -228,6 +228,31 @@ impl TokenStore for StaticTokenStore {
     }
 }
 
+/// Several stores asked in order, first match wins: the tokens file (service
+/// credentials, there before any row) then job-queue's database.
+pub struct ChainedStore(pub Vec<std::sync::Arc<dyn TokenStore>>);
+
+#[async_trait::async_trait]
+impl TokenStore for ChainedStore {
+    async fn authenticate(&self, token: &BearerToken) -> Result<Option<Principal>, StoreUnavailable> {
+        for store in &self.0 {
+            if let Some(principal) = store.authenticate(token).await? {
+                return Ok(Some(principal));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn authenticate_certificate(&self, identity: &str) -> Result<Option<Principal>, StoreUnavailable> {
+        for store in &self.0 {
+            if let Some(principal) = store.authenticate_certificate(identity).await? {
+                return Ok(Some(principal));
+            }
+        }
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +356,30 @@ mod tests {
             assert!(error.contains(expected), "{error:?} should contain {expected:?}");
             assert!(!error.contains("brg_"), "{error:?} quotes a token");
         }
+    }
+
+    #[tokio::test]
+    async fn a_chain_asks_each_store_in_order() {
+        let (first, a) = TokenRecord::create("a", BTreeSet::from([Scope::Read]), vec![]).unwrap();
+        let (second, b) = TokenRecord::create("b", BTreeSet::from([Scope::Admin]), vec![]).unwrap();
+        let chain = ChainedStore(vec![
+            std::sync::Arc::new(StaticTokenStore::from_records(vec![a])),
+            std::sync::Arc::new(StaticTokenStore::parse(&file("")).unwrap()),
+            std::sync::Arc::new(StaticTokenStore::from_records(vec![b])),
+        ]);
+        assert_eq!(chain.authenticate(&first).await.unwrap().unwrap().name, "a");
+        assert_eq!(chain.authenticate(&second).await.unwrap().unwrap().name, "b");
+        assert_eq!(
+            chain
+                .authenticate(&BearerToken::new(PLAIN))
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+            "gateway"
+        );
+        assert_eq!(chain.authenticate(&BearerToken::new("brg_none")).await.unwrap(), None);
+        assert!(chain.authenticate_certificate("worker.lab").await.unwrap().is_some());
     }
 
     #[test]
