@@ -1,5 +1,6 @@
 //! Plumbing shared by Brigade's three processes: logging, gRPC serving with
-//! health/reflection/grpc-web, graceful shutdown and database connections.
+//! health/reflection/grpc-web, graceful shutdown, database connections, and
+//! security (bearer-token auth in `auth`, rustls TLS and mTLS in `tls`).
 
 pub mod auth;
 pub mod config;
