@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use brigade_proto::ErrorReason;
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
@@ -30,7 +31,7 @@ pub fn http_status(code: Code) -> StatusCode {
 pub struct Failure {
     pub status: StatusCode,
     pub message: String,
-    pub reason: Option<String>,
+    pub reason: Option<ErrorReason>,
     pub violations: Vec<(String, String)>,
 }
 
@@ -38,7 +39,7 @@ pub struct Failure {
 /// (a transport failure, a panic) may hold internals and is replaced.
 pub fn describe(status: &tonic::Status) -> Failure {
     let details = status.get_error_details();
-    let reason = details.error_info().map(|i| i.reason.clone());
+    let reason = ErrorReason::of(status);
     let violations = details
         .bad_request()
         .map(|b| {
@@ -51,6 +52,9 @@ pub fn describe(status: &tonic::Status) -> Failure {
     let http = http_status(status.code());
     let message = match status.code() {
         Code::Internal | Code::Unknown | Code::DataLoss | Code::Unimplemented => "internal server error".to_owned(),
+        // Any Brigade reason (DATABASE_UNAVAILABLE, PEER_UNAVAILABLE) marks a message written for
+        // clients. Until every service sends one, a message in the services' own style ("the …")
+        // counts too; a transport's "tcp connect error …" never does.
         Code::Unavailable if reason.is_none() && !status.message().starts_with("the ") => {
             "a backend service is unavailable; try again shortly".to_owned()
         }
@@ -190,15 +194,14 @@ impl TopChefError {
 
     pub fn from_grpc(status: &tonic::Status) -> Self {
         let f = describe(status);
-        let reason = f.reason.as_deref().unwrap_or_default();
-        let title = match (f.status, reason) {
-            (StatusCode::BAD_REQUEST, "JSON_SCHEMA_VALIDATION") => titles::SCHEMA,
-            (StatusCode::BAD_REQUEST, "STALE_LEASE") => titles::STALE_LEASE,
-            (StatusCode::BAD_REQUEST, "INVALID_FIELD") => titles::DESERIALIZATION,
+        let title = match (f.status, f.reason) {
+            (StatusCode::BAD_REQUEST, Some(ErrorReason::JsonSchemaValidation)) => titles::SCHEMA,
+            (StatusCode::BAD_REQUEST, Some(ErrorReason::StaleLease)) => titles::STALE_LEASE,
+            (StatusCode::BAD_REQUEST, Some(ErrorReason::InvalidField)) => titles::DESERIALIZATION,
             (StatusCode::BAD_REQUEST, _) if status.code() == Code::FailedPrecondition => titles::PRECONDITION,
             (StatusCode::BAD_REQUEST, _) => titles::DESERIALIZATION,
-            (StatusCode::NOT_FOUND, "JOB_NOT_FOUND") => titles::JOB_NOT_FOUND,
-            (StatusCode::NOT_FOUND, "SERVICE_NOT_FOUND") => titles::SERVICE_NOT_FOUND,
+            (StatusCode::NOT_FOUND, Some(ErrorReason::JobNotFound)) => titles::JOB_NOT_FOUND,
+            (StatusCode::NOT_FOUND, Some(ErrorReason::ServiceNotFound)) => titles::SERVICE_NOT_FOUND,
             (StatusCode::NOT_FOUND, _) => titles::NOT_FOUND,
             (StatusCode::CONFLICT, _) => titles::CONFLICT,
             (StatusCode::SERVICE_UNAVAILABLE, _) => titles::UNAVAILABLE,
@@ -338,5 +341,8 @@ mod tests {
         assert!(!f.message.contains("jq_jobs"));
         let f = describe(&tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"));
         assert!(!f.message.contains("127.0.0.1"));
+        let f = describe(&ErrorReason::DatabaseUnavailable.status(Code::Unavailable, "database is down", &[]));
+        assert_eq!(f.message, "database is down");
+        assert_eq!(f.reason, Some(ErrorReason::DatabaseUnavailable));
     }
 }
