@@ -50,11 +50,10 @@ pub fn naive_date(ts: Option<&prost_types::Timestamp>) -> String {
 }
 
 /// Scale's (DRF's) date form: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-pub fn scale_date(ts: Option<&prost_types::Timestamp>) -> Value {
-    let Some(ts) = ts else { return Value::Null };
+pub fn scale_date(ts: Option<&prost_types::Timestamp>) -> Option<String> {
+    let ts = ts?;
     chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
-        .map(|dt| Value::String(dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
-        .unwrap_or(Value::Null)
+        .map(|dt| dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
 }
 
 /// A JSON document that travelled as text; invalid text (never expected) becomes null.
@@ -62,7 +61,7 @@ pub fn document(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
-pub fn json(status: StatusCode, body: Value) -> Response {
+pub fn json(status: StatusCode, body: impl serde::Serialize) -> Response {
     (status, Json(body)).into_response()
 }
 

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use brigade_proto::ErrorReason;
 use http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -250,7 +249,8 @@ impl From<BodyError> for TopChefError {
 impl IntoResponse for TopChefError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, Json(json!({ "errors": self.errors }))).into_response();
+        let body = crate::topchef::model::TopChefErrors { errors: self.errors };
+        let mut response = (status, Json(body)).into_response();
         if let Some(allow) = self.allow.and_then(|a| a.parse().ok()) {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
@@ -316,7 +316,8 @@ impl From<BodyError> for ScaleError {
 
 impl IntoResponse for ScaleError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "detail": self.detail }))).into_response()
+        let body = crate::scale::model::ScaleErrorBody { detail: self.detail };
+        (self.status, Json(body)).into_response()
     }
 }
 
