@@ -30,6 +30,14 @@ impl BaseUrl {
     }
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
+}
+
 /// TopChef's date form: `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`, the fraction left
 /// out when it is zero, as Python's `isoformat` does.
 pub fn topchef_date(ts: Option<&prost_types::Timestamp>) -> String {
@@ -70,11 +78,6 @@ pub fn with_location(mut response: Response, location: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, v);
     }
     response
-}
-
-/// TopChef's empty 204 for an empty queue.
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
 }
 
 #[cfg(test)]

@@ -150,6 +150,19 @@ impl TopChefError {
         )
     }
 
+    /// One `JSONSchema Validation Error` per violation.
+    pub fn schema(violations: impl IntoIterator<Item = String>) -> Self {
+        let errors = violations.into_iter().map(|detail| ErrorObject {
+            detail,
+            status_code: 400,
+            title: titles::SCHEMA.to_owned(),
+        });
+        Self {
+            errors: errors.collect(),
+            allow: None,
+        }
+    }
+
     /// One error object per field problem.
     pub fn deserialization(problems: Vec<(String, String)>) -> Self {
         Self {
@@ -164,8 +177,10 @@ impl TopChefError {
             allow: None,
         }
     }
+}
 
-    pub fn from_body(e: BodyError) -> Self {
+impl From<BodyError> for TopChefError {
+    fn from(e: BodyError) -> Self {
         match e {
             BodyError::TooLarge(limit) => Self::single(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -190,9 +205,11 @@ impl TopChefError {
             ),
         }
     }
+}
 
-    pub fn from_grpc(status: &tonic::Status) -> Self {
-        let f = describe(status);
+impl From<tonic::Status> for TopChefError {
+    fn from(status: tonic::Status) -> Self {
+        let f = describe(&status);
         let title = match (f.status, f.reason) {
             (StatusCode::BAD_REQUEST, Some(ErrorReason::JsonSchemaValidation)) => titles::SCHEMA,
             (StatusCode::BAD_REQUEST, Some(ErrorReason::StaleLease)) => titles::STALE_LEASE,
@@ -209,40 +226,19 @@ impl TopChefError {
             _ => titles::INTERNAL,
         };
         if title == titles::SCHEMA && !f.violations.is_empty() {
-            return Self {
-                errors: f
-                    .violations
-                    .into_iter()
-                    .map(|(_, detail)| ErrorObject {
-                        detail,
-                        status_code: 400,
-                        title: titles::SCHEMA.to_owned(),
-                    })
-                    .collect(),
-                allow: None,
-            };
+            return Self::schema(f.violations.into_iter().map(|(_, detail)| detail));
         }
         if title == titles::DESERIALIZATION && !f.violations.is_empty() {
             return Self::deserialization(f.violations);
         }
         Self::single(f.status, title, f.message)
     }
+}
 
+impl TopChefError {
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(reduce_status(self.errors.iter().map(|e| e.status_code)))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-}
-
-impl From<tonic::Status> for TopChefError {
-    fn from(s: tonic::Status) -> Self {
-        Self::from_grpc(&s)
-    }
-}
-
-impl From<BodyError> for TopChefError {
-    fn from(e: BodyError) -> Self {
-        Self::from_body(e)
     }
 }
 

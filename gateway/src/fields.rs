@@ -2,13 +2,15 @@
 //! deserialisation, so every problem in a body can be reported at once, in
 //! each API's own words (see `topchef::extract` and `scale::extract`).
 
+use serde::de::Visitor;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// One field of a request body.
 #[derive(Debug, Default)]
 pub enum Field<T> {
-    /// Left out (or `null`, for every kind but [`AnyObject`]).
+    /// Left out (or `null`, for every kind but [`AnyObject`], whose fields
+    /// need `#[serde(default)]` to tell the two apart).
     #[default]
     Absent,
     /// Present but not of its kind: `(field suffix, TopChef's message)` pairs.
@@ -36,13 +38,39 @@ fn invalid<T>(message: &str) -> Result<T, Vec<(String, String)>> {
     Err(vec![(String::new(), message.to_owned())])
 }
 
+/// Deserialised through `deserialize_option`, so a field left out of the body
+/// is `Absent` without `#[serde(default)]` (serde hands missing fields to
+/// `visit_none`, as it does for `Option`).
 impl<'de, T: Kind> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Value::deserialize(deserializer)? {
-            Value::Null if T::NULL_IS_ABSENT => Self::Absent,
-            value => T::read(value).map_or_else(Self::Invalid, Self::Given),
+        deserializer.deserialize_option(FieldVisitor(std::marker::PhantomData))
+    }
+}
+
+struct FieldVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Kind> Visitor<'de> for FieldVisitor<T> {
+    type Value = Field<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Field<T>, E> {
+        Ok(if T::NULL_IS_ABSENT {
+            Field::Absent
+        } else {
+            read(Value::Null)
         })
     }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Field<T>, D::Error> {
+        Ok(read(Value::deserialize(deserializer)?))
+    }
+}
+
+pub fn read<T: Kind>(value: Value) -> Field<T> {
+    T::read(value).map_or_else(Field::Invalid, Field::Given)
 }
 
 impl Kind for String {

@@ -134,10 +134,6 @@ pub fn json() -> &'static str {
     &JSON
 }
 
-fn is_scale(path: &str) -> bool {
-    path.starts_with("/v6/") || path.starts_with("/v7/")
-}
-
 /// Every operation of a path item, mutably.
 fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
     [
@@ -257,7 +253,11 @@ impl Modify for MiddlewareResponses {
             );
         }
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let surface = if is_scale(path) { "Scale" } else { "TopChef" };
+            let surface = if crate::middleware::is_scale_path(path) {
+                "Scale"
+            } else {
+                "TopChef"
+            };
             for operation in operations(item) {
                 for (status, name, _) in COMMON {
                     operation

@@ -18,40 +18,21 @@ pub struct Route {
 
 impl Route {
     /// A GET route (axum also answers HEAD with it).
-    pub fn get<H, T>(path: impl Into<String>, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        Self {
-            method: Method::GET,
-            path: path.into(),
-            handler: get(handler),
-        }
+    pub fn get<H: Handler<T, AppState>, T: 'static>(path: impl Into<String>, handler: H) -> Self {
+        Self::new(Method::GET, path, get(handler))
     }
 
-    pub fn post<H, T>(path: impl Into<String>, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        Self {
-            method: Method::POST,
-            path: path.into(),
-            handler: post(handler),
-        }
+    pub fn post<H: Handler<T, AppState>, T: 'static>(path: impl Into<String>, handler: H) -> Self {
+        Self::new(Method::POST, path, post(handler))
     }
 
-    pub fn patch<H, T>(path: impl Into<String>, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        Self {
-            method: Method::PATCH,
-            path: path.into(),
-            handler: patch(handler),
-        }
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(path: impl Into<String>, handler: H) -> Self {
+        Self::new(Method::PATCH, path, patch(handler))
+    }
+
+    fn new(method: Method, path: impl Into<String>, handler: MethodRouter<AppState>) -> Self {
+        let path = path.into();
+        Self { method, path, handler }
     }
 }
 

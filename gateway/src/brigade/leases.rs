@@ -2,29 +2,27 @@
 //! submit, claim with leases, heartbeat, complete, fail and cancel.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use brigade_proto::jobqueue::v1 as pb;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use super::model;
 use crate::envelope::{BaseUrl, json, scale_date};
 use crate::error::TopChefError;
 use crate::state::AppState;
 use crate::topchef::extract::{Body, Json, OptionalJson, PathId, Problems};
-use crate::topchef::model::{JobDetail, Links, TopChefBodyErrors, TopChefErrors};
+use crate::topchef::model::{JobDetail, Linked, Links, TopChefBodyErrors, TopChefErrors};
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
 fn job_response(base: &BaseUrl, job: Option<pb::Job>) -> Response {
     let job = job.unwrap_or_default();
     let links = Links::to(base.join(&format!("/jobs/{}", job.id)));
-    json(
-        StatusCode::OK,
-        model::JobEnvelope {
-            data: (&job).into(),
-            links,
-        },
-    )
+    Linked {
+        data: JobDetail::from(&job),
+        links,
+    }
+    .into_response()
 }
 
 impl Body for model::JobBatch {
@@ -42,7 +40,7 @@ impl Body for model::JobBatch {
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::JobBatch, content_type = "application/json"),
     responses(
-        (status = 201, description = "All jobs created, REGISTERED, in the order given.", body = model::JobBatchCreated),
+        (status = 201, description = "All jobs created, REGISTERED, in the order given.", body = Linked<Vec<JobDetail>>),
         (status = 400, description = "JSONSchema Validation Error (any document invalid: nothing is created); Deserialization Error From Client Data (`parameters` missing, not a list of 1–1000 objects); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = TopChefErrors),
         TopChefBodyErrors,
@@ -50,25 +48,20 @@ impl Body for model::JobBatch {
 )]
 pub async fn batch_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     PathId(id): PathId,
     Json(body): Json<model::JobBatch>,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let jobs = state
-        .job_queue
-        .clone()
-        .submit_jobs(pb::SubmitJobsRequest {
-            service_id: id.clone(),
-            parameters_json: body.parameters.given().map(|p| p.0).unwrap_or_default(),
-        })
-        .await?
-        .into_inner()
-        .jobs;
+    let request = pb::SubmitJobsRequest {
+        service_id: id.clone(),
+        parameters_json: body.parameters.given().map(|p| p.0).unwrap_or_default(),
+    };
+    let response = state.jq().submit_jobs(request).await?;
+    let jobs = response.into_inner().jobs;
     Ok(json(
         StatusCode::CREATED,
-        model::JobBatchCreated {
-            data: jobs.iter().map(JobDetail::from).collect(),
+        Linked {
+            data: jobs.iter().map(JobDetail::from).collect::<Vec<_>>(),
             links: Links::to(base.join(&format!("/services/{id}/jobs/batch"))),
         },
     ))
@@ -92,7 +85,7 @@ impl Body for model::ClaimRequest {
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = Option<model::ClaimRequest>, content_type = "application/json", description = "Optional."),
     responses(
-        (status = 200, description = "The leased jobs (an empty list when none is waiting).", body = model::Claimed),
+        (status = 200, description = "The leased jobs (an empty list when none is waiting).", body = Linked<Vec<model::LeasedJob>>),
         (status = 400, description = "Deserialization Error From Client Data (a field of the wrong type or out of range); Request Not JSON (a non-empty body without a JSON `Content-Type`, or a malformed one).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = TopChefErrors),
         (status = 413, description = "Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.", body = TopChefErrors),
@@ -100,30 +93,22 @@ impl Body for model::ClaimRequest {
 )]
 pub async fn claim(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     PathId(id): PathId,
     OptionalJson(body): OptionalJson<model::ClaimRequest>,
-) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let jobs = state
-        .job_queue
-        .clone()
-        .claim_jobs(pb::ClaimJobsRequest {
-            service_id: id.clone(),
-            max_jobs: body.max_jobs.given().map_or(1, |n| n.as_i32()),
-            lease_seconds: body.lease_seconds.given().map_or(0, |n| n.0),
-            worker_id: body.worker_id.given().unwrap_or_default(),
-        })
-        .await?
-        .into_inner()
-        .jobs;
-    Ok(json(
-        StatusCode::OK,
-        model::Claimed {
-            data: jobs.into_iter().map(Into::into).collect(),
-            links: Links::to(base.join(&format!("/services/{id}/jobs/claim"))),
-        },
-    ))
+) -> Result<impl IntoResponse> {
+    let request = pb::ClaimJobsRequest {
+        service_id: id.clone(),
+        max_jobs: body.max_jobs.given().map_or(1, |n| n.as_i32()),
+        lease_seconds: body.lease_seconds.given().map_or(0, |n| n.0),
+        worker_id: body.worker_id.given().unwrap_or_default(),
+    };
+    let response = state.jq().claim_jobs(request).await?;
+    let jobs = response.into_inner().jobs;
+    Ok(Linked {
+        data: jobs.into_iter().map(model::LeasedJob::from).collect::<Vec<_>>(),
+        links: Links::to(base.join(&format!("/services/{id}/jobs/claim"))),
+    })
 }
 
 impl Body for model::LeaseHeartbeat {
@@ -153,17 +138,13 @@ pub async fn heartbeat(
     PathId(id): PathId,
     Json(body): Json<model::LeaseHeartbeat>,
 ) -> Result<Response> {
-    let expires = state
-        .job_queue
-        .clone()
-        .extend_lease(pb::ExtendLeaseRequest {
-            job_id: id,
-            lease_token: body.lease_token.given().unwrap_or_default(),
-            lease_seconds: body.lease_seconds.given().map_or(0, |n| n.0),
-        })
-        .await?
-        .into_inner()
-        .lease_expires_at;
+    let request = pb::ExtendLeaseRequest {
+        job_id: id,
+        lease_token: body.lease_token.given().unwrap_or_default(),
+        lease_seconds: body.lease_seconds.given().map_or(0, |n| n.0),
+    };
+    let response = state.jq().extend_lease(request).await?;
+    let expires = response.into_inner().lease_expires_at;
     let data = model::LeaseExtendedData {
         lease_expires_at: scale_date(expires.as_ref()),
     };
@@ -186,7 +167,7 @@ impl Body for model::CompleteRequest {
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::CompleteRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The job, COMPLETED.", body = model::JobEnvelope),
+        (status = 200, description = "The job, COMPLETED.", body = Linked<JobDetail>),
         (status = 400, description = "JSONSchema Validation Error (results invalid; the job stays WORKING); Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition (e.g. the job was cancelled); Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
         TopChefBodyErrors,
@@ -194,22 +175,17 @@ impl Body for model::CompleteRequest {
 )]
 pub async fn complete(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     PathId(id): PathId,
     Json(body): Json<model::CompleteRequest>,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let job = state
-        .job_queue
-        .clone()
-        .complete_job(pb::CompleteJobRequest {
-            job_id: id,
-            lease_token: body.lease_token.given().unwrap_or_default(),
-            results_json: body.results.given().map(|o| o.0).unwrap_or_default(),
-        })
-        .await?
-        .into_inner()
-        .job;
+    let request = pb::CompleteJobRequest {
+        job_id: id,
+        lease_token: body.lease_token.given().unwrap_or_default(),
+        results_json: body.results.given().map(|o| o.0).unwrap_or_default(),
+    };
+    let response = state.jq().complete_job(request).await?;
+    let job = response.into_inner().job;
     Ok(job_response(&base, job))
 }
 
@@ -231,7 +207,7 @@ impl Body for model::FailRequest {
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::FailRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The job, ERROR (or REGISTERED again).", body = model::JobEnvelope),
+        (status = 200, description = "The job, ERROR (or REGISTERED again).", body = Linked<JobDetail>),
         (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition; Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
         TopChefBodyErrors,
@@ -239,24 +215,19 @@ impl Body for model::FailRequest {
 )]
 pub async fn fail(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     PathId(id): PathId,
     Json(body): Json<model::FailRequest>,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let job = state
-        .job_queue
-        .clone()
-        .fail_job(pb::FailJobRequest {
-            job_id: id,
-            lease_token: body.lease_token.given().unwrap_or_default(),
-            error_message: body.error.given().unwrap_or_default(),
-            retry: body.retry.given().unwrap_or(false),
-            release: body.release.given().unwrap_or(false),
-        })
-        .await?
-        .into_inner()
-        .job;
+    let request = pb::FailJobRequest {
+        job_id: id,
+        lease_token: body.lease_token.given().unwrap_or_default(),
+        error_message: body.error.given().unwrap_or_default(),
+        retry: body.retry.given().unwrap_or(false),
+        release: body.release.given().unwrap_or(false),
+    };
+    let response = state.jq().fail_job(request).await?;
+    let job = response.into_inner().job;
     Ok(job_response(&base, job))
 }
 
@@ -268,19 +239,13 @@ pub async fn fail(
     tag = "Worker protocol",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
-        (status = 200, description = "The job, ERROR with `cancelled: true` (any lease is revoked).", body = model::JobEnvelope),
+        (status = 200, description = "The job, ERROR with `cancelled: true` (any lease is revoked).", body = Linked<JobDetail>),
         (status = 400, description = "Failed Precondition: the job has already ended.", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
     )
 )]
-pub async fn cancel(State(state): State<AppState>, headers: HeaderMap, PathId(id): PathId) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let job = state
-        .job_queue
-        .clone()
-        .cancel_job(pb::CancelJobRequest { job_id: id })
-        .await?
-        .into_inner()
-        .job;
+pub async fn cancel(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Response> {
+    let response = state.jq().cancel_job(pb::CancelJobRequest { job_id: id }).await?;
+    let job = response.into_inner().job;
     Ok(job_response(&base, job))
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::envelope::scale_date;
 use crate::fields::{Field, Kind, PositiveInt};
-use crate::topchef::model::{JobDetail, JobStatus, Links, TopChefErrors};
+use crate::topchef::model::{JobDetail, TopChefErrors};
 
 /// Liveness of the gateway process.
 #[derive(Serialize, ToSchema)]
@@ -94,30 +94,19 @@ impl Kind for ParameterList {
 #[derive(Deserialize, ToSchema)]
 pub struct JobBatch {
     /// Each validated against the service's registration schema.
-    #[serde(default)]
     #[schema(value_type = Vec<Object>, required = true, min_items = 1, max_items = 1000)]
     pub parameters: Field<ParameterList>,
-}
-
-/// `POST /services/{id}/jobs/batch` answer: the new jobs in order.
-#[derive(Serialize, ToSchema)]
-pub struct JobBatchCreated {
-    pub data: Vec<JobDetail>,
-    pub links: Links,
 }
 
 /// `POST /services/{id}/jobs/claim` body (optional; empty means all defaults).
 #[derive(Deserialize, ToSchema)]
 pub struct ClaimRequest {
     /// How many jobs to lease at most (default 1).
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub max_jobs: Field<PositiveInt>,
     /// Lease length (default: the service's `lease_seconds`).
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub worker_id: Field<String>,
 }
@@ -125,15 +114,8 @@ pub struct ClaimRequest {
 /// A job leased to a worker.
 #[derive(Serialize, ToSchema)]
 pub struct LeasedJob {
-    #[schema(format = DateTime)]
-    pub date_submitted: String,
-    #[schema(format = "uuid")]
-    pub id: String,
-    #[schema(value_type = Object)]
-    pub parameters: Value,
-    #[schema(required = true, value_type = Option<Object>)]
-    pub results: Value,
-    pub status: JobStatus,
+    #[serde(flatten)]
+    pub job: JobDetail,
     /// Needed to heartbeat, complete or fail the job.
     pub lease_token: String,
     #[schema(required = true, format = DateTime)]
@@ -142,34 +124,20 @@ pub struct LeasedJob {
 
 impl From<pb::LeasedJob> for LeasedJob {
     fn from(leased: pb::LeasedJob) -> Self {
-        let job = JobDetail::from(&leased.job.unwrap_or_default());
         Self {
-            date_submitted: job.date_submitted,
-            id: job.id,
-            parameters: job.parameters,
-            results: job.results,
-            status: job.status,
+            job: JobDetail::from(&leased.job.unwrap_or_default()),
             lease_token: leased.lease_token,
             lease_expires_at: scale_date(leased.lease_expires_at.as_ref()),
         }
     }
 }
 
-/// `POST /services/{id}/jobs/claim` answer: the leased jobs, oldest first (maybe none).
-#[derive(Serialize, ToSchema)]
-pub struct Claimed {
-    pub data: Vec<LeasedJob>,
-    pub links: Links,
-}
-
 /// `POST /jobs/{id}/heartbeat` body.
 #[derive(Deserialize, ToSchema)]
 pub struct LeaseHeartbeat {
-    #[serde(default)]
     #[schema(value_type = String, required = true)]
     pub lease_token: Field<String>,
     /// New lease length from now (default: the service's `lease_seconds`).
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
 }
@@ -189,11 +157,9 @@ pub struct LeaseExtended {
 /// `POST /jobs/{id}/complete` body.
 #[derive(Deserialize, ToSchema)]
 pub struct CompleteRequest {
-    #[serde(default)]
     #[schema(value_type = String, required = true)]
     pub lease_token: Field<String>,
     /// Validated against the job's result schema.
-    #[serde(default)]
     #[schema(value_type = Object, required = true)]
     pub results: Field<crate::fields::Object>,
 }
@@ -201,26 +167,15 @@ pub struct CompleteRequest {
 /// `POST /jobs/{id}/fail` body.
 #[derive(Deserialize, ToSchema)]
 pub struct FailRequest {
-    #[serde(default)]
     #[schema(value_type = String, required = true)]
     pub lease_token: Field<String>,
     /// Kept as the job's `error_message`.
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub error: Field<String>,
     /// Put the job back to REGISTERED while attempts remain (default false).
-    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub retry: Field<bool>,
     /// Hand the job back to REGISTERED without counting an attempt (default false).
-    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub release: Field<bool>,
-}
-
-/// The job after a worker-protocol change.
-#[derive(Serialize, ToSchema)]
-pub struct JobEnvelope {
-    pub data: JobDetail,
-    pub links: Links,
 }

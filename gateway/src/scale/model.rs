@@ -1,12 +1,14 @@
 //! Scale v6's request and response bodies: the handlers build these, serde
 //! writes them and utoipa documents them. Field order is the wire order.
 
+use axum::response::{IntoResponse, Response};
 use brigade_proto::recipetypes::v1 as pb;
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
-use crate::envelope::{document, scale_date};
+use crate::envelope::{document, json, scale_date};
 use crate::fields::{Field, LenientBool, Object};
 
 /// Scale's (Django REST framework's) error body.
@@ -36,6 +38,12 @@ pub struct Page<T> {
     #[schema(required = true, format = "uri")]
     pub previous: Option<String>,
     pub results: Vec<T>,
+}
+
+impl<T: Serialize> IntoResponse for Page<T> {
+    fn into_response(self) -> Response {
+        json(StatusCode::OK, self)
+    }
 }
 
 /// A recipe type without its definition.
@@ -165,14 +173,11 @@ impl From<pb::RecipeTypeDetails> for RecipeTypeDetails {
 }))]
 pub struct NewRecipeType {
     /// The name is made from it by Django's slug rules.
-    #[serde(default)]
     #[schema(value_type = String, required = true)]
     pub title: Field<String>,
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Field<String>,
     /// A Scale v6 recipe definition: `{"input": {...}, "nodes": {...}}`.
-    #[serde(default)]
     #[schema(value_type = Object, required = true)]
     pub definition: Field<Object>,
 }
@@ -180,11 +185,9 @@ pub struct NewRecipeType {
 /// `POST /v6/recipe-types/validation/` body.
 #[derive(Deserialize, ToSchema)]
 pub struct RecipeTypeValidationRequest {
-    #[serde(default)]
     #[schema(value_type = Object, required = true)]
     pub definition: Field<Object>,
     /// An existing recipe type to diff against.
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub name: Field<String>,
 }
@@ -192,23 +195,18 @@ pub struct RecipeTypeValidationRequest {
 /// `PATCH /v6/recipe-types/{name}/` body.
 #[derive(Deserialize, ToSchema)]
 pub struct RecipeTypeEdit {
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub title: Field<String>,
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Field<String>,
     /// A new definition; `{}` or `null` keeps the current one.
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub definition: Field<Object>,
     /// Move parent recipe types to the new revision when they still validate
     /// (default true). Also accepts `"true"`, `"t"`, `"1"`, `"false"`, `"f"`, `"0"`.
-    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub auto_update: Field<LenientBool>,
     /// `false` deactivates this and its parents. Accepts the same spellings.
-    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub is_active: Field<LenientBool>,
 }

@@ -1,16 +1,16 @@
 //! Scale's recipe-type handlers.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use brigade_proto::recipetypes::v1 as pb;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use super::extract::{self, Body, Json, RecipeTypeName};
 use super::model::{self, Page};
 use super::{Paging, query_pairs, values};
 use crate::envelope::{BaseUrl, json, with_location};
 use crate::error::ScaleError;
-use crate::fields::{Field, Kind, LenientBool};
+use crate::fields::LenientBool;
 use crate::state::AppState;
 
 type Result<T, E = ScaleError> = std::result::Result<T, E>;
@@ -20,7 +20,7 @@ fn optional_bool_query(pairs: &[(String, String)], name: &str) -> Result<Option<
     let Some(value) = values.first() else {
         return Ok(None);
     };
-    let field = LenientBool::read(serde_json::Value::from(*value)).map_or_else(Field::Invalid, Field::Given);
+    let field = crate::fields::read::<LenientBool>(serde_json::Value::from(*value));
     extract::boolean(name, &field)?;
     Ok(field.given().map(|LenientBool(b)| b))
 }
@@ -40,16 +40,14 @@ fn optional_bool_query(pairs: &[(String, String)], name: &str) -> Result<Option<
 )]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     uri: http::Uri,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
     let pairs = query_pairs(raw.as_deref());
     let paging = Paging::from_query(&pairs)?;
-    let client = state.recipe_types.clone();
     let (page, count, items) = super::fetch_page(&paging, |offset| {
-        let mut client = client.clone();
+        let mut client = state.rt();
         let request = optional_bool_query(&pairs, "is_active").and_then(|is_active| {
             Ok(pb::ListRecipeTypesRequest {
                 keywords: values(&pairs, "keyword").into_iter().map(str::to_owned).collect(),
@@ -68,7 +66,7 @@ pub async fn list(
     .await?;
     let results = items.into_iter().map(model::RecipeTypeListItem::from).collect();
     let page = Page::new(&base, uri.path(), &pairs, (page, paging.size, count), results);
-    Ok(json(StatusCode::OK, page))
+    Ok(page.into_response())
 }
 
 impl Body for model::NewRecipeType {
@@ -96,23 +94,17 @@ impl Body for model::NewRecipeType {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     uri: http::Uri,
     Json(body): Json<model::NewRecipeType>,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let created = state
-        .recipe_types
-        .clone()
-        .create_recipe_type(pb::CreateRecipeTypeRequest {
-            title: body.title.given().unwrap_or_default(),
-            description: body.description.given(),
-            definition_json: body.definition.given().map(|o| o.0).unwrap_or_default(),
-        })
-        .await?
-        .into_inner()
-        .recipe_type
-        .unwrap_or_default();
+    let request = pb::CreateRecipeTypeRequest {
+        title: body.title.given().unwrap_or_default(),
+        description: body.description.given(),
+        definition_json: body.definition.given().map(|o| o.0).unwrap_or_default(),
+    };
+    let response = state.rt().create_recipe_type(request).await?;
+    let created = response.into_inner().recipe_type.unwrap_or_default();
     let details = model::RecipeTypeDetails::from(created);
     let version = if uri.path().starts_with("/v7/") { "v7" } else { "v6" };
     let location = base.join(&format!("/{version}/recipe-types/{}/", details.summary.name));
@@ -145,16 +137,12 @@ pub async fn validate(
     State(state): State<AppState>,
     Json(body): Json<model::RecipeTypeValidationRequest>,
 ) -> Result<Response> {
-    let result = state
-        .recipe_types
-        .clone()
-        .validate_recipe_type(pb::ValidateRecipeTypeRequest {
-            name: body.name.given(),
-            definition_json: body.definition.given().map(|o| o.0).unwrap_or_default(),
-        })
-        .await?
-        .into_inner()
-        .result;
+    let request = pb::ValidateRecipeTypeRequest {
+        name: body.name.given(),
+        definition_json: body.definition.given().map(|o| o.0).unwrap_or_default(),
+    };
+    let response = state.rt().validate_recipe_type(request).await?;
+    let result = response.into_inner().result;
     Ok(json(StatusCode::OK, model::ValidationReport::from(result)))
 }
 
@@ -171,14 +159,8 @@ pub async fn validate(
     )
 )]
 pub async fn detail(State(state): State<AppState>, RecipeTypeName(name): RecipeTypeName) -> Result<Response> {
-    let d = state
-        .recipe_types
-        .clone()
-        .get_recipe_type(pb::GetRecipeTypeRequest { name })
-        .await?
-        .into_inner()
-        .recipe_type
-        .unwrap_or_default();
+    let response = state.rt().get_recipe_type(pb::GetRecipeTypeRequest { name }).await?;
+    let d = response.into_inner().recipe_type.unwrap_or_default();
     Ok(json(StatusCode::OK, model::RecipeTypeDetails::from(d)))
 }
 
@@ -213,21 +195,17 @@ pub async fn edit(
     RecipeTypeName(name): RecipeTypeName,
     Json(body): Json<model::RecipeTypeEdit>,
 ) -> Result<Response> {
-    let result = state
-        .recipe_types
-        .clone()
-        .update_recipe_type(pb::UpdateRecipeTypeRequest {
-            name,
-            title: body.title.given(),
-            description: body.description.given(),
-            // `{}` keeps the current definition, as `null` does.
-            definition_json: body.definition.given().map(|o| o.0).filter(|d| d != "{}"),
-            auto_update: body.auto_update.given().is_none_or(|LenientBool(b)| b),
-            is_active: body.is_active.given().map(|LenientBool(b)| b),
-        })
-        .await?
-        .into_inner()
-        .result;
+    let request = pb::UpdateRecipeTypeRequest {
+        name,
+        title: body.title.given(),
+        description: body.description.given(),
+        // `{}` keeps the current definition, as `null` does.
+        definition_json: body.definition.given().map(|o| o.0).filter(|d| d != "{}"),
+        auto_update: body.auto_update.given().is_none_or(|LenientBool(b)| b),
+        is_active: body.is_active.given().map(|LenientBool(b)| b),
+    };
+    let response = state.rt().update_recipe_type(request).await?;
+    let result = response.into_inner().result;
     Ok(json(StatusCode::OK, model::ValidationReport::from(result)))
 }
 
@@ -245,17 +223,15 @@ pub async fn edit(
 )]
 pub async fn revisions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     uri: http::Uri,
     RecipeTypeName(name): RecipeTypeName,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
     let pairs = query_pairs(raw.as_deref());
     let paging = Paging::from_query(&pairs)?;
-    let client = state.recipe_types.clone();
     let (page, count, items) = super::fetch_page(&paging, |offset| {
-        let mut client = client.clone();
+        let mut client = state.rt();
         let request = pb::ListRevisionsRequest {
             name: name.clone(),
             offset,
@@ -269,7 +245,7 @@ pub async fn revisions(
     .await?;
     let results = items.into_iter().map(model::RevisionSummary::from).collect();
     let page = Page::new(&base, uri.path(), &pairs, (page, paging.size, count), results);
-    Ok(json(StatusCode::OK, page))
+    Ok(page.into_response())
 }
 
 /// The same revision under the shorter path Scale's documentation also gives.
@@ -313,11 +289,10 @@ pub async fn revision(State(state): State<AppState>, Path((name, number)): Path<
         .ok()
         .filter(|n| *n >= 0)
         .ok_or_else(ScaleError::not_found)?;
-    let r = state
-        .recipe_types
-        .clone()
+    let response = state
+        .rt()
         .get_revision(pb::GetRevisionRequest { name, revision_num })
-        .await?
-        .into_inner();
+        .await?;
+    let r = response.into_inner();
     Ok(json(StatusCode::OK, model::RevisionDetail::from_response(r)))
 }

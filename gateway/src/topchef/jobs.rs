@@ -1,12 +1,12 @@
 //! TopChef's `/jobs` routes.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use brigade_proto::jobqueue::v1 as pb;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use super::extract::{Body, Json, PathId, Problems};
-use super::model::{self, Links, PagedLinks};
+use super::model::{self, Envelope, Links, PagedLinks};
 use super::{PageQuery, fetch_jobs, schemas};
 use crate::envelope::{BaseUrl, json};
 use crate::error::TopChefError;
@@ -22,24 +22,20 @@ type Result<T, E = TopChefError> = std::result::Result<T, E>;
     tag = "TopChef",
     params(PageQuery),
     responses(
-        (status = 200, description = "All jobs (overview), or one page of them with `page_size`; follow `links.next`.", body = model::JobList),
+        (status = 200, description = "All jobs (overview), or one page of them with `page_size`; follow `links.next`.", body = Envelope<Vec<model::JobOverview>, PagedLinks, model::DataSchemaMeta>),
         (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
             content((model::TopChefErrors = "application/json"), (String = "text/plain"))),
     )
 )]
-pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQuery) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
+pub async fn list(State(state): State<AppState>, base: BaseUrl, page: PageQuery) -> Result<impl IntoResponse> {
     let (jobs, next) = fetch_jobs(&state, "", page.requested()?).await?;
-    Ok(json(
-        StatusCode::OK,
-        model::JobList {
-            data: jobs.iter().map(Into::into).collect(),
-            links: PagedLinks::new(base.join("/jobs"), next),
-            meta: model::DataSchemaMeta {
-                data_schema: schemas::jobs_overview_list(),
-            },
+    Ok(Envelope {
+        data: jobs.iter().map(model::JobOverview::from).collect::<Vec<_>>(),
+        links: PagedLinks::new(base.join("/jobs"), next),
+        meta: model::DataSchemaMeta {
+            data_schema: schemas::jobs_overview_list(),
         },
-    ))
+    })
 }
 
 /// One job, with Brigade's fields (`service_id`, `attempts`, `max_attempts`, `error_message`, `cancelled`).
@@ -50,34 +46,24 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQ
     tag = "TopChef",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
-        (status = 200, description = "The job, with the JSON Schemas of the job and of the PATCH body in `meta`.", body = model::JobFullResponse),
+        (status = 200, description = "The job, with the JSON Schemas of the job and of the PATCH body in `meta`.", body = Envelope<model::JobFull, Links, model::JobFullMeta>),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = model::TopChefErrors),
     )
 )]
-pub async fn detail(State(state): State<AppState>, headers: HeaderMap, PathId(id): PathId) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let job = state
-        .job_queue
-        .clone()
-        .get_job(pb::GetJobRequest { id: id.clone() })
-        .await?
-        .into_inner()
-        .job
-        .unwrap_or_default();
-    Ok(json(
-        StatusCode::OK,
-        model::JobFullResponse {
-            data: job.into(),
-            links: Links::to(base.join(&format!("/jobs/{id}"))),
-            meta: model::JobFullMeta {
-                job_info_schema: schemas::job_detail(
-                    Some("Detailed Job Schema"),
-                    Some("The schema for all displayable data for a job"),
-                ),
-                patch_request_schema: schemas::patch_request(),
-            },
+pub async fn detail(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<impl IntoResponse> {
+    let response = state.jq().get_job(pb::GetJobRequest { id: id.clone() }).await?;
+    let job = response.into_inner().job.unwrap_or_default();
+    Ok(Envelope {
+        data: model::JobFull::from(job),
+        links: Links::to(base.join(&format!("/jobs/{id}"))),
+        meta: model::JobFullMeta {
+            job_info_schema: schemas::job_detail(
+                Some("Detailed Job Schema"),
+                Some("The schema for all displayable data for a job"),
+            ),
+            patch_request_schema: schemas::patch_request(),
         },
-    ))
+    })
 }
 
 impl Body for model::JobPatch {
@@ -108,18 +94,16 @@ pub async fn patch(
     PathId(id): PathId,
     Json(body): Json<model::JobPatch>,
 ) -> Result<Response> {
-    let status = body.status.given().map_or(pb::JobStatus::Unspecified, Into::into);
-    let job = state
-        .job_queue
-        .clone()
-        .update_job(pb::UpdateJobRequest {
-            id,
-            status: status as i32,
-            results_json: body.results.given().map(|o| o.0),
-        })
-        .await?
-        .into_inner()
-        .job
-        .unwrap_or_default();
+    let status = body
+        .status
+        .given()
+        .map_or(pb::JobStatus::Unspecified as i32, |s| s as i32);
+    let request = pb::UpdateJobRequest {
+        id,
+        status,
+        results_json: body.results.given().map(|o| o.0),
+    };
+    let response = state.jq().update_job(request).await?;
+    let job = response.into_inner().job.unwrap_or_default();
     Ok(json(StatusCode::OK, model::JobDetail::from(&job)))
 }

@@ -74,19 +74,15 @@ pub async fn fetch_jobs(
     service_id: &str,
     paging: Option<(i32, String)>,
 ) -> Result<(Vec<pb::Job>, Option<String>), TopChefError> {
-    let client = state.job_queue.clone();
     list_pages(paging, |page_size, page_token| {
-        let mut client = client.clone();
-        let service_id = service_id.to_owned();
+        let (mut client, service_id) = (state.jq(), service_id.to_owned());
+        let request = pb::ListJobsRequest {
+            service_id,
+            page_size,
+            page_token,
+        };
         async move {
-            let page = client
-                .list_jobs(pb::ListJobsRequest {
-                    service_id,
-                    page_size,
-                    page_token,
-                })
-                .await?
-                .into_inner();
+            let page = client.list_jobs(request).await?.into_inner();
             Ok((page.jobs, page.next_page_token))
         }
     })

@@ -1,12 +1,14 @@
 //! TopChef's request and response bodies: the handlers build these, serde
 //! writes them and utoipa documents them. Field order is the wire order.
 
+use axum::response::{IntoResponse, Response};
 use brigade_proto::jobqueue::v1 as pb;
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoResponses, ToSchema};
 
-use crate::envelope::{document, topchef_date};
+use crate::envelope::{document, json, topchef_date};
 use crate::error::ErrorObject;
 use crate::fields::{AnyObject, Field, Kind, Object, PositiveInt};
 
@@ -28,6 +30,34 @@ pub enum TopChefBodyErrors {
     /// Request Not JSON: the `Content-Type` is not `application/json` (or `application/*+json`).
     #[response(status = 415)]
     UnsupportedMediaType(TopChefErrors),
+}
+
+/// TopChef's response envelope: the resource in `data`, where it lives in
+/// `links`, and the JSON Schemas (draft-04) that describe it in `meta`.
+#[derive(Serialize, ToSchema)]
+pub struct Envelope<D, L, M> {
+    pub data: D,
+    pub links: L,
+    pub meta: M,
+}
+
+impl<D: Serialize, L: Serialize, M: Serialize> IntoResponse for Envelope<D, L, M> {
+    fn into_response(self) -> Response {
+        json(StatusCode::OK, self)
+    }
+}
+
+/// The envelope where TopChef sends no `meta`.
+#[derive(Serialize, ToSchema)]
+pub struct Linked<D> {
+    pub data: D,
+    pub links: Links,
+}
+
+impl<D: Serialize> IntoResponse for Linked<D> {
+    fn into_response(self) -> Response {
+        json(StatusCode::OK, self)
+    }
 }
 
 /// `links` of a TopChef response.
@@ -90,29 +120,11 @@ pub struct ApiMetadataMeta {
     pub schema: Value,
 }
 
-/// `GET /`.
-#[derive(Serialize, ToSchema)]
-pub struct ApiMetadataResponse {
-    pub data: ApiMetadata,
-    pub links: Links,
-    pub meta: ApiMetadataMeta,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct ValidatorInfoMeta {
     /// JSON Schema (draft-04) of the `POST /validator` body.
     #[schema(value_type = Object)]
     pub validator_schema: Value,
-}
-
-/// `GET /validator`.
-#[derive(Serialize, ToSchema)]
-pub struct ValidatorInfo {
-    /// Always `{}`.
-    #[schema(value_type = Object)]
-    pub data: Value,
-    pub links: Links,
-    pub meta: ValidatorInfoMeta,
 }
 
 /// `POST /validator` body.
@@ -132,13 +144,6 @@ pub struct ValidatorRequest {
 pub struct ValidationSuccessData {
     #[schema(example = "Validation was successful")]
     pub status: &'static str,
-}
-
-/// `POST /validator` when the object is valid.
-#[derive(Serialize, ToSchema)]
-pub struct ValidationSuccess {
-    pub data: ValidationSuccessData,
-    pub links: Links,
 }
 
 /// A service in the list.
@@ -170,14 +175,6 @@ pub struct ServiceListMeta {
     pub new_service_schema: Value,
 }
 
-/// `GET /services`: every service, oldest first (or one page with `page_size`).
-#[derive(Serialize, ToSchema)]
-pub struct ServiceList {
-    pub data: Vec<ServiceOverview>,
-    pub links: PagedLinks,
-    pub meta: ServiceListMeta,
-}
-
 /// `POST /services` body. Unknown keys are ignored.
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -190,34 +187,26 @@ pub struct ServiceList {
 }))]
 pub struct NewService {
     /// Not blank, at most 200 characters.
-    #[serde(default)]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Field<String>,
-    #[serde(default)]
     #[schema(value_type = String, required = true)]
     pub description: Field<String>,
     /// JSON Schema of a job's `parameters`; checked against its meta-schema.
-    #[serde(default)]
     #[schema(value_type = Object, required = true)]
     pub job_registration_schema: Field<Object>,
     /// JSON Schema of a job's `results`; checked against its meta-schema.
-    #[serde(default)]
     #[schema(value_type = Object, required = true)]
     pub job_result_schema: Field<Object>,
     /// `(name, version)` is unique; default `1.0.0`.
-    #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$", example = "1.0.0")]
     pub version: Field<String>,
     /// Seconds without a check-in after which `has_timed_out` is true.
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub timeout: Field<PositiveInt>,
     /// Attempts before a job whose leases keep expiring goes to ERROR (default 3).
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub max_attempts: Field<PositiveInt>,
     /// Default lease length in seconds (default 30).
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
 }
@@ -228,13 +217,6 @@ pub struct CreatedServiceData {
     pub message: &'static str,
     #[schema(format = "uuid")]
     pub id: String,
-}
-
-/// `POST /services` answer (`Location` names the new service).
-#[derive(Serialize, ToSchema)]
-pub struct CreatedService {
-    pub data: CreatedServiceData,
-    pub links: Links,
 }
 
 /// A service in detail.
@@ -292,44 +274,27 @@ pub struct ServiceDetailMeta {
     pub service_schema: Value,
 }
 
-/// `GET /services/{id}` (and `PATCH` with a JSON body).
-#[derive(Serialize, ToSchema)]
-pub struct ServiceDetailResponse {
-    pub data: ServiceDetail,
-    pub links: Links,
-    pub meta: ServiceDetailMeta,
-}
-
 /// `PATCH /services/{id}` JSON body: every key optional, `null` means unchanged,
 /// unknown keys ignored. All are checked before anything changes.
 #[derive(Deserialize, ToSchema)]
 pub struct ServicePatch {
-    #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub is_available: Field<bool>,
-    #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Field<String>,
     /// Not blank, at most 200 characters.
-    #[serde(default)]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Field<String>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub timeout: Field<PositiveInt>,
-    #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$")]
     pub version: Field<String>,
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub job_registration_schema: Field<Object>,
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub job_result_schema: Field<Object>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub max_attempts: Field<PositiveInt>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
 }
@@ -345,7 +310,7 @@ pub struct CheckedIn {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ServicePatched {
-    Updated(Box<ServiceDetailResponse>),
+    Updated(Box<Envelope<ServiceDetail, Links, ServiceDetailMeta>>),
     CheckedIn(CheckedIn),
 }
 
@@ -353,10 +318,10 @@ pub enum ServicePatched {
 #[derive(Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum JobStatus {
-    Registered,
-    Working,
-    Completed,
-    Error,
+    Registered = pb::JobStatus::Registered as isize,
+    Working = pb::JobStatus::Working as isize,
+    Completed = pb::JobStatus::Completed as isize,
+    Error = pb::JobStatus::Error as isize,
 }
 
 impl From<i32> for JobStatus {
@@ -366,17 +331,6 @@ impl From<i32> for JobStatus {
             Ok(pb::JobStatus::Working) => Self::Working,
             Ok(pb::JobStatus::Completed) => Self::Completed,
             _ => Self::Error,
-        }
-    }
-}
-
-impl From<JobStatus> for pb::JobStatus {
-    fn from(status: JobStatus) -> Self {
-        match status {
-            JobStatus::Registered => Self::Registered,
-            JobStatus::Working => Self::Working,
-            JobStatus::Completed => Self::Completed,
-            JobStatus::Error => Self::Error,
         }
     }
 }
@@ -449,15 +403,8 @@ impl From<&pb::Job> for JobDetail {
 /// A job with Brigade's fields.
 #[derive(Serialize, ToSchema)]
 pub struct JobFull {
-    #[schema(format = DateTime)]
-    pub date_submitted: String,
-    #[schema(format = "uuid")]
-    pub id: String,
-    #[schema(value_type = Object)]
-    pub parameters: Value,
-    #[schema(required = true, value_type = Option<Object>)]
-    pub results: Value,
-    pub status: JobStatus,
+    #[serde(flatten)]
+    pub job: JobDetail,
     #[schema(format = "uuid")]
     pub service_id: String,
     pub attempts: i32,
@@ -470,13 +417,8 @@ pub struct JobFull {
 
 impl From<pb::Job> for JobFull {
     fn from(job: pb::Job) -> Self {
-        let detail = JobDetail::from(&job);
         Self {
-            date_submitted: detail.date_submitted,
-            id: detail.id,
-            parameters: detail.parameters,
-            results: detail.results,
-            status: detail.status,
+            job: JobDetail::from(&job),
             service_id: job.service_id,
             attempts: job.attempts,
             max_attempts: job.max_attempts,
@@ -496,27 +438,11 @@ pub struct JobFullMeta {
     pub patch_request_schema: Value,
 }
 
-/// `GET /jobs/{id}`.
-#[derive(Serialize, ToSchema)]
-pub struct JobFullResponse {
-    pub data: JobFull,
-    pub links: Links,
-    pub meta: JobFullMeta,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct DataSchemaMeta {
     /// JSON Schema (draft-04) of `data`.
     #[schema(value_type = Object)]
     pub data_schema: Value,
-}
-
-/// `GET /jobs`: every job, oldest first (or one page with `page_size`).
-#[derive(Serialize, ToSchema)]
-pub struct JobList {
-    pub data: Vec<JobOverview>,
-    pub links: PagedLinks,
-    pub meta: DataSchemaMeta,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -530,23 +456,6 @@ pub struct ServiceJobsMeta {
     pub data_schema: Value,
 }
 
-/// `GET /services/{id}/jobs`: the service's jobs, oldest first (or one page).
-#[derive(Serialize, ToSchema)]
-pub struct ServiceJobList {
-    pub data: Vec<JobDetail>,
-    pub links: PagedLinks,
-    pub meta: ServiceJobsMeta,
-}
-
-/// `GET /services/{id}/queue`: up to 10 oldest REGISTERED jobs.
-#[derive(Serialize, ToSchema)]
-pub struct Queue {
-    #[schema(min_items = 1, max_items = 10)]
-    pub data: Vec<JobDetail>,
-    pub links: Links,
-    pub meta: DataSchemaMeta,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct NextJobMeta {
     /// JSON Schema (draft-04) of `data`.
@@ -554,20 +463,11 @@ pub struct NextJobMeta {
     pub job_schema: Value,
 }
 
-/// `GET /services/{id}/jobs/next`.
-#[derive(Serialize, ToSchema)]
-pub struct NextJob {
-    pub data: JobDetail,
-    pub links: Links,
-    pub meta: NextJobMeta,
-}
-
 /// `POST /services/{id}/jobs` body. Unknown keys are ignored.
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"parameters": {"exposure_ms": 250}}))]
 pub struct NewJob {
     /// Validated against the service's current registration schema.
-    #[serde(default)]
     #[schema(value_type = Object, required = true)]
     pub parameters: Field<Object>,
 }
@@ -584,11 +484,9 @@ pub struct JobSubmitted {
 #[derive(Deserialize, ToSchema)]
 pub struct JobPatch {
     /// New status, in any letter case.
-    #[serde(default)]
     #[schema(value_type = Option<JobStatus>)]
     pub status: Field<JobStatus>,
     /// Validated against the job's result schema.
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub results: Field<Object>,
 }

@@ -1,15 +1,14 @@
 //! `GET /` (API metadata) and TopChef's `/validator`.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use brigade_proto::jobqueue::v1 as pb;
-use http::{HeaderMap, StatusCode};
 
 use super::extract::{Body, Json, Problems};
-use super::model::{self, Links};
+use super::model::{self, Envelope, Linked, Links};
 use super::schemas;
-use crate::envelope::{BaseUrl, json};
-use crate::error::{ErrorObject, TopChefError, titles};
+use crate::envelope::BaseUrl;
+use crate::error::TopChefError;
 use crate::state::AppState;
 
 /// API metadata.
@@ -18,10 +17,9 @@ use crate::state::AppState;
     path = "/",
     operation_id = "api_metadata",
     tag = "TopChef",
-    responses((status = 200, description = "TopChef's API metadata, with its JSON Schema in `meta`.", body = model::ApiMetadataResponse))
+    responses((status = 200, description = "TopChef's API metadata, with its JSON Schema in `meta`.", body = Envelope<model::ApiMetadata, Links, model::ApiMetadataMeta>))
 )]
-pub async fn metadata(headers: HeaderMap) -> Response {
-    let base = BaseUrl::from_headers(&headers);
+pub async fn metadata(base: BaseUrl) -> Response {
     let data = model::ApiMetadata {
         documentation_url: "https://topchef.readthedocs.io/en/latest/",
         maintainer_email: "michalkononenko@gmail.com",
@@ -30,16 +28,14 @@ pub async fn metadata(headers: HeaderMap) -> Response {
         // TopChef's own value: clients of the original compare it.
         version: "0.1dev",
     };
-    json(
-        StatusCode::OK,
-        model::ApiMetadataResponse {
-            data,
-            links: Links::to(base.join("/")),
-            meta: model::ApiMetadataMeta {
-                schema: schemas::api_metadata(),
-            },
+    Envelope {
+        data,
+        links: Links::to(base.join("/")),
+        meta: model::ApiMetadataMeta {
+            schema: schemas::api_metadata(),
         },
-    )
+    }
+    .into_response()
 }
 
 /// What `POST /validator` expects.
@@ -48,20 +44,17 @@ pub async fn metadata(headers: HeaderMap) -> Response {
     path = "/validator",
     operation_id = "validator_info",
     tag = "TopChef",
-    responses((status = 200, description = "The JSON Schema of the validator's body, in `meta`.", body = model::ValidatorInfo))
+    responses((status = 200, description = "The JSON Schema of the validator's body, in `meta`.", body = Envelope<serde_json::Value, Links, model::ValidatorInfoMeta>))
 )]
-pub async fn validator_info(headers: HeaderMap) -> Response {
-    let base = BaseUrl::from_headers(&headers);
-    json(
-        StatusCode::OK,
-        model::ValidatorInfo {
-            data: serde_json::json!({}),
-            links: Links::to(base.join("/validator")),
-            meta: model::ValidatorInfoMeta {
-                validator_schema: schemas::validator(),
-            },
+pub async fn validator_info(base: BaseUrl) -> Response {
+    Envelope {
+        data: serde_json::json!({}),
+        links: Links::to(base.join("/validator")),
+        meta: model::ValidatorInfoMeta {
+            validator_schema: schemas::validator(),
         },
-    )
+    }
+    .into_response()
 }
 
 impl Body for model::ValidatorRequest {
@@ -79,49 +72,30 @@ impl Body for model::ValidatorRequest {
     tag = "TopChef",
     request_body(content = model::ValidatorRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "`object` is valid against `schema`.", body = model::ValidationSuccess),
+        (status = 200, description = "`object` is valid against `schema`.", body = Linked<model::ValidationSuccessData>),
         (status = 400, description = "JSONSchema Validation Error (one error object per violation); Deserialization Error From Client Data (`schema` or `object` missing or not an object, or `schema` is not a valid schema); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = model::TopChefErrors),
         model::TopChefBodyErrors,
     )
 )]
 pub async fn validate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     Json(body): Json<model::ValidatorRequest>,
 ) -> Result<Response, TopChefError> {
-    let base = BaseUrl::from_headers(&headers);
     let text = |field: crate::fields::Field<crate::fields::AnyObject>| field.given().map(|o| o.0.to_string());
     let request = pb::ValidateJsonRequest {
         schema_json: text(body.schema).unwrap_or_default(),
         instance_json: text(body.object).unwrap_or_default(),
     };
-    let errors = state
-        .job_queue
-        .clone()
-        .validate_json(request)
-        .await?
-        .into_inner()
-        .errors;
+    let errors = state.jq().validate_json(request).await?.into_inner().errors;
     if errors.is_empty() {
-        return Ok(json(
-            StatusCode::OK,
-            model::ValidationSuccess {
-                data: model::ValidationSuccessData {
-                    status: "Validation was successful",
-                },
-                links: Links::to(base.join("/validator")),
+        return Ok(Linked {
+            data: model::ValidationSuccessData {
+                status: "Validation was successful",
             },
-        ));
+            links: Links::to(base.join("/validator")),
+        }
+        .into_response());
     }
-    Err(TopChefError {
-        errors: errors
-            .into_iter()
-            .map(|detail| ErrorObject {
-                detail,
-                status_code: 400,
-                title: titles::SCHEMA.to_owned(),
-            })
-            .collect(),
-        allow: None,
-    })
+    Err(TopChefError::schema(errors))
 }

@@ -1,15 +1,15 @@
 //! TopChef's `/services` routes.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use brigade_proto::jobqueue::v1 as pb;
 use http::{HeaderMap, StatusCode};
 
 use super::extract::{Body, Json, PathId, Problems};
-use super::model::{self, Links, PagedLinks};
+use super::model::{self, Envelope, Linked, Links, PagedLinks};
 use super::{PageQuery, fetch_jobs, list_pages, schemas};
 use crate::body::{BodyError, is_json_content_type, parse_json, read_bytes};
-use crate::envelope::{BaseUrl, document, json, naive_date, no_content, with_location};
+use crate::envelope::{BaseUrl, document, json, naive_date, with_location};
 use crate::error::TopChefError;
 use crate::state::AppState;
 
@@ -17,14 +17,11 @@ type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
 async fn get_service(state: &AppState, id: &str) -> Result<pb::Service> {
     let response = state
-        .job_queue
-        .clone()
+        .jq()
         .get_service(pb::GetServiceRequest { id: id.to_owned() })
         .await?;
-    response
-        .into_inner()
-        .service
-        .ok_or_else(|| TopChefError::from_grpc(&tonic::Status::internal("empty response")))
+    let missing = || TopChefError::from(tonic::Status::internal("empty response"));
+    response.into_inner().service.ok_or_else(missing)
 }
 
 /// Every service, oldest first.
@@ -35,40 +32,37 @@ async fn get_service(state: &AppState, id: &str) -> Result<pb::Service> {
     tag = "TopChef",
     params(PageQuery),
     responses(
-        (status = 200, description = "All services, or one page of them with `page_size`; follow `links.next`.", body = model::ServiceList),
+        (status = 200, description = "All services, or one page of them with `page_size`; follow `links.next`.", body = Envelope<Vec<model::ServiceOverview>, PagedLinks, model::ServiceListMeta>),
         (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
             content((model::TopChefErrors = "application/json"), (String = "text/plain"))),
     )
 )]
-pub async fn list(State(state): State<AppState>, headers: HeaderMap, page: PageQuery) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let client = state.job_queue.clone();
+pub async fn list(State(state): State<AppState>, base: BaseUrl, page: PageQuery) -> Result<Response> {
     let (services, next) = list_pages(page.requested()?, |page_size, page_token| {
-        let mut client = client.clone();
+        let mut client = state.jq();
+        let request = pb::ListServicesRequest {
+            page_size,
+            page_token,
+            ..Default::default()
+        };
         async move {
-            let page = client
-                .list_services(pb::ListServicesRequest {
-                    page_size,
-                    page_token,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
+            let page = client.list_services(request).await?.into_inner();
             Ok((page.services, page.next_page_token))
         }
     })
     .await?;
-    Ok(json(
-        StatusCode::OK,
-        model::ServiceList {
-            data: services.into_iter().map(Into::into).collect(),
-            links: PagedLinks::new(base.join("/services"), next),
-            meta: model::ServiceListMeta {
-                service_schema: schemas::service_overview(),
-                new_service_schema: schemas::new_service(),
-            },
+    Ok(Envelope {
+        data: services
+            .into_iter()
+            .map(model::ServiceOverview::from)
+            .collect::<Vec<_>>(),
+        links: PagedLinks::new(base.join("/services"), next),
+        meta: model::ServiceListMeta {
+            service_schema: schemas::service_overview(),
+            new_service_schema: schemas::new_service(),
         },
-    ))
+    }
+    .into_response())
 }
 
 impl Body for model::NewService {
@@ -92,7 +86,7 @@ impl Body for model::NewService {
     tag = "TopChef",
     request_body(content = model::NewService, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created; `data.id` is the new service's id.", body = model::CreatedService,
+        (status = 201, description = "Created; `data.id` is the new service's id.", body = Linked<model::CreatedServiceData>,
             headers(("Location" = String, description = "Absolute URL of the new service."))),
         (status = 400, description = "Deserialization Error From Client Data (a field missing or of the wrong type, a bad version, a schema that is not a valid JSON Schema); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = model::TopChefErrors),
         (status = 409, description = "Conflict: a service with this `(name, version)` exists.", body = model::TopChefErrors),
@@ -101,10 +95,9 @@ impl Body for model::NewService {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     Json(body): Json<model::NewService>,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
     let request = pb::CreateServiceRequest {
         name: body.name.given().unwrap_or_default(),
         description: body.description.given().unwrap_or_default(),
@@ -115,16 +108,10 @@ pub async fn create(
         max_attempts: body.max_attempts.given().map(|n| n.as_i32()),
         lease_seconds: body.lease_seconds.given().map(|n| n.0),
     };
-    let service = state
-        .job_queue
-        .clone()
-        .create_service(request)
-        .await?
-        .into_inner()
-        .service
-        .unwrap_or_default();
+    let response = state.jq().create_service(request).await?;
+    let service = response.into_inner().service.unwrap_or_default();
     let location = base.join(&format!("/services/{}", service.id));
-    let created = model::CreatedService {
+    let created = Linked {
         data: model::CreatedServiceData {
             message: "service successfully created",
             id: service.id,
@@ -134,9 +121,13 @@ pub async fn create(
     Ok(with_location(json(StatusCode::CREATED, created), &location))
 }
 
-async fn detail_body(state: &AppState, base: &BaseUrl, service: pb::Service) -> Result<model::ServiceDetailResponse> {
+async fn detail_body(
+    state: &AppState,
+    base: &BaseUrl,
+    service: pb::Service,
+) -> Result<Envelope<model::ServiceDetail, Links, model::ServiceDetailMeta>> {
     let (jobs, _) = fetch_jobs(state, &service.id, None).await?;
-    Ok(model::ServiceDetailResponse {
+    Ok(Envelope {
         links: Links::to(base.join(&format!("/services/{}", service.id))),
         data: model::ServiceDetail::new(service, &jobs),
         meta: model::ServiceDetailMeta {
@@ -153,12 +144,11 @@ async fn detail_body(state: &AppState, base: &BaseUrl, service: pb::Service) -> 
     tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
-        (status = 200, description = "The service, with its JSON Schema in `meta`.", body = model::ServiceDetailResponse),
+        (status = 200, description = "The service, with its JSON Schema in `meta`.", body = Envelope<model::ServiceDetail, Links, model::ServiceDetailMeta>),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
     )
 )]
-pub async fn detail(State(state): State<AppState>, headers: HeaderMap, PathId(id): PathId) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
+pub async fn detail(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Response> {
     let service = get_service(&state, &id).await?;
     Ok(json(StatusCode::OK, detail_body(&state, &base, service).await?))
 }
@@ -197,11 +187,11 @@ impl Body for model::ServicePatch {
 )]
 pub async fn patch(
     State(state): State<AppState>,
+    base: BaseUrl,
     headers: HeaderMap,
     PathId(id): PathId,
     body: axum::body::Body,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
     let bytes = read_bytes(body, state.limits).await?;
     let parsed = if is_json_content_type(&headers) == Some(true) {
         parse_json(&bytes, state.limits.max_depth)
@@ -210,13 +200,8 @@ pub async fn patch(
     };
     let body = match parsed {
         Err(BodyError::NotJson) => {
-            let at = state
-                .job_queue
-                .clone()
-                .heartbeat(pb::HeartbeatRequest { id })
-                .await?
-                .into_inner()
-                .checked_in_at;
+            let response = state.jq().heartbeat(pb::HeartbeatRequest { id }).await?;
+            let at = response.into_inner().checked_in_at;
             let meta = format!("Service checked in at {}", naive_date(at.as_ref()));
             return Ok(json(
                 StatusCode::OK,
@@ -238,14 +223,8 @@ pub async fn patch(
         max_attempts: body.max_attempts.given().map(|n| n.as_i32()),
         lease_seconds: body.lease_seconds.given().map(|n| n.0),
     };
-    let service = state
-        .job_queue
-        .clone()
-        .update_service(request)
-        .await?
-        .into_inner()
-        .service
-        .unwrap_or_default();
+    let response = state.jq().update_service(request).await?;
+    let service = response.into_inner().service.unwrap_or_default();
     let updated = detail_body(&state, &base, service).await?;
     Ok(json(StatusCode::OK, model::ServicePatched::Updated(Box::new(updated))))
 }
@@ -258,36 +237,31 @@ pub async fn patch(
     tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
-        (status = 200, description = "Up to 10 REGISTERED jobs, oldest first.", body = model::Queue),
+        (status = 200, description = "Up to 10 REGISTERED jobs, oldest first.", body = Envelope<Vec<model::JobDetail>, Links, model::DataSchemaMeta>),
         (status = 204, description = "No job is waiting (empty body)."),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
     )
 )]
-pub async fn queue(State(state): State<AppState>, headers: HeaderMap, PathId(id): PathId) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let jobs = state
-        .job_queue
-        .clone()
+pub async fn queue(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Response> {
+    let response = state
+        .jq()
         .get_queue(pb::GetQueueRequest { service_id: id.clone() })
-        .await?
-        .into_inner()
-        .jobs;
+        .await?;
+    let jobs = response.into_inner().jobs;
     if jobs.is_empty() {
-        return Ok(no_content());
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let data_schema = schemas::job_list(
         "Job List Schema",
         "The schema for the data in the \"data\" key",
         schemas::job_detail(None, None),
     );
-    Ok(json(
-        StatusCode::OK,
-        model::Queue {
-            data: jobs.iter().map(Into::into).collect(),
-            links: Links::to(base.join(&format!("/services/{id}/queue"))),
-            meta: model::DataSchemaMeta { data_schema },
-        },
-    ))
+    Ok(Envelope {
+        data: jobs.iter().map(model::JobDetail::from).collect::<Vec<_>>(),
+        links: Links::to(base.join(&format!("/services/{id}/queue"))),
+        meta: model::DataSchemaMeta { data_schema },
+    }
+    .into_response())
 }
 
 /// The oldest REGISTERED job of a service.
@@ -298,31 +272,28 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap, PathId(id)
     tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
-        (status = 200, description = "The oldest REGISTERED job (it is not claimed).", body = model::NextJob),
+        (status = 200, description = "The oldest REGISTERED job (it is not claimed).", body = Envelope<model::JobDetail, Links, model::NextJobMeta>),
         (status = 204, description = "No job is waiting (empty body)."),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
     )
 )]
-pub async fn next(State(state): State<AppState>, headers: HeaderMap, PathId(id): PathId) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let job = state
-        .job_queue
-        .clone()
+pub async fn next(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Response> {
+    let response = state
+        .jq()
         .next_job(pb::NextJobRequest { service_id: id.clone() })
-        .await?
-        .into_inner()
-        .job;
-    let Some(job) = job else { return Ok(no_content()) };
-    Ok(json(
-        StatusCode::OK,
-        model::NextJob {
-            data: (&job).into(),
-            links: Links::to(base.join(&format!("/services/{id}/jobs/next"))),
-            meta: model::NextJobMeta {
-                job_schema: schemas::job_detail(Some("Job Schema"), Some("The schema representing the job")),
-            },
+        .await?;
+    let job = response.into_inner().job;
+    let Some(job) = job else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    Ok(Envelope {
+        data: model::JobDetail::from(&job),
+        links: Links::to(base.join(&format!("/services/{id}/jobs/next"))),
+        meta: model::NextJobMeta {
+            job_schema: schemas::job_detail(Some("Job Schema"), Some("The schema representing the job")),
         },
-    ))
+    }
+    .into_response())
 }
 
 const DATA_SCHEMA_DESCRIPTION: &str = "The schema for reading data contained in the data key of this response";
@@ -335,7 +306,7 @@ const DATA_SCHEMA_DESCRIPTION: &str = "The schema for reading data contained in 
     tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts."), PageQuery),
     responses(
-        (status = 200, description = "The service's jobs, or one page of them with `page_size`; `meta.new_job_schema` holds the service's registration schema.", body = model::ServiceJobList),
+        (status = 200, description = "The service's jobs, or one page of them with `page_size`; `meta.new_job_schema` holds the service's registration schema.", body = Envelope<Vec<model::JobDetail>, PagedLinks, model::ServiceJobsMeta>),
         (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
             content((model::TopChefErrors = "application/json"), (String = "text/plain"))),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
@@ -343,29 +314,25 @@ const DATA_SCHEMA_DESCRIPTION: &str = "The schema for reading data contained in 
 )]
 pub async fn jobs(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     PathId(id): PathId,
     page: PageQuery,
-) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
+) -> Result<impl IntoResponse> {
     let paging = page.requested()?;
     let service = get_service(&state, &id).await?;
     let (jobs, next) = fetch_jobs(&state, &id, paging).await?;
-    Ok(json(
-        StatusCode::OK,
-        model::ServiceJobList {
-            data: jobs.iter().map(Into::into).collect(),
-            links: PagedLinks::new(base.join(&format!("/services/{id}/jobs")), next),
-            meta: model::ServiceJobsMeta {
-                new_job_schema: schemas::new_job(document(&service.job_registration_schema_json)),
-                data_schema: schemas::job_list(
-                    "Data Schema",
-                    DATA_SCHEMA_DESCRIPTION,
-                    schemas::job_detail(Some("Data Schema"), Some(DATA_SCHEMA_DESCRIPTION)),
-                ),
-            },
+    Ok(Envelope {
+        data: jobs.iter().map(model::JobDetail::from).collect::<Vec<_>>(),
+        links: PagedLinks::new(base.join(&format!("/services/{id}/jobs")), next),
+        meta: model::ServiceJobsMeta {
+            new_job_schema: schemas::new_job(document(&service.job_registration_schema_json)),
+            data_schema: schemas::job_list(
+                "Data Schema",
+                DATA_SCHEMA_DESCRIPTION,
+                schemas::job_detail(Some("Data Schema"), Some(DATA_SCHEMA_DESCRIPTION)),
+            ),
         },
-    ))
+    })
 }
 
 impl Body for model::NewJob {
@@ -392,22 +359,16 @@ impl Body for model::NewJob {
 )]
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     PathId(id): PathId,
     Json(body): Json<model::NewJob>,
 ) -> Result<Response> {
-    let base = BaseUrl::from_headers(&headers);
-    let job = state
-        .job_queue
-        .clone()
-        .submit_job(pb::SubmitJobRequest {
-            service_id: id,
-            parameters_json: body.parameters.given().map(|o| o.0).unwrap_or_default(),
-        })
-        .await?
-        .into_inner()
-        .job
-        .unwrap_or_default();
+    let request = pb::SubmitJobRequest {
+        service_id: id,
+        parameters_json: body.parameters.given().map(|o| o.0).unwrap_or_default(),
+    };
+    let response = state.jq().submit_job(request).await?;
+    let job = response.into_inner().job.unwrap_or_default();
     let location = base.join(&format!("/jobs/{}", job.id));
     let submitted = model::JobSubmitted {
         data: (&job).into(),
