@@ -18,6 +18,16 @@ pub enum BodyError {
     TooDeep(u32),
 }
 
+impl BodyError {
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::TooLarge(_) => http::StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => http::StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimits {
     pub max_bytes: u64,

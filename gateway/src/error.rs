@@ -181,29 +181,22 @@ impl TopChefError {
 
 impl From<BodyError> for TopChefError {
     fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(limit) => Self::single(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                titles::TOO_LARGE,
-                format!("The request body is larger than the limit of {limit} bytes"),
-            ),
-            BodyError::UnsupportedMediaType(ct) => Self::single(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                titles::NOT_JSON,
-                format!("Content-Type {ct:?} is not JSON; send application/json"),
-            ),
-            BodyError::NotJson => Self::bad_request(
-                titles::NOT_JSON,
-                "Could not understand input. Either it is not JSON, or the type was not specified using the Content-Type header",
-            ),
-            BodyError::Malformed(m) => {
-                Self::bad_request(titles::NOT_JSON, format!("The request body is not valid JSON: {m}"))
-            }
-            BodyError::TooDeep(d) => Self::bad_request(
-                titles::NOT_JSON,
-                format!("The request body is nested deeper than {d} levels"),
-            ),
-        }
+        let status = e.status();
+        let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            titles::TOO_LARGE
+        } else {
+            titles::NOT_JSON
+        };
+        let detail = match e {
+            BodyError::TooLarge(limit) => format!("The request body is larger than the limit of {limit} bytes"),
+            BodyError::UnsupportedMediaType(ct) => format!("Content-Type {ct:?} is not JSON; send application/json"),
+            BodyError::NotJson => "Could not understand input. Either it is not JSON, or the type was not specified \
+                                   using the Content-Type header"
+                .to_owned(),
+            BodyError::Malformed(m) => format!("The request body is not valid JSON: {m}"),
+            BodyError::TooDeep(d) => format!("The request body is nested deeper than {d} levels"),
+        };
+        Self::single(status, title, detail)
     }
 }
 
@@ -294,19 +287,15 @@ impl From<tonic::Status> for ScaleError {
 
 impl From<BodyError> for ScaleError {
     fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(limit) => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request body is larger than the limit of {limit} bytes."),
-            ),
-            BodyError::UnsupportedMediaType(ct) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Unsupported media type \"{ct}\" in request."),
-            ),
-            BodyError::NotJson => Self::bad_request("The request body must be a JSON object."),
-            BodyError::Malformed(m) => Self::bad_request(format!("JSON parse error - {m}")),
-            BodyError::TooDeep(d) => Self::bad_request(format!("JSON parse error - nested deeper than {d} levels")),
-        }
+        let status = e.status();
+        let detail = match e {
+            BodyError::TooLarge(limit) => format!("Request body is larger than the limit of {limit} bytes."),
+            BodyError::UnsupportedMediaType(ct) => format!("Unsupported media type \"{ct}\" in request."),
+            BodyError::NotJson => "The request body must be a JSON object.".to_owned(),
+            BodyError::Malformed(m) => format!("JSON parse error - {m}"),
+            BodyError::TooDeep(d) => format!("JSON parse error - nested deeper than {d} levels"),
+        };
+        Self::new(status, detail)
     }
 }
 

@@ -13,10 +13,7 @@ use crate::state::AppState;
 
 /// Liveness: the gateway process is up.
 #[utoipa::path(
-    get,
-    path = "/healthz",
-    operation_id = "healthz",
-    tag = "Health",
+    get, path = "/healthz", operation_id = "healthz", tag = "Health",
     responses((status = 200, description = "The gateway is up.", body = super::model::Liveness))
 )]
 pub async fn healthz() -> Response {
@@ -26,10 +23,7 @@ pub async fn healthz() -> Response {
 
 /// Prometheus metrics of this process, in the text exposition format.
 #[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "Health",
+    get, path = "/metrics", operation_id = "metrics", tag = "Health",
     responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String))
 )]
 pub async fn metrics() -> Response {
@@ -50,10 +44,7 @@ async fn serving(mut client: HealthClient<Channel>) -> bool {
 
 /// Readiness: both services answer SERVING over gRPC health.
 #[utoipa::path(
-    get,
-    path = "/readyz",
-    operation_id = "readyz",
-    tag = "Health",
+    get, path = "/readyz", operation_id = "readyz", tag = "Health",
     responses(
         (status = 200, description = "job-queue and recipe-types both serve.", body = super::model::Readiness),
         (status = 503, description = "A service does not serve (or the gateway is shedding load).",

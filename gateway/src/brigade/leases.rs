@@ -15,14 +15,11 @@ use crate::topchef::model::{JobDetail, Linked, Links, TopChefBodyErrors, TopChef
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
-fn job_response(base: &BaseUrl, job: Option<pb::Job>) -> Response {
+fn job_response(base: &BaseUrl, job: Option<pb::Job>) -> Linked<JobDetail> {
     let job = job.unwrap_or_default();
     let links = Links::to(base.join(&format!("/jobs/{}", job.id)));
-    Linked {
-        data: JobDetail::from(&job),
-        links,
-    }
-    .into_response()
+    let data = JobDetail::from(&job);
+    Linked { data, links }
 }
 
 impl Body for model::JobBatch {
@@ -33,10 +30,7 @@ impl Body for model::JobBatch {
 
 /// Submits 1–1000 jobs at once, all or nothing.
 #[utoipa::path(
-    post,
-    path = "/services/{id}/jobs/batch",
-    operation_id = "submit_jobs",
-    tag = "Worker protocol",
+    post, path = "/services/{id}/jobs/batch", operation_id = "submit_jobs", tag = "Worker protocol",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::JobBatch, content_type = "application/json"),
     responses(
@@ -77,10 +71,7 @@ impl Body for model::ClaimRequest {
 
 /// Leases up to `max_jobs` REGISTERED jobs of a service, oldest first.
 #[utoipa::path(
-    post,
-    path = "/services/{id}/jobs/claim",
-    operation_id = "claim_jobs",
-    tag = "Worker protocol",
+    post, path = "/services/{id}/jobs/claim", operation_id = "claim_jobs", tag = "Worker protocol",
     description = "Each leased job becomes WORKING and carries its own `lease_token` and `lease_expires_at`. The body is optional: empty means one job with the service's lease length.",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = Option<model::ClaimRequest>, content_type = "application/json", description = "Optional."),
@@ -120,10 +111,7 @@ impl Body for model::LeaseHeartbeat {
 
 /// Extends a lease.
 #[utoipa::path(
-    post,
-    path = "/jobs/{id}/heartbeat",
-    operation_id = "heartbeat_lease",
-    tag = "Worker protocol",
+    post, path = "/jobs/{id}/heartbeat", operation_id = "heartbeat_lease", tag = "Worker protocol",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::LeaseHeartbeat, content_type = "application/json"),
     responses(
@@ -160,10 +148,7 @@ impl Body for model::CompleteRequest {
 
 /// Completes a leased job with its results (exactly once).
 #[utoipa::path(
-    post,
-    path = "/jobs/{id}/complete",
-    operation_id = "complete_job",
-    tag = "Worker protocol",
+    post, path = "/jobs/{id}/complete", operation_id = "complete_job", tag = "Worker protocol",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::CompleteRequest, content_type = "application/json"),
     responses(
@@ -178,7 +163,7 @@ pub async fn complete(
     base: BaseUrl,
     PathId(id): PathId,
     Json(body): Json<model::CompleteRequest>,
-) -> Result<Response> {
+) -> Result<Linked<JobDetail>> {
     let request = pb::CompleteJobRequest {
         job_id: id,
         lease_token: body.lease_token.given().unwrap_or_default(),
@@ -200,10 +185,7 @@ impl Body for model::FailRequest {
 
 /// Fails a leased job, or puts it back to REGISTERED with `retry` while attempts remain.
 #[utoipa::path(
-    post,
-    path = "/jobs/{id}/fail",
-    operation_id = "fail_job",
-    tag = "Worker protocol",
+    post, path = "/jobs/{id}/fail", operation_id = "fail_job", tag = "Worker protocol",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::FailRequest, content_type = "application/json"),
     responses(
@@ -218,7 +200,7 @@ pub async fn fail(
     base: BaseUrl,
     PathId(id): PathId,
     Json(body): Json<model::FailRequest>,
-) -> Result<Response> {
+) -> Result<Linked<JobDetail>> {
     let request = pb::FailJobRequest {
         job_id: id,
         lease_token: body.lease_token.given().unwrap_or_default(),
@@ -233,10 +215,7 @@ pub async fn fail(
 
 /// Cancels a REGISTERED or WORKING job.
 #[utoipa::path(
-    post,
-    path = "/jobs/{id}/cancel",
-    operation_id = "cancel_job",
-    tag = "Worker protocol",
+    post, path = "/jobs/{id}/cancel", operation_id = "cancel_job", tag = "Worker protocol",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
         (status = 200, description = "The job, ERROR with `cancelled: true` (any lease is revoked).", body = Linked<JobDetail>),
@@ -244,7 +223,7 @@ pub async fn fail(
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
     )
 )]
-pub async fn cancel(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Response> {
+pub async fn cancel(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Linked<JobDetail>> {
     let response = state.jq().cancel_job(pb::CancelJobRequest { job_id: id }).await?;
     let job = response.into_inner().job;
     Ok(job_response(&base, job))

@@ -27,10 +27,7 @@ fn optional_bool_query(pairs: &[(String, String)], name: &str) -> Result<Option<
 
 /// Lists recipe types, filtered, ordered and paged.
 #[utoipa::path(
-    get,
-    path = "/v6/recipe-types/",
-    operation_id = "list_recipe_types",
-    tag = "Scale v6",
+    get, path = "/v6/recipe-types/", operation_id = "list_recipe_types", tag = "Scale v6",
     params(model::ScaleListQuery),
     responses(
         (status = 200, description = "One page; `next` and `previous` are absolute URLs.", body = Page<model::RecipeTypeListItem>),
@@ -79,10 +76,7 @@ impl Body for model::NewRecipeType {
 
 /// Creates a recipe type; its name is the slug of its title.
 #[utoipa::path(
-    post,
-    path = "/v6/recipe-types/",
-    operation_id = "create_recipe_type",
-    tag = "Scale v6",
+    post, path = "/v6/recipe-types/", operation_id = "create_recipe_type", tag = "Scale v6",
     request_body(content = model::NewRecipeType, content_type = "application/json"),
     responses(
         (status = 201, description = "Created.", body = model::RecipeTypeDetails,
@@ -120,10 +114,7 @@ impl Body for model::RecipeTypeValidationRequest {
 
 /// Validates a definition without saving it, reporting every error and warning.
 #[utoipa::path(
-    post,
-    path = "/v6/recipe-types/validation/",
-    operation_id = "validate_recipe_type",
-    tag = "Scale v6",
+    post, path = "/v6/recipe-types/validation/", operation_id = "validate_recipe_type", tag = "Scale v6",
     request_body(content = model::RecipeTypeValidationRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The report (also when the definition is invalid: `is_valid` is false).", body = model::ValidationReport),
@@ -148,10 +139,7 @@ pub async fn validate(
 
 /// One recipe type with its definition, job types, sub- and super-recipe types.
 #[utoipa::path(
-    get,
-    path = "/v6/recipe-types/{name}/",
-    operation_id = "get_recipe_type",
-    tag = "Scale v6",
+    get, path = "/v6/recipe-types/{name}/", operation_id = "get_recipe_type", tag = "Scale v6",
     params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),),
     responses(
         (status = 200, description = "The recipe type.", body = model::RecipeTypeDetails),
@@ -176,10 +164,7 @@ impl Body for model::RecipeTypeEdit {
 
 /// Edits a recipe type; a new revision only when the normalised definition changes.
 #[utoipa::path(
-    patch,
-    path = "/v6/recipe-types/{name}/",
-    operation_id = "edit_recipe_type",
-    tag = "Scale v6",
+    patch, path = "/v6/recipe-types/{name}/", operation_id = "edit_recipe_type", tag = "Scale v6",
     params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),),
     request_body(content = model::RecipeTypeEdit, content_type = "application/json"),
     responses(
@@ -211,10 +196,7 @@ pub async fn edit(
 
 /// A recipe type's revisions, newest first.
 #[utoipa::path(
-    get,
-    path = "/v6/recipe-types/{name}/revisions/",
-    operation_id = "list_recipe_type_revisions",
-    tag = "Scale v6",
+    get, path = "/v6/recipe-types/{name}/revisions/", operation_id = "list_recipe_type_revisions", tag = "Scale v6",
     params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."), model::ScalePageQuery),
     responses(
         (status = 200, description = "One page of revisions.", body = Page<model::RevisionSummary>),

@@ -108,3 +108,49 @@ impl<T: Body> FromRequest<AppState> for OptionalJson<T> {
         Json::from_value(parse_json(&bytes, state.limits.max_depth)?).map(|Json(b)| Self(b))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::brigade::model::JobBatch;
+    use crate::topchef::model::{JobPatch, NewService, ValidatorRequest};
+
+    fn problems<T: Body>(body: Value) -> Vec<String> {
+        let errors = Json::<T>::from_value(body).err().map(|e| e.errors).unwrap_or_default();
+        let key = |d: String| d.replace("Validation of key '", "").replace("' threw error '", ": ");
+        errors.into_iter().map(|e| key(e.detail)).collect()
+    }
+
+    #[test]
+    fn every_field_problem_is_reported_in_the_old_parsers_words() {
+        let body = json!({"name": 1, "job_result_schema": [], "timeout": 0, "version": null, "x": 1});
+        let expected = [
+            "name: Not a valid string.'.",
+            "description: Missing data for required field.'.",
+            "job_registration_schema: Missing data for required field.'.",
+            "job_result_schema: Not a valid mapping type.'.",
+            "timeout: Must be an integer of at least 1.'.",
+        ];
+        assert_eq!(problems::<NewService>(body), expected);
+        let expected = [
+            "schema: Not a valid mapping type.'.",
+            "object: Missing data for required field.'.",
+        ];
+        assert_eq!(problems::<ValidatorRequest>(json!({"schema": null})), expected);
+        let patch = json!({"status": "done", "results": null});
+        assert_eq!(
+            problems::<JobPatch>(patch),
+            ["status: Unknown value for job status enum'."]
+        );
+        assert_eq!(problems::<JobPatch>(json!([])), ["_schema: Invalid input type.'."]);
+        let batch = json!({"parameters": [1, {}, "x"]});
+        let expected = [
+            "parameters[0]: Not a valid mapping type.'.",
+            "parameters[2]: Not a valid mapping type.'.",
+        ];
+        assert_eq!(problems::<JobBatch>(batch), expected);
+        assert!(problems::<JobPatch>(json!({"status": " working ", "results": {}})).is_empty());
+    }
+}

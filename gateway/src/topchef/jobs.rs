@@ -16,10 +16,7 @@ type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
 /// Every job of every service, oldest first.
 #[utoipa::path(
-    get,
-    path = "/jobs",
-    operation_id = "list_jobs",
-    tag = "TopChef",
+    get, path = "/jobs", operation_id = "list_jobs", tag = "TopChef",
     params(PageQuery),
     responses(
         (status = 200, description = "All jobs (overview), or one page of them with `page_size`; follow `links.next`.", body = Envelope<Vec<model::JobOverview>, PagedLinks, model::DataSchemaMeta>),
@@ -40,10 +37,7 @@ pub async fn list(State(state): State<AppState>, base: BaseUrl, page: PageQuery)
 
 /// One job, with Brigade's fields (`service_id`, `attempts`, `max_attempts`, `error_message`, `cancelled`).
 #[utoipa::path(
-    get,
-    path = "/jobs/{id}",
-    operation_id = "get_job",
-    tag = "TopChef",
+    get, path = "/jobs/{id}", operation_id = "get_job", tag = "TopChef",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
         (status = 200, description = "The job, with the JSON Schemas of the job and of the PATCH body in `meta`.", body = Envelope<model::JobFull, Links, model::JobFullMeta>),
@@ -75,10 +69,7 @@ impl Body for model::JobPatch {
 
 /// TopChef's free PATCH; answers the bare job, as TopChef does.
 #[utoipa::path(
-    patch,
-    path = "/jobs/{id}",
-    operation_id = "patch_job",
-    tag = "TopChef",
+    patch, path = "/jobs/{id}", operation_id = "patch_job", tag = "TopChef",
     description = "Sets the status freely (any letter case) and/or the results (validated when not null). Revokes any lease on the job. Answers the bare job, without an envelope, as TopChef does.",
     params(("id" = String, Path, description = "Job id (a UUID).")),
     request_body(content = model::JobPatch, content_type = "application/json"),

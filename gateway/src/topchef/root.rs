@@ -13,10 +13,7 @@ use crate::state::AppState;
 
 /// API metadata.
 #[utoipa::path(
-    get,
-    path = "/",
-    operation_id = "api_metadata",
-    tag = "TopChef",
+    get, path = "/", operation_id = "api_metadata", tag = "TopChef",
     responses((status = 200, description = "TopChef's API metadata, with its JSON Schema in `meta`.", body = Envelope<model::ApiMetadata, Links, model::ApiMetadataMeta>))
 )]
 pub async fn metadata(base: BaseUrl) -> Response {
@@ -40,10 +37,7 @@ pub async fn metadata(base: BaseUrl) -> Response {
 
 /// What `POST /validator` expects.
 #[utoipa::path(
-    get,
-    path = "/validator",
-    operation_id = "validator_info",
-    tag = "TopChef",
+    get, path = "/validator", operation_id = "validator_info", tag = "TopChef",
     responses((status = 200, description = "The JSON Schema of the validator's body, in `meta`.", body = Envelope<serde_json::Value, Links, model::ValidatorInfoMeta>))
 )]
 pub async fn validator_info(base: BaseUrl) -> Response {
@@ -66,10 +60,7 @@ impl Body for model::ValidatorRequest {
 
 /// Validates `object` against `schema`.
 #[utoipa::path(
-    post,
-    path = "/validator",
-    operation_id = "validate",
-    tag = "TopChef",
+    post, path = "/validator", operation_id = "validate", tag = "TopChef",
     request_body(content = model::ValidatorRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`object` is valid against `schema`.", body = Linked<model::ValidationSuccessData>),

@@ -26,10 +26,7 @@ async fn get_service(state: &AppState, id: &str) -> Result<pb::Service> {
 
 /// Every service, oldest first.
 #[utoipa::path(
-    get,
-    path = "/services",
-    operation_id = "list_services",
-    tag = "TopChef",
+    get, path = "/services", operation_id = "list_services", tag = "TopChef",
     params(PageQuery),
     responses(
         (status = 200, description = "All services, or one page of them with `page_size`; follow `links.next`.", body = Envelope<Vec<model::ServiceOverview>, PagedLinks, model::ServiceListMeta>),
@@ -80,10 +77,7 @@ impl Body for model::NewService {
 
 /// Registers a service (a job type).
 #[utoipa::path(
-    post,
-    path = "/services",
-    operation_id = "create_service",
-    tag = "TopChef",
+    post, path = "/services", operation_id = "create_service", tag = "TopChef",
     request_body(content = model::NewService, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; `data.id` is the new service's id.", body = Linked<model::CreatedServiceData>,
@@ -138,10 +132,7 @@ async fn detail_body(
 
 /// One service with an overview of each of its jobs.
 #[utoipa::path(
-    get,
-    path = "/services/{id}",
-    operation_id = "get_service",
-    tag = "TopChef",
+    get, path = "/services/{id}", operation_id = "get_service", tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
         (status = 200, description = "The service, with its JSON Schema in `meta`.", body = Envelope<model::ServiceDetail, Links, model::ServiceDetailMeta>),
@@ -170,10 +161,7 @@ impl Body for model::ServicePatch {
 /// TopChef's PATCH: without a JSON body it is a heartbeat; with one, the fields
 /// are checked (all problems reported, nothing changed) and then applied.
 #[utoipa::path(
-    patch,
-    path = "/services/{id}",
-    operation_id = "patch_service",
-    tag = "TopChef",
+    patch, path = "/services/{id}", operation_id = "patch_service", tag = "TopChef",
     description = "Without a JSON body (no body, or a `Content-Type` that is not JSON) this is a heartbeat and answers `{\"meta\": \"Service checked in at …\"}`. With a JSON body the fields are all checked first (any problem is a 400 and changes nothing, not even the heartbeat clock), then applied; a change to either schema makes a new `revision`.",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = Option<model::ServicePatch>, content_type = "application/json", description = "Optional: leave it out for a heartbeat."),
@@ -231,10 +219,7 @@ pub async fn patch(
 
 /// The 10 oldest REGISTERED jobs of a service.
 #[utoipa::path(
-    get,
-    path = "/services/{id}/queue",
-    operation_id = "service_queue",
-    tag = "TopChef",
+    get, path = "/services/{id}/queue", operation_id = "service_queue", tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
         (status = 200, description = "Up to 10 REGISTERED jobs, oldest first.", body = Envelope<Vec<model::JobDetail>, Links, model::DataSchemaMeta>),
@@ -266,10 +251,7 @@ pub async fn queue(State(state): State<AppState>, base: BaseUrl, PathId(id): Pat
 
 /// The oldest REGISTERED job of a service.
 #[utoipa::path(
-    get,
-    path = "/services/{id}/jobs/next",
-    operation_id = "next_job",
-    tag = "TopChef",
+    get, path = "/services/{id}/jobs/next", operation_id = "next_job", tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     responses(
         (status = 200, description = "The oldest REGISTERED job (it is not claimed).", body = Envelope<model::JobDetail, Links, model::NextJobMeta>),
@@ -300,10 +282,7 @@ const DATA_SCHEMA_DESCRIPTION: &str = "The schema for reading data contained in 
 
 /// Every job of a service, oldest first.
 #[utoipa::path(
-    get,
-    path = "/services/{id}/jobs",
-    operation_id = "list_service_jobs",
-    tag = "TopChef",
+    get, path = "/services/{id}/jobs", operation_id = "list_service_jobs", tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts."), PageQuery),
     responses(
         (status = 200, description = "The service's jobs, or one page of them with `page_size`; `meta.new_job_schema` holds the service's registration schema.", body = Envelope<Vec<model::JobDetail>, PagedLinks, model::ServiceJobsMeta>),
@@ -343,10 +322,7 @@ impl Body for model::NewJob {
 
 /// Submits a job; `parameters` are validated against the service's registration schema.
 #[utoipa::path(
-    post,
-    path = "/services/{id}/jobs",
-    operation_id = "submit_job",
-    tag = "TopChef",
+    post, path = "/services/{id}/jobs", operation_id = "submit_job", tag = "TopChef",
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::NewJob, content_type = "application/json"),
     responses(
