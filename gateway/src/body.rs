@@ -18,6 +18,16 @@ pub enum BodyError {
     TooDeep(u32),
 }
 
+impl BodyError {
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::TooLarge(_) => http::StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => http::StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimits {
     pub max_bytes: u64,
@@ -87,18 +97,16 @@ pub fn parse_json(bytes: &[u8], max_depth: u32) -> Result<Value, BodyError> {
 pub async fn json_body(headers: &HeaderMap, body: Body, limits: BodyLimits) -> Result<Value, BodyError> {
     let bytes = read_bytes(body, limits).await?;
     match is_json_content_type(headers) {
-        None => return Err(BodyError::NotJson),
+        None => Err(BodyError::NotJson),
         Some(false) => {
             let ct = headers
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            return Err(BodyError::UnsupportedMediaType(ct));
+                .unwrap_or_default();
+            Err(BodyError::UnsupportedMediaType(ct.to_owned()))
         }
-        Some(true) => {}
+        Some(true) => parse_json(&bytes, limits.max_depth),
     }
-    parse_json(&bytes, limits.max_depth)
 }
 
 #[cfg(test)]
@@ -128,16 +136,12 @@ mod tests {
         assert_eq!(is_json_content_type(&h), None);
         h.insert(
             CONTENT_TYPE,
-            "application/json; charset=utf-8"
-                .parse()
-                .unwrap_or_else(|_| unreachable!()),
+            http::HeaderValue::from_static("application/json; charset=utf-8"),
         );
         assert_eq!(is_json_content_type(&h), Some(true));
         h.insert(
             CONTENT_TYPE,
-            "application/merge-patch+json"
-                .parse()
-                .unwrap_or_else(|_| unreachable!()),
+            http::HeaderValue::from_static("application/merge-patch+json"),
         );
         assert_eq!(is_json_content_type(&h), Some(true));
         h.insert(CONTENT_TYPE, "text/plain".parse().unwrap_or_else(|_| unreachable!()));

@@ -30,6 +30,14 @@ impl BaseUrl {
     }
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
+}
+
 /// TopChef's date form: `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`, the fraction left
 /// out when it is zero, as Python's `isoformat` does.
 pub fn topchef_date(ts: Option<&prost_types::Timestamp>) -> String {
@@ -50,11 +58,10 @@ pub fn naive_date(ts: Option<&prost_types::Timestamp>) -> String {
 }
 
 /// Scale's (DRF's) date form: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-pub fn scale_date(ts: Option<&prost_types::Timestamp>) -> Value {
-    let Some(ts) = ts else { return Value::Null };
+pub fn scale_date(ts: Option<&prost_types::Timestamp>) -> Option<String> {
+    let ts = ts?;
     chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
-        .map(|dt| Value::String(dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
-        .unwrap_or(Value::Null)
+        .map(|dt| dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
 }
 
 /// A JSON document that travelled as text; invalid text (never expected) becomes null.
@@ -62,7 +69,7 @@ pub fn document(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
-pub fn json(status: StatusCode, body: Value) -> Response {
+pub fn json(status: StatusCode, body: impl serde::Serialize) -> Response {
     (status, Json(body)).into_response()
 }
 
@@ -71,11 +78,6 @@ pub fn with_location(mut response: Response, location: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, v);
     }
     response
-}
-
-/// TopChef's empty 204 for an empty queue.
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
 }
 
 #[cfg(test)]

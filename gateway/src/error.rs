@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use brigade_proto::ErrorReason;
 use http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -30,7 +30,7 @@ pub fn http_status(code: Code) -> StatusCode {
 pub struct Failure {
     pub status: StatusCode,
     pub message: String,
-    pub reason: Option<String>,
+    pub reason: Option<ErrorReason>,
     pub violations: Vec<(String, String)>,
 }
 
@@ -38,7 +38,7 @@ pub struct Failure {
 /// (a transport failure, a panic) may hold internals and is replaced.
 pub fn describe(status: &tonic::Status) -> Failure {
     let details = status.get_error_details();
-    let reason = details.error_info().map(|i| i.reason.clone());
+    let reason = ErrorReason::of(status);
     let violations = details
         .bad_request()
         .map(|b| {
@@ -51,6 +51,9 @@ pub fn describe(status: &tonic::Status) -> Failure {
     let http = http_status(status.code());
     let message = match status.code() {
         Code::Internal | Code::Unknown | Code::DataLoss | Code::Unimplemented => "internal server error".to_owned(),
+        // Any Brigade reason (DATABASE_UNAVAILABLE, PEER_UNAVAILABLE) marks a message written for
+        // clients. Until every service sends one, a message in the services' own style ("the …")
+        // counts too; a transport's "tcp connect error …" never does.
         Code::Unavailable if reason.is_none() && !status.message().starts_with("the ") => {
             "a backend service is unavailable; try again shortly".to_owned()
         }
@@ -147,6 +150,19 @@ impl TopChefError {
         )
     }
 
+    /// One `JSONSchema Validation Error` per violation.
+    pub fn schema(violations: impl IntoIterator<Item = String>) -> Self {
+        let errors = violations.into_iter().map(|detail| ErrorObject {
+            detail,
+            status_code: 400,
+            title: titles::SCHEMA.to_owned(),
+        });
+        Self {
+            errors: errors.collect(),
+            allow: None,
+        }
+    }
+
     /// One error object per field problem.
     pub fn deserialization(problems: Vec<(String, String)>) -> Self {
         Self {
@@ -161,44 +177,40 @@ impl TopChefError {
             allow: None,
         }
     }
+}
 
-    pub fn from_body(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(limit) => Self::single(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                titles::TOO_LARGE,
-                format!("The request body is larger than the limit of {limit} bytes"),
-            ),
-            BodyError::UnsupportedMediaType(ct) => Self::single(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                titles::NOT_JSON,
-                format!("Content-Type {ct:?} is not JSON; send application/json"),
-            ),
-            BodyError::NotJson => Self::bad_request(
-                titles::NOT_JSON,
-                "Could not understand input. Either it is not JSON, or the type was not specified using the Content-Type header",
-            ),
-            BodyError::Malformed(m) => {
-                Self::bad_request(titles::NOT_JSON, format!("The request body is not valid JSON: {m}"))
-            }
-            BodyError::TooDeep(d) => Self::bad_request(
-                titles::NOT_JSON,
-                format!("The request body is nested deeper than {d} levels"),
-            ),
-        }
+impl From<BodyError> for TopChefError {
+    fn from(e: BodyError) -> Self {
+        let status = e.status();
+        let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            titles::TOO_LARGE
+        } else {
+            titles::NOT_JSON
+        };
+        let detail = match e {
+            BodyError::TooLarge(limit) => format!("The request body is larger than the limit of {limit} bytes"),
+            BodyError::UnsupportedMediaType(ct) => format!("Content-Type {ct:?} is not JSON; send application/json"),
+            BodyError::NotJson => "Could not understand input. Either it is not JSON, or the type was not specified \
+                                   using the Content-Type header"
+                .to_owned(),
+            BodyError::Malformed(m) => format!("The request body is not valid JSON: {m}"),
+            BodyError::TooDeep(d) => format!("The request body is nested deeper than {d} levels"),
+        };
+        Self::single(status, title, detail)
     }
+}
 
-    pub fn from_grpc(status: &tonic::Status) -> Self {
-        let f = describe(status);
-        let reason = f.reason.as_deref().unwrap_or_default();
-        let title = match (f.status, reason) {
-            (StatusCode::BAD_REQUEST, "JSON_SCHEMA_VALIDATION") => titles::SCHEMA,
-            (StatusCode::BAD_REQUEST, "STALE_LEASE") => titles::STALE_LEASE,
-            (StatusCode::BAD_REQUEST, "INVALID_FIELD") => titles::DESERIALIZATION,
+impl From<tonic::Status> for TopChefError {
+    fn from(status: tonic::Status) -> Self {
+        let f = describe(&status);
+        let title = match (f.status, f.reason) {
+            (StatusCode::BAD_REQUEST, Some(ErrorReason::JsonSchemaValidation)) => titles::SCHEMA,
+            (StatusCode::BAD_REQUEST, Some(ErrorReason::StaleLease)) => titles::STALE_LEASE,
+            (StatusCode::BAD_REQUEST, Some(ErrorReason::InvalidField)) => titles::DESERIALIZATION,
             (StatusCode::BAD_REQUEST, _) if status.code() == Code::FailedPrecondition => titles::PRECONDITION,
             (StatusCode::BAD_REQUEST, _) => titles::DESERIALIZATION,
-            (StatusCode::NOT_FOUND, "JOB_NOT_FOUND") => titles::JOB_NOT_FOUND,
-            (StatusCode::NOT_FOUND, "SERVICE_NOT_FOUND") => titles::SERVICE_NOT_FOUND,
+            (StatusCode::NOT_FOUND, Some(ErrorReason::JobNotFound)) => titles::JOB_NOT_FOUND,
+            (StatusCode::NOT_FOUND, Some(ErrorReason::ServiceNotFound)) => titles::SERVICE_NOT_FOUND,
             (StatusCode::NOT_FOUND, _) => titles::NOT_FOUND,
             (StatusCode::CONFLICT, _) => titles::CONFLICT,
             (StatusCode::SERVICE_UNAVAILABLE, _) => titles::UNAVAILABLE,
@@ -207,47 +219,27 @@ impl TopChefError {
             _ => titles::INTERNAL,
         };
         if title == titles::SCHEMA && !f.violations.is_empty() {
-            return Self {
-                errors: f
-                    .violations
-                    .into_iter()
-                    .map(|(_, detail)| ErrorObject {
-                        detail,
-                        status_code: 400,
-                        title: titles::SCHEMA.to_owned(),
-                    })
-                    .collect(),
-                allow: None,
-            };
+            return Self::schema(f.violations.into_iter().map(|(_, detail)| detail));
         }
         if title == titles::DESERIALIZATION && !f.violations.is_empty() {
             return Self::deserialization(f.violations);
         }
         Self::single(f.status, title, f.message)
     }
+}
 
+impl TopChefError {
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(reduce_status(self.errors.iter().map(|e| e.status_code)))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
-impl From<tonic::Status> for TopChefError {
-    fn from(s: tonic::Status) -> Self {
-        Self::from_grpc(&s)
-    }
-}
-
-impl From<BodyError> for TopChefError {
-    fn from(e: BodyError) -> Self {
-        Self::from_body(e)
-    }
-}
-
 impl IntoResponse for TopChefError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, Json(json!({ "errors": self.errors }))).into_response();
+        let body = crate::topchef::model::TopChefErrors { errors: self.errors };
+        let mut response = (status, Json(body)).into_response();
         if let Some(allow) = self.allow.and_then(|a| a.parse().ok()) {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
@@ -295,25 +287,22 @@ impl From<tonic::Status> for ScaleError {
 
 impl From<BodyError> for ScaleError {
     fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(limit) => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request body is larger than the limit of {limit} bytes."),
-            ),
-            BodyError::UnsupportedMediaType(ct) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Unsupported media type \"{ct}\" in request."),
-            ),
-            BodyError::NotJson => Self::bad_request("The request body must be a JSON object."),
-            BodyError::Malformed(m) => Self::bad_request(format!("JSON parse error - {m}")),
-            BodyError::TooDeep(d) => Self::bad_request(format!("JSON parse error - nested deeper than {d} levels")),
-        }
+        let status = e.status();
+        let detail = match e {
+            BodyError::TooLarge(limit) => format!("Request body is larger than the limit of {limit} bytes."),
+            BodyError::UnsupportedMediaType(ct) => format!("Unsupported media type \"{ct}\" in request."),
+            BodyError::NotJson => "The request body must be a JSON object.".to_owned(),
+            BodyError::Malformed(m) => format!("JSON parse error - {m}"),
+            BodyError::TooDeep(d) => format!("JSON parse error - nested deeper than {d} levels"),
+        };
+        Self::new(status, detail)
     }
 }
 
 impl IntoResponse for ScaleError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "detail": self.detail }))).into_response()
+        let body = crate::scale::model::ScaleErrorBody { detail: self.detail };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -338,5 +327,8 @@ mod tests {
         assert!(!f.message.contains("jq_jobs"));
         let f = describe(&tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"));
         assert!(!f.message.contains("127.0.0.1"));
+        let f = describe(&ErrorReason::DatabaseUnavailable.status(Code::Unavailable, "database is down", &[]));
+        assert_eq!(f.message, "database is down");
+        assert_eq!(f.reason, Some(ErrorReason::DatabaseUnavailable));
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{ScaleError, TopChefError, titles};
 
-fn is_scale_path(path: &str) -> bool {
+pub fn is_scale_path(path: &str) -> bool {
     path.starts_with("/v6/") || path.starts_with("/v7/")
 }
 
@@ -92,19 +92,11 @@ pub async fn methods(mut request: Request, next: Next) -> Response {
     let allow = allowed.join(", ");
     let mut response = if method == Method::OPTIONS {
         StatusCode::OK.into_response()
-    } else if is_scale_path(&path) {
-        ScaleError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("Method \"{method}\" not allowed."),
-        )
-        .into_response()
     } else {
-        TopChefError::single(
-            StatusCode::METHOD_NOT_ALLOWED,
-            titles::METHOD,
-            format!("Attempted to call method {method}. Available methods are {allow}"),
-        )
-        .into_response()
+        let scale = format!("Method \"{method}\" not allowed.");
+        let topchef = format!("Attempted to call method {method}. Available methods are {allow}");
+        let detail = if is_scale_path(&path) { scale } else { topchef };
+        surface_error(&path, StatusCode::METHOD_NOT_ALLOWED, titles::METHOD, detail)
     };
     if let Ok(v) = HeaderValue::from_str(&allow) {
         response.headers_mut().insert(header::ALLOW, v);

@@ -37,6 +37,15 @@ fn channel(url: &str, timeout: Duration) -> Result<Channel, tonic::transport::Er
 }
 
 impl AppState {
+    /// A job-queue client for one call (clients are cheap handles on one channel).
+    pub fn jq(&self) -> JobQueueClient<TracedChannel> {
+        self.job_queue.clone()
+    }
+
+    pub fn rt(&self) -> RecipeTypesClient<TracedChannel> {
+        self.recipe_types.clone()
+    }
+
     pub fn new(config: &Config) -> Result<Self, tonic::transport::Error> {
         let timeout = Duration::from_millis(config.grpc_timeout_ms);
         let jq = channel(&config.job_queue_url, timeout)?;

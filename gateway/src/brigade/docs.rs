@@ -1,7 +1,7 @@
 //! The OpenAPI document and the offline docs page that renders it.
 
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::header;
 
 use crate::openapi;
 
@@ -10,19 +10,12 @@ use crate::openapi;
 const PAGE: &str = include_str!("../docs.html");
 
 fn with_type(body: &'static str, content_type: &'static str) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// The OpenAPI 3.1 document of the whole REST surface.
 #[utoipa::path(
-    get,
-    path = "/openapi.json",
-    operation_id = "openapi_document",
-    tag = "Documentation",
+    get, path = "/openapi.json", operation_id = "openapi_document", tag = "Documentation",
     responses((status = 200, description = "This document (OpenAPI 3.1, JSON).", body = Object, content_type = "application/json"))
 )]
 pub async fn openapi_json() -> Response {
@@ -31,10 +24,7 @@ pub async fn openapi_json() -> Response {
 
 /// A human-readable page rendering `/openapi.json`; it needs no internet access.
 #[utoipa::path(
-    get,
-    path = "/docs",
-    operation_id = "docs_page",
-    tag = "Documentation",
+    get, path = "/docs", operation_id = "docs_page", tag = "Documentation",
     responses((status = 200, description = "The docs page (HTML).", body = String, content_type = "text/html"))
 )]
 pub async fn page() -> Response {

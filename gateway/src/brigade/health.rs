@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use serde_json::json;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -14,22 +13,17 @@ use crate::state::AppState;
 
 /// Liveness: the gateway process is up.
 #[utoipa::path(
-    get,
-    path = "/healthz",
-    operation_id = "healthz",
-    tag = "Health",
-    responses((status = 200, description = "The gateway is up.", body = crate::openapi::model::Liveness))
+    get, path = "/healthz", operation_id = "healthz", tag = "Health",
+    responses((status = 200, description = "The gateway is up.", body = super::model::Liveness))
 )]
 pub async fn healthz() -> Response {
-    json(StatusCode::OK, json!({"status": "ok"}))
+    let status = super::model::LivenessStatus::Ok;
+    json(StatusCode::OK, super::model::Liveness { status })
 }
 
 /// Prometheus metrics of this process, in the text exposition format.
 #[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "Health",
+    get, path = "/metrics", operation_id = "metrics", tag = "Health",
     responses((status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String))
 )]
 pub async fn metrics() -> Response {
@@ -50,14 +44,11 @@ async fn serving(mut client: HealthClient<Channel>) -> bool {
 
 /// Readiness: both services answer SERVING over gRPC health.
 #[utoipa::path(
-    get,
-    path = "/readyz",
-    operation_id = "readyz",
-    tag = "Health",
+    get, path = "/readyz", operation_id = "readyz", tag = "Health",
     responses(
-        (status = 200, description = "job-queue and recipe-types both serve.", body = crate::openapi::model::Readiness),
+        (status = 200, description = "job-queue and recipe-types both serve.", body = super::model::Readiness),
         (status = 503, description = "A service does not serve (or the gateway is shedding load).",
-            body = crate::openapi::model::NotReady),
+            body = super::model::NotReady),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
@@ -70,9 +61,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let word = |ok: bool| if ok { "SERVING" } else { "NOT_SERVING" };
-    json(
-        status,
-        json!({"status": if jq && rt { "ready" } else { "not ready" }, "job_queue": word(jq), "recipe_types": word(rt)}),
-    )
+    let readiness = super::model::Readiness {
+        status: if jq && rt {
+            super::model::ReadinessStatus::Ready
+        } else {
+            super::model::ReadinessStatus::NotReady
+        },
+        job_queue: jq.into(),
+        recipe_types: rt.into(),
+    };
+    json(status, readiness)
 }

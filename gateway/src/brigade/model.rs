@@ -1,0 +1,181 @@
+//! Bodies of Brigade's own routes. The worker protocol answers in TopChef's
+//! envelope and errors, so its jobs are TopChef's [`JobDetail`].
+
+use brigade_proto::jobqueue::v1 as pb;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::envelope::scale_date;
+use crate::fields::{Field, Kind, PositiveInt};
+use crate::topchef::model::{JobDetail, TopChefErrors};
+
+/// Liveness of the gateway process.
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    #[schema(example = "ok")]
+    pub status: LivenessStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LivenessStatus {
+    Ok,
+}
+
+/// Readiness: both services answer SERVING over gRPC health.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: ReadinessStatus,
+    pub job_queue: ServingStatus,
+    pub recipe_types: ServingStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub enum ReadinessStatus {
+    #[serde(rename = "ready")]
+    Ready,
+    #[serde(rename = "not ready")]
+    NotReady,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServingStatus {
+    Serving,
+    NotServing,
+}
+
+impl From<bool> for ServingStatus {
+    fn from(serving: bool) -> Self {
+        if serving { Self::Serving } else { Self::NotServing }
+    }
+}
+
+/// `/readyz` when not ready: the readiness body, or (when the gateway sheds
+/// load) the TopChef error envelope.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum NotReady {
+    Readiness(Readiness),
+    Shed(TopChefErrors),
+}
+
+/// 1–1000 parameter objects, each kept as its text.
+#[derive(Debug)]
+pub struct ParameterList(pub Vec<String>);
+
+/// Largest batch accepted in one request.
+pub const MAX_BATCH: usize = 1000;
+
+impl Kind for ParameterList {
+    fn read(value: Value) -> Result<Self, Vec<(String, String)>> {
+        let problem = |suffix: String, message: &str| (suffix, message.to_owned());
+        let Value::Array(items) = value else {
+            return Err(vec![problem(String::new(), "Not a valid list.")]);
+        };
+        if items.is_empty() || items.len() > MAX_BATCH {
+            let message = format!("must hold between 1 and {MAX_BATCH} parameter objects");
+            return Err(vec![problem(String::new(), &message)]);
+        }
+        let wrong: Vec<_> = (items.iter().enumerate())
+            .filter(|(_, item)| !item.is_object())
+            .map(|(i, _)| problem(format!("[{i}]"), "Not a valid mapping type."))
+            .collect();
+        if wrong.is_empty() {
+            Ok(Self(items.iter().map(Value::to_string).collect()))
+        } else {
+            Err(wrong)
+        }
+    }
+}
+
+/// `POST /services/{id}/jobs/batch` body: all or nothing.
+#[derive(Deserialize, ToSchema)]
+pub struct JobBatch {
+    /// Each validated against the service's registration schema.
+    #[schema(value_type = Vec<Object>, required = true, min_items = 1, max_items = 1000)]
+    pub parameters: Field<ParameterList>,
+}
+
+/// `POST /services/{id}/jobs/claim` body (optional; empty means all defaults).
+#[derive(Deserialize, ToSchema)]
+pub struct ClaimRequest {
+    /// How many jobs to lease at most (default 1).
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub max_jobs: Field<PositiveInt>,
+    /// Lease length (default: the service's `lease_seconds`).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
+    pub lease_seconds: Field<PositiveInt>,
+    #[schema(value_type = Option<String>)]
+    pub worker_id: Field<String>,
+}
+
+/// A job leased to a worker.
+#[derive(Serialize, ToSchema)]
+pub struct LeasedJob {
+    #[serde(flatten)]
+    pub job: JobDetail,
+    /// Needed to heartbeat, complete or fail the job.
+    pub lease_token: String,
+    #[schema(required = true, format = DateTime)]
+    pub lease_expires_at: Option<String>,
+}
+
+impl From<pb::LeasedJob> for LeasedJob {
+    fn from(leased: pb::LeasedJob) -> Self {
+        Self {
+            job: JobDetail::from(&leased.job.unwrap_or_default()),
+            lease_token: leased.lease_token,
+            lease_expires_at: scale_date(leased.lease_expires_at.as_ref()),
+        }
+    }
+}
+
+/// `POST /jobs/{id}/heartbeat` body.
+#[derive(Deserialize, ToSchema)]
+pub struct LeaseHeartbeat {
+    #[schema(value_type = String, required = true)]
+    pub lease_token: Field<String>,
+    /// New lease length from now (default: the service's `lease_seconds`).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
+    pub lease_seconds: Field<PositiveInt>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeaseExtendedData {
+    #[schema(required = true, format = DateTime)]
+    pub lease_expires_at: Option<String>,
+}
+
+/// `POST /jobs/{id}/heartbeat` answer.
+#[derive(Serialize, ToSchema)]
+pub struct LeaseExtended {
+    pub data: LeaseExtendedData,
+}
+
+/// `POST /jobs/{id}/complete` body.
+#[derive(Deserialize, ToSchema)]
+pub struct CompleteRequest {
+    #[schema(value_type = String, required = true)]
+    pub lease_token: Field<String>,
+    /// Validated against the job's result schema.
+    #[schema(value_type = Object, required = true)]
+    pub results: Field<crate::fields::Object>,
+}
+
+/// `POST /jobs/{id}/fail` body.
+#[derive(Deserialize, ToSchema)]
+pub struct FailRequest {
+    #[schema(value_type = String, required = true)]
+    pub lease_token: Field<String>,
+    /// Kept as the job's `error_message`.
+    #[schema(value_type = Option<String>)]
+    pub error: Field<String>,
+    /// Put the job back to REGISTERED while attempts remain (default false).
+    #[schema(value_type = Option<bool>)]
+    pub retry: Field<bool>,
+    /// Hand the job back to REGISTERED without counting an attempt (default false).
+    #[schema(value_type = Option<bool>)]
+    pub release: Field<bool>,
+}
