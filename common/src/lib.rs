@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod grpc;
+pub mod listen;
 pub mod metrics;
 pub mod readiness;
 pub mod shutdown;
