@@ -67,3 +67,51 @@ pub fn check_service_url(variable: &'static str, url: &str) -> Result<(), Config
         })
     }
 }
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event; coloured only on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings every process takes, checked like the rest.
+#[derive(clap::Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Logging")]
+pub struct LogConfig {
+    /// Log line format.
+    #[arg(
+        long = "log-format",
+        env = "BRIGADE_LOG_FORMAT",
+        value_name = "BRIGADE_LOG_FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogFormat::Text
+    )]
+    pub format: LogFormat,
+    /// Which events are logged, as tracing directives (`info`, `brigade=debug,warn`).
+    #[arg(long = "log-filter", env = "RUST_LOG", value_name = "RUST_LOG", value_parser = parse_log_filter)]
+    pub filter: Option<String>,
+}
+
+fn parse_log_filter(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("not a log filter: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_filters_are_checked() {
+        assert!(parse_log_filter("info").is_ok());
+        assert!(parse_log_filter("brigade=debug,warn").is_ok());
+        assert!(parse_log_filter("brigade=[").is_err());
+    }
+}

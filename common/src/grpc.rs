@@ -12,12 +12,14 @@ use tonic_health::server::HealthReporter;
 
 use crate::readiness::{PROBE_INTERVAL, Probe, Readiness, ReadinessGateLayer};
 
-/// Updates database-backed gauges before a scrape.
-pub type MetricsRefresh = std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+pub use crate::metrics::MetricsRefresh;
 
 /// A bound gRPC listener with its health reporter, ready to serve.
 pub struct GrpcServer {
+    /// Held while serving: the metrics registry only keeps a weak reference.
     refresh: Option<MetricsRefresh>,
+    component: &'static str,
+    addr: SocketAddr,
     listener: TcpListener,
     routes: Routes,
     health: HealthReporter,
@@ -26,17 +28,19 @@ pub struct GrpcServer {
 }
 
 impl GrpcServer {
-    /// Binds `addr` (port 0 picks a free port) and prepares `routes` with health,
-    /// reflection for `descriptor_set`, grpc-web, and `GET /metrics` (Prometheus
-    /// text; `refresh` updates gauges that are read from the database first).
-    pub async fn bind(
-        addr: SocketAddr,
+    /// Prepares `routes` on a bound `listener` (see [`crate::listen::listen`])
+    /// with health, reflection for `descriptor_set`, grpc-web, and `GET /metrics`
+    /// (Prometheus text; `refresh` updates gauges read from the database before
+    /// any scrape of the process). `component` labels this server's metrics.
+    pub fn new(
+        listener: TcpListener,
+        component: &'static str,
         routes: Routes,
         service_name: &'static str,
         descriptor_set: &'static [u8],
         refresh: Option<MetricsRefresh>,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let (health, health_service) = tonic_health::server::health_reporter();
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(descriptor_set)
@@ -44,8 +48,13 @@ impl GrpcServer {
             .build_v1()
             .map_err(std::io::Error::other)?;
         let routes = routes.add_service(health_service).add_service(reflection);
+        if let Some(refresh) = &refresh {
+            crate::metrics::register_refresh(refresh);
+        }
         Ok(Self {
             refresh,
+            component,
+            addr,
             listener,
             routes,
             health,
@@ -61,8 +70,8 @@ impl GrpcServer {
         self
     }
 
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn health(&self) -> HealthReporter {
@@ -74,6 +83,7 @@ impl GrpcServer {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), tonic::transport::Error> {
         let health = self.health.clone();
         let name = self.service_name;
+        let _refresh = self.refresh;
         set_status(&health, name, ServingStatus::Serving).await;
         let (stopping, stopped) = tokio::sync::watch::channel(false);
         let gate = self.readiness.as_ref().map(|(r, _)| r.clone());
@@ -89,8 +99,8 @@ impl GrpcServer {
         Server::builder()
             .accept_http1(true)
             .layer(ReadinessGateLayer::new(gate))
-            .layer(crate::metrics::MetricsEndpointLayer::new(self.refresh))
-            .layer(crate::metrics::GrpcMetricsLayer::new(name))
+            .layer(crate::metrics::MetricsEndpointLayer)
+            .layer(crate::metrics::GrpcMetricsLayer::new(self.component))
             .layer(crate::trace::ServerTraceLayer::new(name))
             .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(self.routes)

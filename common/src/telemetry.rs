@@ -1,6 +1,8 @@
 //! Structured logging with `tracing`, and OpenTelemetry trace export when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
+use std::io::IsTerminal as _;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
@@ -9,6 +11,8 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogConfig, LogFormat};
 
 /// Keeps the trace pipeline alive; dropping it flushes what is buffered.
 #[derive(Default)]
@@ -45,29 +49,39 @@ fn exporter_endpoint() -> Option<String> {
 /// trace-context propagator. Must run inside the Tokio runtime: the OTLP
 /// exporter's gRPC channel lives on it.
 ///
-/// `RUST_LOG` selects levels (default `info`); `BRIGADE_LOG_FORMAT=json` writes
-/// one JSON object per line. Spans carry ids (request id, job id), never payloads.
-pub fn init(service_name: &str) -> Telemetry {
-    init_with_endpoint(service_name, exporter_endpoint())
+/// `log.filter` (`RUST_LOG`) selects levels (default `info`); `log.format`
+/// (`BRIGADE_LOG_FORMAT=json`) writes one JSON object per line. Text is coloured
+/// only when stderr is a terminal. Spans carry ids (request id, job id), never payloads.
+pub fn init(service_name: &str, log: &LogConfig) -> Telemetry {
+    init_with(service_name, log, exporter_endpoint())
 }
 
-/// [`init`] with the OTLP endpoint given rather than read from the environment.
+/// [`init`] with default log settings and the OTLP endpoint given rather than
+/// read from the environment.
 pub fn init_with_endpoint(service_name: &str, endpoint: Option<String>) -> Telemetry {
+    init_with(service_name, &LogConfig::default(), endpoint)
+}
+
+fn init_with(service_name: &str, log: &LogConfig, endpoint: Option<String>) -> Telemetry {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("BRIGADE_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    // The value was checked when the configuration was read.
+    let filter = log
+        .filter
+        .as_deref()
+        .and_then(|f| EnvFilter::builder().parse(f).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
     // Logs go to stderr: stdout is for what a program reports (the all-in-one binary's URLs).
-    let fmt = if json {
-        tracing_subscriber::fmt::layer()
+    let fmt = match log.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .json()
             .flatten_event(true)
-            .boxed()
-    } else {
-        tracing_subscriber::fmt::layer()
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
             .compact()
-            .boxed()
+            .boxed(),
     };
     let provider = endpoint.and_then(|endpoint| {
         let exporter = opentelemetry_otlp::SpanExporter::builder()

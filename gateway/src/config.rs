@@ -3,19 +3,21 @@
 use std::net::SocketAddr;
 
 pub use brigade_common::config::ConfigError;
-use brigade_common::config::check_service_url;
+use brigade_common::config::{LogConfig, check_service_url};
+use brigade_common::listen::ListenAddr;
 
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "brigade-gateway", about = "Brigade REST gateway", version)]
 pub struct Config {
-    /// Address the HTTP server listens on (port 0 picks a free port).
+    /// Address the HTTP server listens on, host:port (port 0 picks a free port).
     #[arg(
-        long = "listen",
+        long = "gateway-addr",
+        alias = "listen",
         env = "BRIGADE_GATEWAY_ADDR",
         value_name = "BRIGADE_GATEWAY_ADDR",
-        default_value = "0.0.0.0:8080"
+        default_value = DEFAULT_ADDR
     )]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
     /// gRPC address of job-queue.
     #[arg(
         long = "job-queue-url",
@@ -32,29 +34,40 @@ pub struct Config {
         default_value = "http://127.0.0.1:50052"
     )]
     pub recipe_types_url: String,
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub log: LogConfig,
+}
+
+/// Where the gateway listens unless told otherwise (every interface).
+pub const DEFAULT_ADDR: &str = "0.0.0.0:8080";
+
+/// The gateway's tuning: the settings the all-in-one binary takes as they are.
+#[derive(clap::Args, Clone, Debug)]
+#[group(id = "gateway_limits")]
+#[command(next_help_heading = "gateway settings")]
+pub struct Limits {
     /// Largest request body accepted, in bytes (413 above).
-    #[arg(long = "max-body-bytes", env = "BRIGADE_MAX_BODY_BYTES", value_name = "BRIGADE_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
+    #[arg(long = "max-body-bytes", env = "BRIGADE_MAX_BODY_BYTES", value_name = "BRIGADE_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub max_body_bytes: u64,
     /// Deepest JSON nesting accepted in a request body (400 above).
-    #[arg(long = "max-json-depth", env = "BRIGADE_MAX_JSON_DEPTH", value_name = "BRIGADE_MAX_JSON_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(2..=512))]
+    #[arg(long = "max-json-depth", env = "BRIGADE_MAX_JSON_DEPTH", value_name = "BRIGADE_MAX_JSON_DEPTH", default_value_t = Limits::default().max_json_depth, value_parser = clap::value_parser!(u32).range(2..=512))]
     pub max_json_depth: u32,
     /// Time allowed for one request, in milliseconds (504 after).
-    #[arg(long = "request-timeout-ms", env = "BRIGADE_REQUEST_TIMEOUT_MS", value_name = "BRIGADE_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    #[arg(long = "request-timeout-ms", env = "BRIGADE_REQUEST_TIMEOUT_MS", value_name = "BRIGADE_REQUEST_TIMEOUT_MS", default_value_t = Limits::default().request_timeout_ms, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub request_timeout_ms: u64,
     /// Requests served at once; more are shed with 503 and Retry-After.
-    #[arg(long = "max-concurrent-requests", env = "BRIGADE_MAX_CONCURRENT_REQUESTS", value_name = "BRIGADE_MAX_CONCURRENT_REQUESTS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long = "max-concurrent-requests", env = "BRIGADE_MAX_CONCURRENT_REQUESTS", value_name = "BRIGADE_MAX_CONCURRENT_REQUESTS", default_value_t = Limits::default().max_concurrent_requests, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_concurrent_requests: u32,
     /// Deadline of each gRPC call to a service, in milliseconds.
-    #[arg(long = "grpc-timeout-ms", env = "BRIGADE_GRPC_TIMEOUT_MS", value_name = "BRIGADE_GRPC_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    #[arg(long = "grpc-timeout-ms", env = "BRIGADE_GRPC_TIMEOUT_MS", value_name = "BRIGADE_GRPC_TIMEOUT_MS", default_value_t = Limits::default().grpc_timeout_ms, value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub grpc_timeout_ms: u64,
 }
 
-impl Config {
-    pub fn local(listen: SocketAddr, job_queue_url: String, recipe_types_url: String) -> Self {
+impl Default for Limits {
+    fn default() -> Self {
         Self {
-            listen,
-            job_queue_url,
-            recipe_types_url,
             max_body_bytes: 1_048_576,
             max_json_depth: 64,
             request_timeout_ms: 30_000,
@@ -62,9 +75,29 @@ impl Config {
             grpc_timeout_ms: 10_000,
         }
     }
+}
+
+impl Config {
+    pub fn local(listen: SocketAddr, job_queue_url: String, recipe_types_url: String) -> Self {
+        Self {
+            listen: listen.into(),
+            job_queue_url,
+            recipe_types_url,
+            limits: Limits::default(),
+            log: LogConfig::default(),
+        }
+    }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_service_url("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url)?;
         check_service_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Config as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -8,7 +8,13 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("brigade-gateway: {e}");
         std::process::exit(2);
     }
-    let _telemetry = brigade_common::telemetry::init("brigade-gateway");
-    let app = Application::build(config).await?;
+    let _telemetry = brigade_common::telemetry::init("brigade-gateway", &config.log);
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            brigade_common::listen::exit_on_listen_error("brigade-gateway", &*e);
+            return Err(e);
+        }
+    };
     app.run_until_stopped(brigade_common::shutdown::signal()).await
 }

@@ -24,8 +24,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(config: &Config) -> anyhow::Result<Router> {
     let state = AppState::new(config)?;
     let guard = Guard {
-        permits: Arc::new(Semaphore::new(config.max_concurrent_requests as usize)),
-        timeout: Duration::from_millis(config.request_timeout_ms),
+        permits: Arc::new(Semaphore::new(config.limits.max_concurrent_requests as usize)),
+        timeout: Duration::from_millis(config.limits.request_timeout_ms),
     };
     let trace = TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
         let id = request
@@ -63,23 +63,32 @@ pub fn app(config: &Config) -> anyhow::Result<Router> {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
 }
 
+/// This process's name in logs, errors and the metrics' `component` label.
+pub const COMPONENT: &str = "gateway";
+
 pub struct Application {
     listener: TcpListener,
+    addr: SocketAddr,
     router: Router,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        let listener = brigade_common::listen::listen(COMPONENT, &config.listen).await?;
+        Self::build_on(config, listener)
+    }
+
+    /// [`Application::build`] on a listener bound by the caller.
+    pub fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        config.validate()?;
         let router = app(&config)?;
-        let listener = TcpListener::bind(config.listen).await?;
-        Ok(Self { listener, router })
+        let addr = listener.local_addr()?;
+        Ok(Self { listener, addr, router })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.addr
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -47,7 +47,7 @@ impl AppState {
     }
 
     pub fn new(config: &Config) -> Result<Self, tonic::transport::Error> {
-        let timeout = Duration::from_millis(config.grpc_timeout_ms);
+        let timeout = Duration::from_millis(config.limits.grpc_timeout_ms);
         let jq = channel(&config.job_queue_url, timeout)?;
         let rt = channel(&config.recipe_types_url, timeout)?;
         Ok(Self {
@@ -60,8 +60,8 @@ impl AppState {
             job_queue_health: HealthClient::new(jq),
             recipe_types_health: HealthClient::new(rt),
             limits: BodyLimits {
-                max_bytes: config.max_body_bytes,
-                max_depth: config.max_json_depth,
+                max_bytes: config.limits.max_body_bytes,
+                max_depth: config.limits.max_json_depth,
             },
         })
     }

@@ -29,7 +29,7 @@ pub async fn healthz() -> Response {
 pub async fn metrics() -> Response {
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        brigade_common::metrics::render(),
+        brigade_common::metrics::render_fresh().await,
     )
         .into_response()
 }

@@ -49,6 +49,7 @@ pub async fn batch_submit(
     let request = pb::SubmitJobsRequest {
         service_id: id.clone(),
         parameters_json: body.parameters.given().map(|p| p.0).unwrap_or_default(),
+        ..Default::default()
     };
     let response = state.jq().submit_jobs(request).await?;
     let jobs = response.into_inner().jobs;
@@ -130,6 +131,7 @@ pub async fn heartbeat(
         job_id: id,
         lease_token: body.lease_token.given().unwrap_or_default(),
         lease_seconds: body.lease_seconds.given().map_or(0, |n| n.0),
+        ..Default::default()
     };
     let response = state.jq().extend_lease(request).await?;
     let expires = response.into_inner().lease_expires_at;
@@ -224,7 +226,13 @@ pub async fn fail(
     )
 )]
 pub async fn cancel(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Linked<JobDetail>> {
-    let response = state.jq().cancel_job(pb::CancelJobRequest { job_id: id }).await?;
+    let response = state
+        .jq()
+        .cancel_job(pb::CancelJobRequest {
+            job_id: id,
+            ..Default::default()
+        })
+        .await?;
     let job = response.into_inner().job;
     Ok(job_response(&base, job))
 }

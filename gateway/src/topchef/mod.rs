@@ -80,6 +80,7 @@ pub async fn fetch_jobs(
             service_id,
             page_size,
             page_token,
+            ..Default::default()
         };
         async move {
             let page = client.list_jobs(request).await?.into_inner();

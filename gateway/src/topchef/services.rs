@@ -101,6 +101,7 @@ pub async fn create(
         timeout_seconds: body.timeout.given().map(|n| n.0),
         max_attempts: body.max_attempts.given().map(|n| n.as_i32()),
         lease_seconds: body.lease_seconds.given().map(|n| n.0),
+        ..Default::default()
     };
     let response = state.jq().create_service(request).await?;
     let service = response.into_inner().service.unwrap_or_default();
@@ -210,6 +211,7 @@ pub async fn patch(
         job_result_schema_json: body.job_result_schema.given().map(|o| o.0),
         max_attempts: body.max_attempts.given().map(|n| n.as_i32()),
         lease_seconds: body.lease_seconds.given().map(|n| n.0),
+        ..Default::default()
     };
     let response = state.jq().update_service(request).await?;
     let service = response.into_inner().service.unwrap_or_default();
@@ -342,6 +344,7 @@ pub async fn submit(
     let request = pb::SubmitJobRequest {
         service_id: id,
         parameters_json: body.parameters.given().map(|o| o.0).unwrap_or_default(),
+        ..Default::default()
     };
     let response = state.jq().submit_job(request).await?;
     let job = response.into_inner().job.unwrap_or_default();

@@ -4,20 +4,22 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use brigade_common::config::{ConfigError, StorageConfig, check_service_url};
+use brigade_common::config::{ConfigError, LogConfig, StorageConfig, check_service_url};
 use brigade_common::db::DatabaseTarget;
+use brigade_common::listen::ListenAddr;
 
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "brigade-job-queue", about = "Brigade job-queue gRPC service", version)]
 pub struct Config {
-    /// Address the gRPC server listens on (port 0 picks a free port).
+    /// Address the gRPC server listens on, host:port (port 0 picks a free port).
     #[arg(
-        long = "listen",
+        long = "job-queue-addr",
+        alias = "listen",
         env = "BRIGADE_JOB_QUEUE_ADDR",
         value_name = "BRIGADE_JOB_QUEUE_ADDR",
         default_value = "0.0.0.0:50051"
     )]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
     #[command(flatten)]
     pub storage: StorageConfig,
     /// Apply the database migrations and exit (for an init container or a
@@ -32,12 +34,32 @@ pub struct Config {
         default_value = "http://127.0.0.1:50052"
     )]
     pub recipe_types_url: String,
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub log: LogConfig,
+}
+
+/// job-queue's tuning: the settings the all-in-one binary takes as they are.
+#[derive(clap::Args, Clone, Debug)]
+#[group(id = "job_queue_limits")]
+#[command(next_help_heading = "job-queue settings")]
+pub struct Limits {
     /// How often expired leases are looked for, in milliseconds.
-    #[arg(long = "reaper-interval-ms", env = "BRIGADE_REAPER_INTERVAL_MS", value_name = "BRIGADE_REAPER_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    #[arg(long = "reaper-interval-ms", env = "BRIGADE_REAPER_INTERVAL_MS", value_name = "BRIGADE_REAPER_INTERVAL_MS", default_value_t = Limits::default().reaper_interval_ms, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub reaper_interval_ms: u64,
     /// Largest parameters, results or schema document accepted, in bytes.
-    #[arg(long = "max-document-bytes", env = "BRIGADE_MAX_DOCUMENT_BYTES", value_name = "BRIGADE_MAX_DOCUMENT_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
+    #[arg(long = "max-document-bytes", env = "BRIGADE_MAX_DOCUMENT_BYTES", value_name = "BRIGADE_MAX_DOCUMENT_BYTES", default_value_t = Limits::default().max_document_bytes, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub max_document_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            reaper_interval_ms: 1000,
+            max_document_bytes: 1_048_576,
+        }
+    }
 }
 
 impl Config {
@@ -50,12 +72,12 @@ impl Config {
         recipe_types_url: String,
     ) -> Self {
         Self {
-            listen,
+            listen: listen.into(),
             storage: StorageConfig::new(database_url, data_dir),
             migrate_only: false,
             recipe_types_url,
-            reaper_interval_ms: 1000,
-            max_document_bytes: 1_048_576,
+            limits: Limits::default(),
+            log: LogConfig::default(),
         }
     }
 
@@ -63,5 +85,13 @@ impl Config {
     pub fn validate(&self) -> Result<DatabaseTarget, ConfigError> {
         check_service_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)?;
         self.storage.target("job-queue.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Config as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -12,12 +12,18 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let _telemetry = brigade_common::telemetry::init("brigade-job-queue");
+    let _telemetry = brigade_common::telemetry::init("brigade-job-queue", &config.log);
     if config.migrate_only {
         open_repository(&target, 1).await?;
         tracing::info!(database = %target.redacted(), "migrations applied");
         return Ok(());
     }
-    let app = Application::build(config).await?;
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            brigade_common::listen::exit_on_listen_error("brigade-job-queue", &*e);
+            return Err(e);
+        }
+    };
     app.run_until_stopped(brigade_common::shutdown::signal()).await
 }

@@ -1,12 +1,14 @@
 //! job-queue's own metrics: queue depth per service, jobs by status, lease
 //! expiries, outbox backlog and database pool usage.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use brigade_common::grpc::MetricsRefresh;
 use brigade_common::metrics;
 use prometheus::{IntCounterVec, IntGaugeVec};
 
+use crate::repository::Repository;
 use crate::service::JobQueue;
 
 /// Labelless metrics are vectors with no labels: one helper per kind serves all.
@@ -21,8 +23,8 @@ pub static LEASE_EXPIRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
 static QUEUE_DEPTH: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     metrics::gauge(
         "brigade_queue_depth",
-        "REGISTERED jobs waiting, per service",
-        &["service_id"],
+        "REGISTERED jobs waiting, per service (id, name and version)",
+        &["service_id", "service_name", "service_version"],
     )
 });
 static JOBS: LazyLock<IntGaugeVec> =
@@ -35,22 +37,49 @@ static OUTBOX_BACKLOG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
 });
 
-/// Reads the database-backed gauges; run before each scrape.
+/// Services listed per query while labelling the queue gauges.
+const SERVICE_PAGE: i64 = 500;
+
+/// Every service's (name, version), by id.
+async fn service_names(repo: &dyn Repository) -> Option<HashMap<String, (String, String)>> {
+    let mut names = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = repo.list_services(after, SERVICE_PAGE).await.ok()?;
+        let full = page.len() as i64 == SERVICE_PAGE;
+        for (seq, service) in page {
+            after = seq;
+            names.insert(service.id.to_string(), (service.name, service.version));
+        }
+        if !full {
+            return Some(names);
+        }
+    }
+}
+
+/// Reads the database-backed gauges; run before each scrape of the process.
 pub fn refresh(queue: Arc<JobQueue>) -> MetricsRefresh {
     Arc::new(move || {
         let queue = queue.clone();
         Box::pin(async move {
             let repo = queue.repository();
-            if let Ok(counts) = repo.job_counts().await {
+            if let (Ok(counts), Some(names)) = (repo.job_counts().await, service_names(repo.as_ref()).await) {
                 QUEUE_DEPTH.reset();
                 JOBS.reset();
                 for status in crate::domain::JobStatus::ALL {
                     JOBS.with_label_values(&[status.as_str()]).set(0);
                 }
+                for (id, (name, version)) in &names {
+                    QUEUE_DEPTH.with_label_values(&[id, name, version]).set(0);
+                }
                 for (service_id, status, n) in counts {
                     JOBS.with_label_values(&[status.as_str()]).add(n);
-                    if status == crate::domain::JobStatus::Registered {
-                        QUEUE_DEPTH.with_label_values(&[service_id.as_str()]).set(n);
+                    if status == crate::domain::JobStatus::Registered
+                        && let Some((name, version)) = names.get(service_id.as_str())
+                    {
+                        QUEUE_DEPTH
+                            .with_label_values(&[service_id.as_str(), name, version])
+                            .set(n);
                     }
                 }
             }
@@ -58,7 +87,7 @@ pub fn refresh(queue: Arc<JobQueue>) -> MetricsRefresh {
                 OUTBOX_BACKLOG.with_label_values(&[] as &[&str]).set(n);
             }
             let (size, idle) = repo.pool_stats();
-            brigade_common::metrics::set_pool("job-queue", size, idle);
+            brigade_common::metrics::set_pool(crate::startup::COMPONENT, size, idle);
         })
     })
 }

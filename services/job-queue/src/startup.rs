@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use brigade_common::db::{self, DatabaseTarget};
 use brigade_common::grpc::GrpcServer;
+use brigade_common::listen::listen;
 use brigade_common::shutdown::Shutdown;
 use brigade_proto::jobqueue::v1::job_queue_server::JobQueueServer;
 use sqlx::PgPool;
+use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::background;
@@ -20,6 +22,9 @@ use crate::repository::{PostgresRepository, Repository, SqliteRepository};
 use crate::service::{JobQueue, Limits};
 
 pub const SERVICE_NAME: &str = "brigade.jobqueue.v1.JobQueue";
+
+/// This process's name in logs, errors and the metrics' `component` label.
+pub const COMPONENT: &str = "job-queue";
 
 /// Largest gRPC message accepted; documents are bounded separately.
 const MAX_MESSAGE_BYTES: usize = 16 << 20;
@@ -53,7 +58,16 @@ pub async fn open_repository(
 }
 
 impl Application {
+    /// Binds the configured address, then opens the database (so a taken port
+    /// leaves nothing on disk) and builds the service.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let listener = listen(COMPONENT, &config.listen).await?;
+        Self::build_on(config, listener).await
+    }
+
+    /// [`Application::build`] on a listener bound by the caller.
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let target = config.validate()?;
         tracing::info!(database = %target.redacted(), "opening job-queue database");
         let (repo, pg) = open_repository(&target, config.storage.db_max_connections).await?;
@@ -63,21 +77,21 @@ impl Application {
             None => Events::local(),
         };
         let limits = Limits {
-            max_document_bytes: usize::try_from(config.max_document_bytes).unwrap_or(usize::MAX),
+            max_document_bytes: usize::try_from(config.limits.max_document_bytes).unwrap_or(usize::MAX),
             ..Limits::default()
         };
         let queue = Arc::new(JobQueue::new(repo, events, limits));
         let api = JobQueueServer::new(JobQueueGrpc::new(queue.clone(), stopping))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let server = GrpcServer::bind(
-            config.listen,
+        let server = GrpcServer::new(
+            listener,
+            COMPONENT,
             Routes::new(api),
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
             Some(crate::metrics::refresh(queue.clone())),
-        )
-        .await?;
+        )?;
         Ok(Self {
             server,
             queue,
@@ -87,7 +101,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr().unwrap_or(self.config.listen)
+        self.server.local_addr()
     }
 
     /// Points the outbox relay at recipe-types once its address is known
@@ -106,7 +120,7 @@ impl Application {
         let stop = self.stop.clone();
         let reaper = tokio::spawn(background::run_reaper(
             self.queue.clone(),
-            Duration::from_millis(self.config.reaper_interval_ms),
+            Duration::from_millis(self.config.limits.reaper_interval_ms),
             stop.waiter(),
         ));
         let channel = background::recipe_types_channel(&self.config.recipe_types_url)?;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use brigade_common::db::{self, DatabaseTarget};
 use brigade_common::grpc::GrpcServer;
+use brigade_common::listen::listen;
 use brigade_proto::recipetypes::v1::recipe_types_server::RecipeTypesServer;
+use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::config::Config;
@@ -17,12 +19,14 @@ use crate::service::{Limits, RecipeTypes};
 
 pub const SERVICE_NAME: &str = "brigade.recipetypes.v1.RecipeTypes";
 
+/// This process's name in logs, errors and the metrics' `component` label.
+pub const COMPONENT: &str = "recipe-types";
+
 const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
 pub struct Application {
     server: GrpcServer,
     service: Arc<RecipeTypes>,
-    listen: SocketAddr,
 }
 
 /// Opens the configured database and applies migrations.
@@ -41,42 +45,47 @@ pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> a
 fn pool_metrics(service: Arc<RecipeTypes>) -> brigade_common::grpc::MetricsRefresh {
     Arc::new(move || {
         let (size, idle) = service.repository().pool_stats();
-        Box::pin(async move { brigade_common::metrics::set_pool("recipe-types", size, idle) })
+        Box::pin(async move { brigade_common::metrics::set_pool(COMPONENT, size, idle) })
     })
 }
 
 impl Application {
+    /// Binds the configured address, then opens the database (so a taken port
+    /// leaves nothing on disk) and builds the service.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let listener = listen(COMPONENT, &config.listen).await?;
+        Self::build_on(config, listener).await
+    }
+
+    /// [`Application::build`] on a listener bound by the caller.
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let target = config.validate()?;
         tracing::info!(database = %target.redacted(), "opening recipe-types database");
         let repo = open_repository(&target, config.storage.db_max_connections).await?;
         let job_types = Arc::new(GrpcJobTypes::new(&config.job_queue_url)?);
         let limits = Limits {
-            max_definition_bytes: usize::try_from(config.max_definition_bytes).unwrap_or(usize::MAX),
-            max_nodes: config.max_definition_nodes as usize,
+            max_definition_bytes: usize::try_from(config.limits.max_definition_bytes).unwrap_or(usize::MAX),
+            max_nodes: config.limits.max_definition_nodes as usize,
             ..Limits::default()
         };
         let service = Arc::new(RecipeTypes::new(repo, job_types, limits));
         let api = RecipeTypesServer::new(RecipeTypesGrpc::new(service.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let server = GrpcServer::bind(
-            config.listen,
+        let server = GrpcServer::new(
+            listener,
+            COMPONENT,
             Routes::new(api),
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
             Some(pool_metrics(service.clone())),
-        )
-        .await?;
-        Ok(Self {
-            server,
-            service,
-            listen: config.listen,
-        })
+        )?;
+        Ok(Self { server, service })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr().unwrap_or(self.listen)
+        self.server.local_addr()
     }
 
     pub fn service(&self) -> Arc<RecipeTypes> {

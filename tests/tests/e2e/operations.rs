@@ -27,7 +27,7 @@ async fn metrics_move_with_traffic() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     let gateway_metrics = app.url("/metrics");
     let before = scrape(&app, gateway_metrics.clone()).await;
-    let prefix = r#"brigade_http_requests_total{method="GET",route="/services",status="200"}"#;
+    let prefix = r#"brigade_http_requests_total{component="gateway",method="GET",route="/services",status="200"}"#;
     let before_count = sample(&before, prefix).unwrap_or(0.0);
     for _ in 0..3 {
         assert_eq!(app.get("/services").await.0, 200);
@@ -44,7 +44,10 @@ async fn metrics_move_with_traffic() {
     }
     let jq = scrape(&app, format!("{}/metrics", app.job_queue_url())).await;
     assert_eq!(
-        sample(&jq, &format!(r#"brigade_queue_depth{{service_id="{id}"}}"#)),
+        sample(
+            &jq,
+            &format!(r#"brigade_queue_depth{{service_id="{id}",service_name="metered","#)
+        ),
         Some(2.0),
         "{jq}"
     );
@@ -52,7 +55,7 @@ async fn metrics_move_with_traffic() {
     assert!(
         sample(
             &jq,
-            r#"brigade_grpc_requests_total{code="0",component="brigade.jobqueue.v1.JobQueue",method="brigade.jobqueue.v1.JobQueue/SubmitJob"}"#
+            r#"brigade_grpc_requests_total{code="OK",component="job-queue",method="brigade.jobqueue.v1.JobQueue/SubmitJob"}"#
         )
         .unwrap_or(0.0)
             >= 2.0,
@@ -115,9 +118,9 @@ async fn gateway_with_silent_backend(timeout_ms: u64, max_concurrent: u32) -> (S
         format!("http://{silent_addr}"),
         format!("http://{silent_addr}"),
     );
-    config.request_timeout_ms = timeout_ms;
-    config.max_concurrent_requests = max_concurrent;
-    config.grpc_timeout_ms = 60_000;
+    config.limits.request_timeout_ms = timeout_ms;
+    config.limits.max_concurrent_requests = max_concurrent;
+    config.limits.grpc_timeout_ms = 60_000;
     let gateway = brigade_gateway::Application::build(config).await.expect("gateway");
     let url = format!("http://{}", gateway.local_addr());
     tokio::spawn(async move {
