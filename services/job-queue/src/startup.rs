@@ -67,6 +67,8 @@ impl Application {
         };
         let limits = Limits {
             max_document_bytes: usize::try_from(config.max_document_bytes).unwrap_or(usize::MAX),
+            max_page_size: config.max_page_size,
+            default_page_size: config.max_page_size.min(Limits::default().default_page_size),
             ..Limits::default()
         };
         let queue = Arc::new(JobQueue::new(repo, events, limits));
