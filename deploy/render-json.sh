@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Renders one overlay (dev | production | a directory) and prints its objects
-# as ONE JSON list on stdout, for tests that cannot parse YAML
-# (tests/tests/e2e/deploy_contract.rs). The renderer used is named on stderr.
+# Renders one overlay (dev | production | a directory) with `kubectl kustomize`
+# and prints its objects as ONE JSON list on stdout, for tests that cannot
+# parse YAML (tests/tests/e2e/deploy_contract.rs). The kubectl used is named on stderr.
 set -euo pipefail
 source "$(dirname "$0")/tools/lib.sh"
 
@@ -10,6 +10,6 @@ dir="$overlay"
 [ -d "$dir" ] || dir="$DEPLOY_DIR/k8s/overlays/$overlay"
 [ -f "$dir/kustomization.yaml" ] || { log "no kustomization.yaml in $dir"; exit 2; }
 
-renderer="$(pick_renderer)"
-log "render-json: $dir with $renderer"
-render "$renderer" "$dir" | yaml_to_json
+kubectl="$(ensure_kubectl)"
+log "render-json: $dir with $kubectl kustomize"
+"$kubectl" kustomize "$dir" | yaml_to_json

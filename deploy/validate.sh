@@ -1,31 +1,25 @@
 #!/usr/bin/env bash
 # Renders every overlay under deploy/k8s/overlays and validates it offline:
-#   1. render with kustomize ("kubectl kustomize" if kubectl embeds kustomize
-#      >= v4, else a kustomize binary, else deploy/tools/minikustomize.py);
-#   2. when a real kustomize rendered it, render again with minikustomize.py
-#      and require the same objects, so the fallback renderer stays faithful;
-#   3. strict OpenAPI schema validation of every object against Kubernetes
+#   1. render with `kubectl kustomize` (the kubectl on PATH if it embeds
+#      kustomize >= v4, else the pinned kubectl wheel from PyPI, see tools/lib.sh);
+#   2. strict OpenAPI schema validation of every object against Kubernetes
 #      $BRIGADE_K8S_MIN_VERSION (default 1.29) up to the newest known, with
 #      kubernetes-validate from PyPI (a cached venv, made on first use);
-#   4. cross-object checks (references, selectors, ports, probes, security,
+#   3. cross-object checks (references, selectors, ports, probes, security,
 #      the --migrate-only init containers; init containers are checked like
 #      containers), and every container's and init container's command
 #      against the ENTRYPOINT of the Dockerfile target its image comes from.
 # Exits non-zero on any problem. Also checks the Dockerfile basics.
 #
-# Environment: BRIGADE_RENDERER=kubectl|kustomize|mini forces a renderer;
-# BRIGADE_DEPLOY_CACHE moves the venv (default ~/.cache/brigade-deploy).
+# Environment: BRIGADE_KUBECTL forces a kubectl; BRIGADE_DEPLOY_CACHE moves
+# the venvs (default ~/.cache/brigade-deploy).
 set -euo pipefail
 source "$(dirname "$0")/tools/lib.sh"
 
 min_version="${BRIGADE_K8S_MIN_VERSION:-1.29}"
 python="$(ensure_venv)"
-renderer="$(pick_renderer)"
-case "$renderer" in
-  kubectl) log "==> renderer: kubectl kustomize ($(kubectl version --client -o json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["kustomizeVersion"])'))" ;;
-  kustomize) log "==> renderer: kustomize build ($(kustomize version 2>/dev/null | head -n1))" ;;
-  mini) log "==> renderer: deploy/tools/minikustomize.py (no kubectl >= 1.21 or kustomize found)" ;;
-esac
+kubectl="$(ensure_kubectl)"
+log "==> renderer: $kubectl kustomize ($("$kubectl" version --client -o json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["kustomizeVersion"])'))"
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -43,32 +37,12 @@ external_secrets_for() {
 for dir in "$DEPLOY_DIR"/k8s/overlays/*/; do
   overlay="$(basename "$dir")"
   log "==> overlay $overlay"
-  if ! render "$renderer" "$dir" >"$out/$overlay.yaml"; then
+  if ! "$kubectl" kustomize "$dir" >"$out/$overlay.yaml"; then
     log "ERROR [$overlay] rendering failed"
     status=1
     continue
   fi
   yaml_to_json <"$out/$overlay.yaml" >"$out/$overlay.json"
-  if [ "$renderer" != mini ]; then
-    "$python" "$DEPLOY_DIR/tools/minikustomize.py" "$dir" --json >"$out/$overlay.mini.json"
-    if ! "$python" - "$out/$overlay.json" "$out/$overlay.mini.json" <<'PY'
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-if a != b:
-    ids = lambda xs: [f"{x['kind']}/{x['metadata']['name']}" for x in xs]
-    print("ERROR minikustomize.py differs from kustomize:", file=sys.stderr)
-    for x, y in zip(a, b):
-        if x != y:
-            print(f"  first difference in {ids([x])[0]} / {ids([y])[0]}", file=sys.stderr)
-            break
-    else:
-        print(f"  kustomize: {len(a)} objects, minikustomize: {len(b)}", file=sys.stderr)
-    sys.exit(1)
-PY
-    then
-      status=1
-    fi
-  fi
   # shellcheck disable=SC2046
   if ! "$python" "$DEPLOY_DIR/tools/check_manifests.py" "$out/$overlay.json" --overlay "$overlay" \
       --min-version "$min_version" --dockerfile "$DEPLOY_DIR/docker/Dockerfile" \

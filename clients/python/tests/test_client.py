@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 from brigade_client import (
+    BrigadeError,
     Client,
+    ErrorReason,
     InvalidArgument,
     JobStatus,
     LeaseLost,
@@ -86,8 +88,10 @@ def test_stale_lease_token_raises_lease_lost(client: Client, server: BrigadeServ
     service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
     job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
     [leased] = client.claim(service_id)
-    with pytest.raises(LeaseLost):
+    with pytest.raises(LeaseLost) as lost:
         client.complete(job_id, "not-the-token", {"counts": 1, "saturated": False})
+    assert lost.value.reason == ErrorReason.ERROR_REASON_STALE_LEASE
+    assert lost.value.reason_name == "STALE_LEASE"
     with pytest.raises(LeaseLost):
         client.extend_lease(job_id, "not-the-token")
     assert server.job(job_id)["status"] == "WORKING"
@@ -124,3 +128,20 @@ def test_connect_timeout_raises_unavailable() -> None:
 
     with pytest.raises(Unavailable):
         Client(f"http://127.0.0.1:{free_port()}", connect_timeout=0.5)
+
+
+def test_error_reasons_are_enum_members(client: Client, server: BrigadeServer) -> None:
+    with pytest.raises(NotFound) as missing_job:
+        client.get_job(str(uuid.uuid4()))
+    assert missing_job.value.reason == ErrorReason.ERROR_REASON_JOB_NOT_FOUND
+    with pytest.raises(NotFound) as missing_service:
+        client.submit(str(uuid.uuid4()), {"exposure_ms": 5, "gain": 1.0})
+    assert missing_service.value.reason == ErrorReason.ERROR_REASON_SERVICE_NOT_FOUND
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    with pytest.raises(InvalidArgument) as invalid:
+        client.submit(service_id, {"exposure_ms": "five"})
+    assert invalid.value.reason == ErrorReason.ERROR_REASON_JSON_SCHEMA_VALIDATION
+    # Every enum member the proto declares is there, under its generated name.
+    assert ErrorReason.Name(ErrorReason.ERROR_REASON_TOO_LARGE) == "ERROR_REASON_TOO_LARGE"
+    unknown = BrigadeError("from a newer server", reason="SOMETHING_NEW")
+    assert (unknown.reason, unknown.reason_name) == (ErrorReason.ERROR_REASON_UNSPECIFIED, "SOMETHING_NEW")

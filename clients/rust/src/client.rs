@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::types::{Job, LeasedJob, Service, ServiceDefinition, lease_seconds, time};
 use crate::worker::{HandlerError, WorkerBuilder};
 
+/// Page size of the list calls, which fetch every page.
+const PAGE_SIZE: i32 = 1000;
+
 /// How [`Client::connect_with`] dials the job-queue.
 ///
 /// The first connection is retried with exponential backoff (with jitter),
@@ -77,7 +80,7 @@ impl ConnectOptions {
 /// A connection to Brigade's job-queue. Cheap to clone; clones share the connection.
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: JobQueueClient<Channel>,
+    pub(crate) inner: JobQueueClient<Channel>,
 }
 
 impl Client {
@@ -171,6 +174,60 @@ impl Client {
         }
     }
 
+    /// Creates the service; [`Error::AlreadyExists`] if one with the same name
+    /// and version exists (see [`register_service`](Self::register_service)).
+    pub async fn create_service(&self, definition: &ServiceDefinition) -> Result<Service> {
+        let response = self
+            .inner
+            .clone()
+            .create_service(definition.to_request())
+            .await
+            .map_err(Error::from_status)?;
+        Service::from_opt(response.into_inner().service)
+    }
+
+    /// Every service, oldest first (all pages).
+    pub async fn list_services(&self) -> Result<Vec<Service>> {
+        let mut services = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .inner
+                .clone()
+                .list_services(pb::ListServicesRequest {
+                    page_size: PAGE_SIZE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(Error::from_status)?
+                .into_inner();
+            for service in page.services {
+                services.push(Service::from_pb(service)?);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(services);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Checks the service in (TopChef's notion of a service being alive) and
+    /// returns the time the server recorded.
+    pub async fn heartbeat(&self, service_id: &str) -> Result<SystemTime> {
+        let response = self
+            .inner
+            .clone()
+            .heartbeat(pb::HeartbeatRequest {
+                id: service_id.to_owned(),
+            })
+            .await
+            .map_err(Error::from_status)?;
+        let at = response.into_inner().checked_in_at;
+        at.and_then(|t| time(t.seconds, t.nanos))
+            .ok_or_else(|| Error::Malformed("the heartbeat has no check-in time".to_owned()))
+    }
+
     /// The service with this UUID; [`Error::NotFound`] if there is none.
     pub async fn get_service(&self, id: &str) -> Result<Service> {
         let response = self
@@ -210,10 +267,56 @@ impl Client {
             .submit_job(pb::SubmitJobRequest {
                 service_id: service_id.to_owned(),
                 parameters_json: parameters.to_string(),
+                ..Default::default()
             })
             .await
             .map_err(Error::from_status)?;
         Job::from_opt(response.into_inner().job)
+    }
+
+    /// Submits several jobs of one service, all or none: if any parameters
+    /// violate the registration schema, nothing is queued
+    /// ([`Error::InvalidArgument`]).
+    pub async fn submit_many(&self, service_id: &str, parameters: &[Value]) -> Result<Vec<Job>> {
+        let response = self
+            .inner
+            .clone()
+            .submit_jobs(pb::SubmitJobsRequest {
+                service_id: service_id.to_owned(),
+                parameters_json: parameters.iter().map(Value::to_string).collect(),
+                ..Default::default()
+            })
+            .await
+            .map_err(Error::from_status)?;
+        response.into_inner().jobs.into_iter().map(Job::from_pb).collect()
+    }
+
+    /// Every job of one service (`Some(id)`) or of all services (`None`),
+    /// oldest first (all pages).
+    pub async fn list_jobs(&self, service_id: Option<&str>) -> Result<Vec<Job>> {
+        let mut jobs = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .inner
+                .clone()
+                .list_jobs(pb::ListJobsRequest {
+                    service_id: service_id.unwrap_or_default().to_owned(),
+                    page_size: PAGE_SIZE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(Error::from_status)?
+                .into_inner();
+            for job in page.jobs {
+                jobs.push(Job::from_pb(job)?);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(jobs);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// The job with this UUID; [`Error::NotFound`] if there is none.
@@ -233,43 +336,13 @@ impl Client {
         let response = self
             .inner
             .clone()
-            .cancel_job(pb::CancelJobRequest { job_id: id.to_owned() })
+            .cancel_job(pb::CancelJobRequest {
+                job_id: id.to_owned(),
+                ..Default::default()
+            })
             .await
             .map_err(Error::from_status)?;
         Job::from_opt(response.into_inner().job)
-    }
-
-    /// Waits until the job is COMPLETED or ERROR and returns it, following the
-    /// job's status stream (no polling).
-    pub async fn wait_for_job(&self, id: &str) -> Result<Job> {
-        let mut stream = self
-            .inner
-            .clone()
-            .watch_job(pb::WatchJobRequest { job_id: id.to_owned() })
-            .await
-            .map_err(Error::from_status)?
-            .into_inner();
-        loop {
-            match stream.message().await.map_err(Error::from_status)? {
-                Some(message) => {
-                    let job = Job::from_opt(message.job)?;
-                    if job.status.is_terminal() {
-                        return Ok(job);
-                    }
-                }
-                // The server stopped the stream (e.g. it is shutting down): read it once more.
-                None => {
-                    let job = self.get_job(id).await?;
-                    return if job.status.is_terminal() {
-                        Ok(job)
-                    } else {
-                        Err(Error::Rpc(Box::new(tonic::Status::unavailable(
-                            "the job's status stream ended before the job finished",
-                        ))))
-                    };
-                }
-            }
-        }
     }
 
     /// Leases up to `max_jobs` REGISTERED jobs of the service, oldest first.
@@ -306,6 +379,7 @@ impl Client {
                 job_id: job_id.to_owned(),
                 lease_token: lease_token.to_owned(),
                 lease_seconds: lease.map_or(0, lease_seconds),
+                ..Default::default()
             })
             .await
             .map_err(|s| Error::from_lease_status(s, job_id))?;
@@ -365,19 +439,6 @@ impl Client {
             .await
             .map_err(|s| Error::from_lease_status(s, job_id))?;
         Job::from_opt(response.into_inner().job)
-    }
-
-    /// The stream of REGISTERED jobs of a service: the backlog, then each new one.
-    pub(crate) async fn watch_queue(&self, service_id: &str) -> Result<tonic::Streaming<pb::WatchQueueResponse>> {
-        Ok(self
-            .inner
-            .clone()
-            .watch_queue(pb::WatchQueueRequest {
-                service_id: service_id.to_owned(),
-            })
-            .await
-            .map_err(Error::from_status)?
-            .into_inner())
     }
 
     /// Starts configuring a [`Worker`](crate::Worker) that runs `handler` on the

@@ -1,10 +1,10 @@
 //! The errors this crate returns, and how gRPC statuses map onto them.
 
+use std::time::Duration;
+
+use brigade_proto::ErrorReason;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-/// `ErrorInfo.reason` the job-queue attaches to a stale or unknown lease token.
-const REASON_STALE_LEASE: &str = "STALE_LEASE";
 
 /// Everything that can go wrong talking to Brigade.
 ///
@@ -62,6 +62,15 @@ pub enum Error {
     /// lacks a required part.
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// A wait ([`Client::wait_for_job`](crate::Client::wait_for_job)) did not
+    /// see what it waited for within its timeout.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// What was waited for.
+        what: String,
+        /// The timeout that ran out.
+        after: Duration,
+    },
     /// Any other gRPC failure (unavailable, deadline exceeded, internal, ...).
     #[error("rpc failed: {}: {}", .0.code(), .0.message())]
     Rpc(Box<tonic::Status>),
@@ -82,6 +91,12 @@ impl Error {
             ),
             _ => false,
         }
+    }
+
+    /// The server's [`ErrorReason`], for an [`Error::Rpc`] that carried one.
+    /// (The other variants already say what the reason was.)
+    pub fn reason(&self) -> Option<ErrorReason> {
+        self.status().and_then(ErrorReason::of)
     }
 
     /// The gRPC status behind an [`Error::Rpc`].
@@ -107,10 +122,10 @@ impl Error {
 
     /// Maps a status from a call that presents a lease token.
     pub(crate) fn from_lease_status(status: tonic::Status, job_id: &str) -> Self {
+        // A FAILED_PRECONDITION without any ErrorInfo is taken as a lost lease
+        // too (the safe reading: the caller stops working on the job).
         let stale = status.code() == Code::FailedPrecondition
-            && status
-                .get_details_error_info()
-                .is_none_or(|info| info.reason == REASON_STALE_LEASE);
+            && (status.get_details_error_info().is_none() || ErrorReason::of(&status) == Some(ErrorReason::StaleLease));
         if stale {
             Error::LeaseLost {
                 job_id: job_id.to_owned(),
@@ -197,7 +212,7 @@ mod tests {
 
     #[test]
     fn stale_lease_maps_to_lease_lost_other_preconditions_do_not() {
-        let stale = bad_request(Code::FailedPrecondition, REASON_STALE_LEASE, &[]);
+        let stale = bad_request(Code::FailedPrecondition, ErrorReason::StaleLease.wire_name(), &[]);
         assert!(matches!(
             Error::from_lease_status(stale, "j1"),
             Error::LeaseLost { job_id, .. } if job_id == "j1"
@@ -206,6 +221,15 @@ mod tests {
         assert!(matches!(Error::from_lease_status(other, "j1"), Error::Rpc(_)));
         let plain = tonic::Status::failed_precondition("no details");
         assert!(matches!(Error::from_lease_status(plain, "j1"), Error::LeaseLost { .. }));
+    }
+
+    #[test]
+    fn reason_reads_the_error_info_of_other_failures() {
+        let status = ErrorReason::Conflict.status(Code::Aborted, "retry", &[]);
+        let error = Error::from_status(status);
+        assert!(error.is_transient());
+        assert_eq!(error.reason(), Some(ErrorReason::Conflict));
+        assert_eq!(Error::from_status(tonic::Status::internal("x")).reason(), None);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! * [`Client`] wraps the `brigade.jobqueue.v1.JobQueue` gRPC API:
 //!   [`Client::connect`] (retried with bounded exponential backoff),
 //!   [`Client::register_service`] (create, or look up by name and version),
-//!   [`Client::submit`], [`Client::get_job`], [`Client::wait_for_job`], and the
-//!   lease calls ([`Client::claim`], [`Client::extend_lease`],
+//!   [`Client::list_services`], [`Client::submit`], [`Client::submit_many`],
+//!   [`Client::get_job`], [`Client::list_jobs`], [`Client::cancel_job`],
+//!   [`Client::watch_job`], [`Client::watch_queue`],
+//!   [`Client::wait_for_job`] (with a timeout), and the lease calls ([`Client::claim`], [`Client::extend_lease`],
 //!   [`Client::complete`], [`Client::fail`]) for those who drive leases by hand.
 //! * [`Worker`] claims jobs in batches, runs an async handler on each with
 //!   bounded concurrency, heartbeats every lease, completes or fails each job,
@@ -65,12 +67,22 @@ mod backoff;
 mod client;
 mod error;
 mod types;
+mod watch;
 mod worker;
 
 pub use client::{Client, ConnectOptions};
 pub use error::{Error, Result};
 pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition};
+pub use watch::JobStream;
 pub use worker::{HandlerError, SHUTDOWN_MESSAGE, Worker, WorkerBuilder, WorkerEvent, WorkerSummary};
+
+/// Why a call failed, beyond its gRPC code (`brigade.errors.v1.ErrorReason`):
+/// see [`Error::reason`] and [`ErrorReason::of`].
+pub use brigade_proto::ErrorReason;
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The generated protobuf types and gRPC client, for what this crate does not wrap.
 pub use brigade_proto::jobqueue::v1 as proto;

@@ -183,6 +183,7 @@ impl ServiceDefinition {
             timeout_seconds: self.timeout_seconds,
             max_attempts: self.max_attempts,
             lease_seconds: self.lease.map(lease_seconds),
+            ..Default::default()
         }
     }
 }

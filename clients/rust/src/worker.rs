@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
@@ -597,15 +598,14 @@ async fn follow_queue(client: Client, service_id: String, wake: Arc<Notify>) {
         match client.watch_queue(&service_id).await {
             Ok(mut stream) => {
                 // Anything queued while we were not watching is in the backlog it sends.
-                loop {
-                    match stream.message().await {
-                        Ok(Some(_)) => {
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(_) => {
                             backoff.reset();
                             wake.notify_one();
                         }
-                        Ok(None) => break,
-                        Err(status) => {
-                            tracing::debug!(%status, "queue watch ended");
+                        Err(error) => {
+                            tracing::debug!(%error, "queue watch ended");
                             break;
                         }
                     }

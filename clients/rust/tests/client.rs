@@ -1,12 +1,14 @@
-//! `Client` against a real Brigade: connecting, registering, submitting, and
-//! the lease calls, including result-schema rejections.
+//! `Client` against a real Brigade: connecting, registering, submitting,
+//! listing, watching and waiting, and the lease calls, including result-schema
+//! rejections and error reasons.
 
 mod common;
 
 use std::time::Duration;
 
-use brigade_client::{Client, ConnectOptions, Error, JobStatus};
-use common::{TestSystem, squares, start_system, within};
+use brigade_client::{Client, ConnectOptions, Error, ErrorReason, JobStatus};
+use common::{TestSystem, eventually, squares, start_system, within};
+use futures::StreamExt;
 use serde_json::json;
 
 #[tokio::test]
@@ -218,9 +220,189 @@ async fn fail_with_and_without_retry() {
         .expect("failed");
     assert_eq!(failed.status, JobStatus::Error);
     assert_eq!(failed.error_message.as_deref(), Some("broken"));
-    let waited = within(Duration::from_secs(5), "wait_for_job", client.wait_for_job(&job.id))
-        .await
-        .expect("terminal");
+    let waited = within(
+        Duration::from_secs(5),
+        "wait_for_job",
+        client.wait_for_job(&job.id, Duration::from_secs(5)),
+    )
+    .await
+    .expect("terminal");
     assert_eq!(waited.status, JobStatus::Error);
     sys.stop().await;
+}
+
+#[tokio::test]
+async fn lists_and_batch_submit_cover_every_service_and_job() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let first = client.register_service(&squares("list-a")).await.expect("service a");
+    assert!(matches!(
+        client.create_service(&squares("list-a")).await,
+        Err(Error::AlreadyExists(_))
+    ));
+    let second = client.create_service(&squares("list-b")).await.expect("service b");
+    let services: Vec<String> = client
+        .list_services()
+        .await
+        .expect("services")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(
+        services.contains(&first.id) && services.contains(&second.id),
+        "{services:?}"
+    );
+
+    let batch = client
+        .submit_many(&first.id, &[json!({"n": 1}), json!({"n": 2}), json!({"n": 3})])
+        .await
+        .expect("batch");
+    assert_eq!(
+        batch.iter().map(|j| j.parameters["n"].clone()).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let other = client.submit(&second.id, &json!({"n": 9})).await.expect("other");
+
+    // All or none: one bad entry queues nothing (the list below still has three).
+    match client
+        .submit_many(&first.id, &[json!({"n": 4}), json!({"n": "five"})])
+        .await
+    {
+        Err(Error::InvalidArgument { violations, .. }) => {
+            assert!(violations.iter().all(|v| v.starts_with("parameters")), "{violations:?}");
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    let ids = |jobs: Vec<brigade_client::Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    let of_first = ids(client.list_jobs(Some(&first.id)).await.expect("jobs of a"));
+    assert_eq!(of_first, ids(batch.clone()));
+    let all = ids(client.list_jobs(None).await.expect("all jobs"));
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all.contains(&other.id));
+    assert!(client.heartbeat(&first.id).await.expect("heartbeat") <= std::time::SystemTime::now());
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn watch_streams_follow_a_job_and_wait_for_job_times_out() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("watch")).await.expect("service");
+    let mut queue = client.watch_queue(&service.id).await.expect("watch queue");
+    let job = client.submit(&service.id, &json!({"n": 3})).await.expect("submitted");
+    let queued = within(Duration::from_secs(5), "the queue to show the job", queue.next())
+        .await
+        .expect("an item")
+        .expect("a job");
+    assert_eq!(
+        (queued.id.as_str(), queued.status),
+        (job.id.as_str(), JobStatus::Registered)
+    );
+
+    match client.wait_for_job(&job.id, Duration::from_millis(300)).await {
+        Err(Error::Timeout { after, .. }) => assert_eq!(after, Duration::from_millis(300)),
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+
+    let mut watch = client.watch_job(&job.id).await.expect("watch job");
+    let first = within(Duration::from_secs(5), "the job's state", watch.next()).await;
+    assert_eq!(first.expect("an item").expect("a job").status, JobStatus::Registered);
+    let leased = client.claim(&service.id, 1, None, "t").await.expect("claim").remove(0);
+    client
+        .complete(&job.id, &leased.lease_token, &json!({"square": 9}))
+        .await
+        .expect("completed");
+    let mut seen = Vec::new();
+    while let Some(item) = within(Duration::from_secs(5), "the job stream", watch.next()).await {
+        seen.push(item.expect("a job").status);
+    }
+    assert_eq!(seen.last(), Some(&JobStatus::Completed), "{seen:?}");
+    let done = client
+        .wait_for_job(&job.id, Duration::from_secs(5))
+        .await
+        .expect("terminal");
+    assert_eq!(done.results, Some(json!({"square": 9})));
+
+    let missing = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(
+        client.wait_for_job(&missing, Duration::from_secs(5)).await,
+        Err(Error::NotFound(_))
+    ));
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_and_error_reasons() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("cancel")).await.expect("service");
+    let job = client.submit(&service.id, &json!({"n": 2})).await.expect("submitted");
+    let leased = client.claim(&service.id, 1, None, "t").await.expect("claim").remove(0);
+    let cancelled = client.cancel_job(&job.id).await.expect("cancelled");
+    assert_eq!((cancelled.status, cancelled.cancelled), (JobStatus::Error, true));
+    // The holder's lease is gone: the server says STALE_LEASE, the client LeaseLost.
+    let stale = client
+        .raw()
+        .complete_job(brigade_client::proto::CompleteJobRequest {
+            job_id: job.id.clone(),
+            lease_token: leased.lease_token.clone(),
+            results_json: json!({"square": 4}).to_string(),
+        })
+        .await
+        .expect_err("stale lease");
+    assert_eq!(ErrorReason::of(&stale), Some(ErrorReason::StaleLease));
+    assert!(matches!(
+        client
+            .complete(&job.id, &leased.lease_token, &json!({"square": 4}))
+            .await,
+        Err(Error::LeaseLost { .. })
+    ));
+    // Cancelling a finished job is refused; no reason the client maps to a variant.
+    let refused = client.cancel_job(&job.id).await.expect_err("already finished");
+    assert_eq!(
+        refused.status().map(tonic::Status::code),
+        Some(tonic::Code::FailedPrecondition)
+    );
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn wait_for_job_follows_the_job_across_a_server_restart() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let system = start_system(dir.path(), addr).await;
+    let client = Client::connect(format!("http://{addr}")).await.expect("connect");
+    let service = client.register_service(&squares("restart")).await.expect("service");
+    let job = client.submit(&service.id, &json!({"n": 5})).await.expect("submitted");
+    let waiting = {
+        let (client, id) = (client.clone(), job.id.clone());
+        tokio::spawn(async move { client.wait_for_job(&id, Duration::from_secs(30)).await })
+    };
+
+    system.stop().await.expect("stops");
+    assert!(!waiting.is_finished(), "the wait ended with the server: {waiting:?}");
+    let system = start_system(dir.path(), addr).await;
+    let leased = eventually(Duration::from_secs(15), "a claim after the restart", || async {
+        client
+            .claim(&service.id, 1, None, "t")
+            .await
+            .ok()
+            .and_then(|mut jobs| jobs.pop())
+    })
+    .await;
+    client
+        .complete(&job.id, &leased.lease_token, &json!({"square": 25}))
+        .await
+        .expect("completed");
+    let done = within(Duration::from_secs(15), "the wait to see the result", waiting)
+        .await
+        .expect("task")
+        .expect("terminal");
+    assert_eq!(
+        (done.status, done.results),
+        (JobStatus::Completed, Some(json!({"square": 25})))
+    );
+    system.stop().await.expect("stops");
 }

@@ -100,6 +100,7 @@ pub async fn batch_submit(
         .submit_jobs(pb::SubmitJobsRequest {
             service_id: id.clone(),
             parameters_json: documents,
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -214,6 +215,7 @@ pub async fn heartbeat(
             job_id: id,
             lease_token,
             lease_seconds,
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -331,7 +333,10 @@ pub async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(raw)
     let job = state
         .job_queue
         .clone()
-        .cancel_job(pb::CancelJobRequest { job_id: id })
+        .cancel_job(pb::CancelJobRequest {
+            job_id: id,
+            ..Default::default()
+        })
         .await?
         .into_inner()
         .job;

@@ -222,6 +222,7 @@ pub async fn fetch_jobs(
                     service_id,
                     page_size,
                     page_token,
+                    ..Default::default()
                 })
                 .await?
                 .into_inner();

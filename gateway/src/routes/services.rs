@@ -132,6 +132,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
         timeout_seconds: timeout,
         max_attempts: max_attempts.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
         lease_seconds: lease,
+        ..Default::default()
     };
     if request.version.is_empty() && body.contains_key("version") {
         return Err(TopChefError::deserialization(vec![(
@@ -255,6 +256,7 @@ pub async fn patch(
         max_attempts: take_positive_int(&mut body, "max_attempts", &mut problems)
             .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
         lease_seconds: take_positive_int(&mut body, "lease_seconds", &mut problems),
+        ..Default::default()
     };
     problems.into_result()?;
     let service = state
@@ -420,6 +422,7 @@ pub async fn submit(
         .submit_job(pb::SubmitJobRequest {
             service_id: id,
             parameters_json: parameters.unwrap_or_default(),
+            ..Default::default()
         })
         .await?
         .into_inner()

@@ -85,13 +85,10 @@ pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: 
                 }
             };
             let result = if delivered {
-                queue.repository().delete_outbox(&entry.id).await
+                queue.outbox_delivered(&entry.id).await
             } else {
                 let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
-                queue
-                    .repository()
-                    .reschedule_outbox(&entry.id, now_micros() + backoff)
-                    .await
+                queue.outbox_retry_at(&entry.id, now_micros() + backoff).await
             };
             if let Err(e) = result {
                 tracing::warn!(error = %e, "outbox update failed");

@@ -1,17 +1,8 @@
 //! The job-queue error vocabulary and its one mapping to gRPC status codes.
 
+use brigade_proto::ErrorReason;
+use sqlx::error::ErrorKind;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
-
-/// `ErrorInfo.reason` values the gateway reads to pick TopChef error titles.
-pub mod reason {
-    pub const SCHEMA_VIOLATION: &str = "JSON_SCHEMA_VALIDATION";
-    pub const INVALID_FIELD: &str = "INVALID_FIELD";
-    pub const SERVICE_NOT_FOUND: &str = "SERVICE_NOT_FOUND";
-    pub const JOB_NOT_FOUND: &str = "JOB_NOT_FOUND";
-    pub const STALE_LEASE: &str = "STALE_LEASE";
-    pub const DOMAIN: &str = "brigade.jobqueue.v1";
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -32,8 +23,11 @@ pub enum Error {
     /// The lease token is not the job's current one.
     #[error("{0}")]
     StaleLease(String),
+    /// The row changed underneath this request more often than the service retries.
     #[error("{0}")]
-    Unavailable(String),
+    Conflict(String),
+    #[error("the job-queue database is unavailable, try again")]
+    DatabaseUnavailable,
     #[error("internal error")]
     Internal(String),
 }
@@ -52,25 +46,35 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
                 tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable("the database is unavailable, try again".to_owned())
+                Self::DatabaseUnavailable
             }
-            sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-                Self::AlreadyExists("a row with the same key already exists".to_owned())
-            }
-            // SQLSTATE class 22 is "data exception": a value the database cannot hold
-            // (such as a NUL character in text on PostgreSQL) is the client's mistake.
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => Self::invalid(
-                "request",
-                "a value contains characters that cannot be stored (such as NUL)",
-            ),
-            _ => {
-                tracing::error!(error = %e, "database error");
-                Self::Internal(e.to_string())
-            }
+            sqlx::Error::Database(db) => match db.kind() {
+                ErrorKind::UniqueViolation => Self::AlreadyExists("a row with the same key already exists".to_owned()),
+                ErrorKind::ForeignKeyViolation => {
+                    Self::FailedPrecondition("a row this change refers to does not exist".to_owned())
+                }
+                // SQLSTATE class 22 is "data exception": a value the database cannot hold
+                // (such as a NUL character in text on PostgreSQL) is the client's mistake.
+                ErrorKind::Other if db.code().is_some_and(|c| c.starts_with("22")) => Self::invalid(
+                    "request",
+                    "a value contains characters that cannot be stored (such as NUL)",
+                ),
+                // Serialization failure or deadlock: the transaction lost a race.
+                ErrorKind::Other if db.code().is_some_and(|c| c == "40001" || c == "40P01") => {
+                    Self::Conflict("a concurrent change got in the way; retry".to_owned())
+                }
+                _ => internal(&e),
+            },
+            _ => internal(&e),
         }
     }
+}
+
+fn internal(e: &sqlx::Error) -> Error {
+    tracing::error!(error = %e, "database error");
+    Error::Internal(e.to_string())
 }
 
 /// Error details travel in gRPC trailers, which HTTP/2 peers cap in size: keep
@@ -109,40 +113,41 @@ fn bounded(violations: Vec<(String, String)>) -> Vec<(String, String)> {
     kept
 }
 
-fn with_reason(code: Code, message: String, reason: &str, violations: Vec<(String, String)>) -> Status {
-    let violations = bounded(violations);
-    let mut details = ErrorDetails::new();
-    details.set_error_info(reason, reason::DOMAIN, std::collections::HashMap::new());
-    if !violations.is_empty() {
-        details.set_bad_request(
-            violations
-                .into_iter()
-                .map(|(f, d)| tonic_types::FieldViolation::new(f, d))
-                .collect::<Vec<_>>(),
-        );
-    }
-    Status::with_error_details(code, message, details)
+fn with_reason(reason: ErrorReason, code: Code, message: String, violations: Vec<(String, String)>) -> Status {
+    reason.status(code, message, &bounded(violations))
 }
 
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         let message = e.to_string();
         match e {
-            Error::InvalidField { field, message: m } => {
-                with_reason(Code::InvalidArgument, message, reason::INVALID_FIELD, vec![(field, m)])
-            }
-            Error::SchemaViolations { field, violations } => with_reason(
+            Error::InvalidField { field, message: m } => with_reason(
+                ErrorReason::InvalidField,
                 Code::InvalidArgument,
                 message,
-                reason::SCHEMA_VIOLATION,
+                vec![(field, m)],
+            ),
+            Error::SchemaViolations { field, violations } => with_reason(
+                ErrorReason::JsonSchemaValidation,
+                Code::InvalidArgument,
+                message,
                 violations.into_iter().map(|v| (field.clone(), v)).collect(),
             ),
-            Error::ServiceNotFound(_) => with_reason(Code::NotFound, message, reason::SERVICE_NOT_FOUND, vec![]),
-            Error::JobNotFound(_) => with_reason(Code::NotFound, message, reason::JOB_NOT_FOUND, vec![]),
-            Error::AlreadyExists(m) => Status::already_exists(m),
-            Error::FailedPrecondition(m) => Status::failed_precondition(m),
-            Error::StaleLease(m) => with_reason(Code::FailedPrecondition, m, reason::STALE_LEASE, vec![]),
-            Error::Unavailable(m) => Status::unavailable(m),
+            Error::ServiceNotFound(_) => with_reason(ErrorReason::ServiceNotFound, Code::NotFound, message, vec![]),
+            Error::JobNotFound(_) => with_reason(ErrorReason::JobNotFound, Code::NotFound, message, vec![]),
+            Error::AlreadyExists(_) => with_reason(ErrorReason::AlreadyExists, Code::AlreadyExists, message, vec![]),
+            Error::FailedPrecondition(_) => with_reason(
+                ErrorReason::FailedPrecondition,
+                Code::FailedPrecondition,
+                message,
+                vec![],
+            ),
+            Error::StaleLease(_) => with_reason(ErrorReason::StaleLease, Code::FailedPrecondition, message, vec![]),
+            Error::Conflict(_) => with_reason(ErrorReason::Conflict, Code::Aborted, message, vec![]),
+            Error::DatabaseUnavailable => {
+                with_reason(ErrorReason::DatabaseUnavailable, Code::Unavailable, message, vec![])
+            }
+            // The cause was logged where it was converted; clients learn nothing of it.
             Error::Internal(_) => Status::internal("internal error"),
         }
     }
@@ -151,6 +156,19 @@ impl From<Error> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_carry_their_reason() {
+        let status = Status::from(Error::Conflict("changed".into()));
+        assert_eq!(status.code(), Code::Aborted);
+        assert_eq!(ErrorReason::of(&status), Some(ErrorReason::Conflict));
+        let status = Status::from(Error::DatabaseUnavailable);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(ErrorReason::of(&status), Some(ErrorReason::DatabaseUnavailable));
+        assert!(status.message().contains("database is unavailable"));
+        let status = Status::from(Error::Internal("secret cause".into()));
+        assert_eq!(status.message(), "internal error");
+    }
 
     #[test]
     fn violations_are_bounded_for_trailers() {

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::domain::Job;
+use crate::domain::{Job, JobId};
 use crate::repository::Repository;
 
 /// Capacity per subscriber; a watcher that falls this far behind re-reads the queue.
@@ -67,7 +67,7 @@ impl Events {
     pub fn publish(&self, job: &Job) {
         let _ = self.tx.send(job.clone());
         if let Some(remote) = &self.remote {
-            let _ = remote.send(job.id.clone());
+            let _ = remote.send(job.id.to_string());
         }
     }
 
@@ -157,8 +157,8 @@ async fn listen_loop(pool: PgPool, events: Events, repo: Arc<dyn Repository>, sh
             if origin == &*events.origin {
                 continue;
             }
-            for id in ids.split(',') {
-                match repo.get_job(id).await {
+            for id in ids.split(',').filter_map(|id| JobId::parse("id", id).ok()) {
+                match repo.get_job(&id).await {
                     Ok(Some(job)) => events.publish(&job),
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "changed job could not be read"),

@@ -49,7 +49,7 @@ pub fn refresh(queue: Arc<JobQueue>) -> MetricsRefresh {
                 }
                 for (service_id, status, n) in counts {
                     JOBS.with_label_values(&[status.as_str()]).add(n);
-                    if status == "REGISTERED" {
+                    if status == crate::domain::JobStatus::Registered {
                         QUEUE_DEPTH.with_label_values(&[service_id.as_str()]).set(n);
                     }
                 }

@@ -11,9 +11,7 @@ use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use tonic::transport::Endpoint;
 
-use crate::definition::{
-    FileParameter, Interface, JobTypeInterfaces, JobTypeKey, JsonParameter, interface_from_schema,
-};
+use crate::definition::{JobTypeInterfaces, JobTypeKey, interface_from_schema};
 use crate::error::{Error, Result};
 
 /// A job type revision as job-queue describes it.
@@ -48,41 +46,12 @@ impl GrpcJobTypes {
     }
 }
 
-// TODO(merge): remove once job-queue sends each revision's schemas.
-fn interface_from_parameters(params: Vec<jq::InterfaceParameter>) -> Interface {
-    let mut out = Interface::default();
-    for p in params {
-        if p.kind == "file" {
-            out.files.push(FileParameter {
-                name: p.name,
-                media_types: p.media_types,
-                required: p.required,
-                multiple: p.multiple,
-            });
-        } else {
-            out.json.push(JsonParameter {
-                name: p.name,
-                json_type: Some(p.json_type).filter(|t| !t.is_empty()),
-                required: p.required,
-            });
-        }
-    }
-    out
-}
-
 /// A schema document as job-queue stores it; unparsable or absent text declares nothing.
 fn schema(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
 
 fn interfaces_of(jt: &jq::JobTypeInterface) -> JobTypeInterfaces {
-    if jt.job_registration_schema_json.is_empty() && jt.job_result_schema_json.is_empty() {
-        // TODO(merge): remove: a job-queue that predates the schema fields sends the derived parameters.
-        return JobTypeInterfaces {
-            inputs: interface_from_parameters(jt.inputs.clone()),
-            outputs: interface_from_parameters(jt.outputs.clone()),
-        };
-    }
     JobTypeInterfaces {
         inputs: interface_from_schema(&schema(&jt.job_registration_schema_json)),
         outputs: interface_from_schema(&schema(&jt.job_result_schema_json)),
@@ -135,21 +104,12 @@ impl JobTypes for GrpcJobTypes {
 mod tests {
     use super::*;
 
-    fn parameter(name: &str, kind: &str) -> jq::InterfaceParameter {
-        jq::InterfaceParameter {
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-            ..Default::default()
-        }
-    }
-
     #[test]
     fn interfaces_come_from_the_schemas() {
         let jt = jq::JobTypeInterface {
             job_registration_schema_json:
                 r#"{"properties":{"image":{"type":"string","format":"uri"}},"required":["image"]}"#.to_owned(),
             job_result_schema_json: r#"{"properties":{"score":{"type":"number"}}}"#.to_owned(),
-            inputs: vec![parameter("ignored", "json")],
             ..Default::default()
         };
         let interfaces = interfaces_of(&jt);
@@ -157,17 +117,5 @@ mod tests {
         assert!(interfaces.inputs.files[0].required);
         assert!(interfaces.inputs.json.is_empty());
         assert_eq!(interfaces.outputs.json[0].json_type.as_deref(), Some("number"));
-    }
-
-    #[test]
-    fn without_schemas_the_old_parameters_are_used() {
-        let jt = jq::JobTypeInterface {
-            inputs: vec![parameter("frames", "file")],
-            outputs: vec![parameter("count", "json")],
-            ..Default::default()
-        };
-        let interfaces = interfaces_of(&jt);
-        assert_eq!(interfaces.inputs.files[0].name, "frames");
-        assert_eq!(interfaces.outputs.json[0].name, "count");
     }
 }

@@ -95,6 +95,7 @@ async fn lifecycle(url: String, args: &Args) -> anyhow::Result<Outcome> {
                     .submit_jobs(pb::SubmitJobsRequest {
                         service_id: service_id.clone(),
                         parameters_json: (0..n).map(|i| json!({"n": i}).to_string()).collect(),
+                        ..Default::default()
                     })
                     .await?
                     .into_inner()

@@ -3,9 +3,8 @@
 //! on SQLite and on PostgreSQL.
 //!
 //! Each round sends the two PATCHes concurrently, then reads the resource back
-//! and requires both new values. Until updates carry a row version, a
-//! read-modify-write lets the later writer overwrite the earlier one, so these
-//! tests are ignored until the optimistic-concurrency work lands.
+//! and requires both new values. Updates carry a row version, so a
+//! read-modify-write that lost the race is retried instead of overwriting.
 
 use brigade_tests::{Backend, TestApp};
 use serde_json::{Value, json};
@@ -82,14 +81,12 @@ async fn concurrent_service_patches_both_stick(app: &TestApp) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enable after the optimistic-concurrency merge"]
 async fn concurrent_recipe_type_patches_on_sqlite() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     concurrent_recipe_type_patches_both_stick(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enable after the optimistic-concurrency merge"]
 async fn concurrent_recipe_type_patches_on_postgres() {
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {
         return;
@@ -98,14 +95,12 @@ async fn concurrent_recipe_type_patches_on_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enable after the optimistic-concurrency merge"]
 async fn concurrent_service_patches_on_sqlite() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     concurrent_service_patches_both_stick(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "enable after the optimistic-concurrency merge"]
 async fn concurrent_service_patches_on_postgres() {
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {
         return;

@@ -41,6 +41,7 @@ async fn submit(client: &mut JobQueueClient<Channel>, service_id: &str, count: u
             .submit_jobs(pb::SubmitJobsRequest {
                 service_id: service_id.to_owned(),
                 parameters_json: chunk.iter().map(|n| json!({"n": n}).to_string()).collect(),
+                ..Default::default()
             })
             .await
             .expect("submit")
@@ -99,6 +100,7 @@ async fn grpc_job_from_submit_to_completed_with_validated_result() {
         .submit_job(pb::SubmitJobRequest {
             service_id: service_id.clone(),
             parameters_json: json!({"n": 2}).to_string(),
+            ..Default::default()
         })
         .await
         .expect("submit")
@@ -110,6 +112,7 @@ async fn grpc_job_from_submit_to_completed_with_validated_result() {
         .submit_job(pb::SubmitJobRequest {
             service_id: service_id.clone(),
             parameters_json: json!({"n": "two"}).to_string(),
+            ..Default::default()
         })
         .await
         .expect_err("invalid parameters");
@@ -155,6 +158,7 @@ async fn grpc_job_from_submit_to_completed_with_validated_result() {
             job_id: job.id.clone(),
             lease_token: token.clone(),
             lease_seconds: 60,
+            ..Default::default()
         })
         .await
         .expect("heartbeat");
@@ -296,6 +300,7 @@ async fn race(app: &TestApp, workers: usize, jobs: usize, batch: i32) {
             service_id: service_id.clone(),
             page_size: 10_000,
             page_token: String::new(),
+            ..Default::default()
         })
         .await
         .expect("list")
@@ -329,7 +334,10 @@ async fn cancel_and_fail() {
     let leased = claim(&mut client, &service_id, 3).await;
     // Cancel a WORKING job: its completion is refused afterwards.
     let cancelled = client
-        .cancel_job(pb::CancelJobRequest { job_id: ids[0].clone() })
+        .cancel_job(pb::CancelJobRequest {
+            job_id: ids[0].clone(),
+            ..Default::default()
+        })
         .await
         .expect("cancel")
         .into_inner()
@@ -352,7 +360,10 @@ async fn cancel_and_fail() {
     );
     assert_eq!(
         client
-            .cancel_job(pb::CancelJobRequest { job_id: ids[0].clone() })
+            .cancel_job(pb::CancelJobRequest {
+                job_id: ids[0].clone(),
+                ..Default::default()
+            })
             .await
             .expect_err("twice")
             .code(),

@@ -10,6 +10,7 @@ from brigade_client.client import Client, JobStream
 from brigade_client.errors import (
     AlreadyExists,
     BrigadeError,
+    ErrorReason,
     FieldViolation,
     InvalidArgument,
     LeaseLost,
@@ -28,6 +29,7 @@ __all__ = [
     "BrigadeError",
     "Client",
     "ErrorCallback",
+    "ErrorReason",
     "FieldViolation",
     "Handler",
     "InvalidArgument",

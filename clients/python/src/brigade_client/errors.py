@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import grpc
 
 from brigade_client import _status
+from brigade_client._proto.brigade.errors.v1.errors_pb2 import ErrorReason
 
 __all__ = [
     "AlreadyExists",
     "BrigadeError",
+    "ErrorReason",
     "FieldViolation",
     "InvalidArgument",
     "LeaseLost",
@@ -19,7 +22,22 @@ __all__ = [
     "ResultRejected",
     "Unavailable",
     "from_rpc_error",
+    "reason_from_wire",
 ]
+
+_REASON_PREFIX = "ERROR_REASON_"
+
+
+def reason_from_wire(name: str) -> ErrorReason:
+    """The ErrorReason a server sent as ``ErrorInfo.reason`` (``"STALE_LEASE"``).
+
+    ``ERROR_REASON_UNSPECIFIED`` when there was none, or for a reason newer
+    than this client (``BrigadeError.reason_name`` keeps the text).
+    """
+    try:
+        return cast(ErrorReason, ErrorReason.Value(_REASON_PREFIX + name))
+    except ValueError:
+        return ErrorReason.ERROR_REASON_UNSPECIFIED
 
 
 @dataclass(frozen=True)
@@ -37,8 +55,11 @@ class BrigadeError(Exception):
     """Base class of every error this package raises for a failed call.
 
     ``code`` is the gRPC status code (None when the error did not come from a
-    call), ``reason`` the server's ``google.rpc.ErrorInfo`` reason when it sent
-    one (e.g. ``"STALE_LEASE"``), ``violations`` the field violations it sent.
+    call), ``reason`` the server's ``google.rpc.ErrorInfo`` reason as an
+    :data:`ErrorReason` member (``ErrorReason.ERROR_REASON_STALE_LEASE``;
+    ``ERROR_REASON_UNSPECIFIED`` when it sent none), ``reason_name`` the same
+    reason as sent on the wire (``"STALE_LEASE"``, also for reasons newer than
+    this client), ``violations`` the field violations it sent.
     """
 
     def __init__(
@@ -52,7 +73,8 @@ class BrigadeError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-        self.reason = reason
+        self.reason_name = reason
+        self.reason: ErrorReason = reason_from_wire(reason)
         self.violations: list[FieldViolation] = list(violations or [])
 
     def __str__(self) -> str:
@@ -138,7 +160,7 @@ def from_rpc_error(error: grpc.RpcError, *, results_call: bool = False) -> Briga
             return make(ResultRejected)
         return make(InvalidArgument)
     if code == grpc.StatusCode.FAILED_PRECONDITION:
-        if details.reason == "STALE_LEASE" or "lease token" in message:
+        if reason_from_wire(details.reason) == ErrorReason.ERROR_REASON_STALE_LEASE:
             return make(LeaseLost)
         return make(PreconditionFailed)
     if is_transient(code):

@@ -1,7 +1,9 @@
 //! Job-queue domain: services (job types), their revisions, jobs and statuses.
 
-pub mod interface;
+mod ids;
 pub mod schema;
+
+pub use ids::{Id, JobId, JobKind, RowVersion, ServiceId, ServiceKind};
 
 use std::fmt;
 
@@ -26,6 +28,11 @@ impl JobStatus {
         }
     }
 
+    /// Exactly as stored; anything else is not a status.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     /// Case-insensitive, as TopChef accepts `"working"`.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL
@@ -45,9 +52,9 @@ impl fmt::Display for JobStatus {
 }
 
 /// A service as stored. Times are microseconds since the Unix epoch, JSON documents are text.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Service {
-    pub id: String,
+    pub id: ServiceId,
     pub name: String,
     pub version: String,
     pub description: String,
@@ -60,6 +67,8 @@ pub struct Service {
     pub created: i64,
     pub max_attempts: i32,
     pub lease_seconds: i64,
+    /// Bumped by every write; an update names the version it read.
+    pub row_version: RowVersion,
 }
 
 impl Service {
@@ -70,9 +79,9 @@ impl Service {
 }
 
 /// One revision of a service's schemas.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceRevision {
-    pub service_id: String,
+    pub service_id: ServiceId,
     pub revision: i64,
     pub job_registration_schema: String,
     pub job_result_schema: String,
@@ -80,12 +89,13 @@ pub struct ServiceRevision {
 }
 
 /// A job as stored.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Job {
+    /// Position in submission order (0 before the job is stored).
     pub seq: i64,
-    pub id: String,
-    pub service_id: String,
-    pub status: String,
+    pub id: JobId,
+    pub service_id: ServiceId,
+    pub status: JobStatus,
     pub parameters: String,
     pub results: Option<String>,
     pub date_submitted: i64,
@@ -97,12 +107,6 @@ pub struct Job {
     pub service_revision: i64,
     pub cancelled: bool,
     pub updated: i64,
-}
-
-impl Job {
-    pub fn status(&self) -> JobStatus {
-        JobStatus::parse(&self.status).unwrap_or(JobStatus::Error)
-    }
 }
 
 /// Fields a service update may change; `None` leaves a field as it is.
@@ -117,6 +121,59 @@ pub struct ServicePatch {
     pub job_result_schema: Option<String>,
     pub max_attempts: Option<i32>,
     pub lease_seconds: Option<i64>,
+}
+
+impl ServicePatch {
+    /// `current` with this patch's fields applied, checked in at `now`. The
+    /// revision grows when a schema changes meaning (not merely its spelling).
+    pub fn apply(&self, current: &Service, now: i64) -> Service {
+        let mut next = current.clone();
+        if let Some(available) = self.is_available {
+            next.is_available = available;
+        }
+        if let Some(description) = &self.description {
+            next.description.clone_from(description);
+        }
+        if let Some(name) = &self.name {
+            next.name.clone_from(name);
+        }
+        if let Some(timeout) = self.timeout_seconds {
+            next.timeout_seconds = timeout;
+        }
+        if let Some(version) = &self.version {
+            next.version.clone_from(version);
+        }
+        if let Some(attempts) = self.max_attempts {
+            next.max_attempts = attempts;
+        }
+        if let Some(lease) = self.lease_seconds {
+            next.lease_seconds = lease;
+        }
+        let mut schemas_changed = false;
+        if let Some(text) = &self.job_registration_schema {
+            schemas_changed |= !same_json(text, &current.job_registration_schema);
+            next.job_registration_schema.clone_from(text);
+        }
+        if let Some(text) = &self.job_result_schema {
+            schemas_changed |= !same_json(text, &current.job_result_schema);
+            next.job_result_schema.clone_from(text);
+        }
+        if schemas_changed {
+            next.revision = current.revision + 1;
+        }
+        next.last_checked_in = now;
+        next
+    }
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 pub const DEFAULT_VERSION: &str = "1.0.0";
@@ -149,6 +206,8 @@ mod tests {
         assert_eq!(JobStatus::parse("working"), Some(JobStatus::Working));
         assert_eq!(JobStatus::parse("COMPLETED"), Some(JobStatus::Completed));
         assert_eq!(JobStatus::parse("done"), None);
+        assert_eq!(JobStatus::from_stored("working"), None, "storage is exact");
+        assert_eq!(JobStatus::from_stored("WORKING"), Some(JobStatus::Working));
     }
 
     #[test]
@@ -164,7 +223,7 @@ mod tests {
     #[test]
     fn timeout_is_strictly_greater() {
         let s = Service {
-            id: String::new(),
+            id: ServiceId::generate(),
             name: String::new(),
             version: String::new(),
             description: String::new(),
@@ -177,6 +236,7 @@ mod tests {
             created: 0,
             max_attempts: 3,
             lease_seconds: 30,
+            row_version: RowVersion::FIRST,
         };
         assert!(!s.has_timed_out(1_000_000));
         assert!(s.has_timed_out(1_000_001));

@@ -6,17 +6,20 @@ use std::sync::Arc;
 use brigade_proto::jobqueue::v1 as pb;
 use brigade_proto::jobqueue::v1::job_queue_server::JobQueue as JobQueueApi;
 use futures::Stream;
-use prost_types::Timestamp;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use brigade_common::shutdown::ShutdownWaiter;
 
-use crate::domain::interface::{self, ParameterKind};
-use crate::domain::{Job, JobStatus, Service, ServicePatch, now_micros};
+use crate::domain::JobStatus;
 use crate::error::Error;
-use crate::repository::FailMode;
+use crate::repository::{Completion, FailMode, JobTypeKey};
 use crate::service::{JobQueue, NewService, QUEUE_PAGE};
+
+mod convert;
+
+use convert::{ServiceUpdate, job_id, leased_to_pb, service_id, status_from_pb};
+pub use convert::{job_to_pb, service_to_pb, timestamp};
 
 pub struct JobQueueGrpc {
     queue: Arc<JobQueue>,
@@ -29,111 +32,6 @@ impl JobQueueGrpc {
     pub fn new(queue: Arc<JobQueue>, stopping: ShutdownWaiter) -> Self {
         Self { queue, stopping }
     }
-}
-
-pub fn timestamp(micros: i64) -> Timestamp {
-    Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
-    }
-}
-
-pub fn service_to_pb(s: Service) -> pb::Service {
-    let now = now_micros();
-    pb::Service {
-        has_timed_out: s.has_timed_out(now),
-        id: s.id,
-        name: s.name,
-        description: s.description,
-        version: s.version,
-        revision: s.revision,
-        job_registration_schema_json: s.job_registration_schema,
-        job_result_schema_json: s.job_result_schema,
-        timeout_seconds: s.timeout_seconds,
-        is_service_available: s.is_available,
-        last_checked_in: Some(timestamp(s.last_checked_in)),
-        created: Some(timestamp(s.created)),
-        max_attempts: s.max_attempts,
-        lease_seconds: s.lease_seconds,
-    }
-}
-
-fn status_to_pb(s: JobStatus) -> pb::JobStatus {
-    match s {
-        JobStatus::Registered => pb::JobStatus::Registered,
-        JobStatus::Working => pb::JobStatus::Working,
-        JobStatus::Completed => pb::JobStatus::Completed,
-        JobStatus::Error => pb::JobStatus::Error,
-    }
-}
-
-pub fn job_to_pb(j: Job) -> pb::Job {
-    let status = status_to_pb(j.status());
-    pb::Job {
-        id: j.id,
-        service_id: j.service_id,
-        status: status as i32,
-        parameters_json: j.parameters,
-        results_json: j.results,
-        date_submitted: Some(timestamp(j.date_submitted)),
-        attempts: j.attempts,
-        max_attempts: j.max_attempts,
-        lease_expires_at: j.lease_expires_at.map(timestamp),
-        error_message: j.error_message,
-        service_revision: j.service_revision,
-        cancelled: j.cancelled,
-    }
-}
-
-fn leased_to_pb(j: Job) -> pb::LeasedJob {
-    pb::LeasedJob {
-        lease_token: j.lease_token.clone().unwrap_or_default(),
-        lease_expires_at: j.lease_expires_at.map(timestamp),
-        job: Some(job_to_pb(j)),
-    }
-}
-
-fn status_from_pb(value: i32) -> Result<Option<JobStatus>, Error> {
-    match pb::JobStatus::try_from(value) {
-        Ok(pb::JobStatus::Unspecified) => Ok(None),
-        Ok(pb::JobStatus::Registered) => Ok(Some(JobStatus::Registered)),
-        Ok(pb::JobStatus::Working) => Ok(Some(JobStatus::Working)),
-        Ok(pb::JobStatus::Completed) => Ok(Some(JobStatus::Completed)),
-        Ok(pb::JobStatus::Error) => Ok(Some(JobStatus::Error)),
-        Err(_) => Err(Error::invalid("status", format!("unknown job status {value}"))),
-    }
-}
-
-fn parameter_to_pb(p: interface::Parameter) -> pb::InterfaceParameter {
-    match p.kind {
-        ParameterKind::File { multiple, media_types } => pb::InterfaceParameter {
-            name: p.name,
-            kind: "file".to_owned(),
-            required: p.required,
-            multiple,
-            media_types,
-            json_type: String::new(),
-        },
-        ParameterKind::Json { json_type } => pb::InterfaceParameter {
-            name: p.name,
-            kind: "json".to_owned(),
-            required: p.required,
-            multiple: false,
-            media_types: Vec::new(),
-            json_type: json_type.unwrap_or_default(),
-        },
-    }
-}
-
-fn schema_parameters(text: &str) -> Vec<pb::InterfaceParameter> {
-    serde_json::from_str(text)
-        .map(|schema| {
-            interface::parameters(&schema)
-                .into_iter()
-                .map(parameter_to_pb)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 type Stream2<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -163,7 +61,7 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::GetServiceRequest>,
     ) -> Result<Response<pb::GetServiceResponse>, Status> {
-        let service = self.queue.get_service(&request.into_inner().id).await?;
+        let service = self.queue.get_service(&service_id(&request.into_inner().id)?).await?;
         Ok(Response::new(pb::GetServiceResponse {
             service: Some(service_to_pb(service)),
         }))
@@ -173,19 +71,9 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::CreateServiceRequest>,
     ) -> Result<Response<pb::CreateServiceResponse>, Status> {
-        let r = request.into_inner();
         let service = self
             .queue
-            .create_service(NewService {
-                name: r.name,
-                description: r.description,
-                version: Some(r.version).filter(|v| !v.is_empty()),
-                job_registration_schema: r.job_registration_schema_json,
-                job_result_schema: r.job_result_schema_json,
-                timeout_seconds: r.timeout_seconds,
-                max_attempts: r.max_attempts,
-                lease_seconds: r.lease_seconds,
-            })
+            .create_service(NewService::try_from(request.into_inner())?)
             .await?;
         Ok(Response::new(pb::CreateServiceResponse {
             service: Some(service_to_pb(service)),
@@ -196,19 +84,8 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::UpdateServiceRequest>,
     ) -> Result<Response<pb::UpdateServiceResponse>, Status> {
-        let r = request.into_inner();
-        let patch = ServicePatch {
-            is_available: r.is_available,
-            description: r.description,
-            name: r.name,
-            timeout_seconds: r.timeout_seconds,
-            version: r.version,
-            job_registration_schema: r.job_registration_schema_json,
-            job_result_schema: r.job_result_schema_json,
-            max_attempts: r.max_attempts,
-            lease_seconds: r.lease_seconds,
-        };
-        let service = self.queue.update_service(&r.id, patch).await?;
+        let update = ServiceUpdate::try_from(request.into_inner())?;
+        let service = self.queue.update_service(&update.id, update.patch).await?;
         Ok(Response::new(pb::UpdateServiceResponse {
             service: Some(service_to_pb(service)),
         }))
@@ -218,7 +95,7 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
-        let at = self.queue.heartbeat(&request.into_inner().id).await?;
+        let at = self.queue.heartbeat(&service_id(&request.into_inner().id)?).await?;
         Ok(Response::new(pb::HeartbeatResponse {
             checked_in_at: Some(timestamp(at)),
         }))
@@ -229,10 +106,10 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::GetServiceRevisionRequest>,
     ) -> Result<Response<pb::GetServiceRevisionResponse>, Status> {
         let r = request.into_inner();
-        let rev = self.queue.get_revision(&r.id, r.revision).await?;
+        let rev = self.queue.get_revision(&service_id(&r.id)?, r.revision).await?;
         Ok(Response::new(pb::GetServiceRevisionResponse {
             revision: Some(pb::ServiceRevision {
-                service_id: rev.service_id,
+                service_id: rev.service_id.into_string(),
                 revision: rev.revision,
                 job_registration_schema_json: rev.job_registration_schema,
                 job_result_schema_json: rev.job_result_schema,
@@ -246,9 +123,13 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::SubmitJobRequest>,
     ) -> Result<Response<pb::SubmitJobResponse>, Status> {
         let r = request.into_inner();
-        let mut jobs = self.queue.submit_jobs(&r.service_id, &[r.parameters_json]).await?;
+        let mut jobs = self
+            .queue
+            .submit_jobs(&service_id(&r.service_id)?, &[r.parameters_json])
+            .await?;
         Ok(Response::new(pb::SubmitJobResponse {
             job: jobs.pop().map(job_to_pb),
+            created: true,
         }))
     }
 
@@ -257,17 +138,25 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::SubmitJobsRequest>,
     ) -> Result<Response<pb::SubmitJobsResponse>, Status> {
         let r = request.into_inner();
-        let jobs = self.queue.submit_jobs(&r.service_id, &r.parameters_json).await?;
+        let jobs = self
+            .queue
+            .submit_jobs(&service_id(&r.service_id)?, &r.parameters_json)
+            .await?;
         Ok(Response::new(pb::SubmitJobsResponse {
+            created: vec![true; jobs.len()],
             jobs: jobs.into_iter().map(job_to_pb).collect(),
         }))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
         let r = request.into_inner();
+        let service = match r.service_id.as_str() {
+            "" => None,
+            text => Some(service_id(text)?),
+        };
         let page = self
             .queue
-            .list_jobs(Some(r.service_id.as_str()), i64::from(r.page_size), &r.page_token)
+            .list_jobs(service.as_ref(), i64::from(r.page_size), &r.page_token)
             .await?;
         Ok(Response::new(pb::ListJobsResponse {
             jobs: page.items.into_iter().map(job_to_pb).collect(),
@@ -276,7 +165,7 @@ impl JobQueueApi for JobQueueGrpc {
     }
 
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::GetJobResponse>, Status> {
-        let job = self.queue.get_job(&request.into_inner().id).await?;
+        let job = self.queue.get_job(&job_id(&request.into_inner().id)?).await?;
         Ok(Response::new(pb::GetJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -288,21 +177,30 @@ impl JobQueueApi for JobQueueGrpc {
     ) -> Result<Response<pb::UpdateJobResponse>, Status> {
         let r = request.into_inner();
         let status = status_from_pb(r.status)?;
-        let job = self.queue.update_job(&r.id, status, r.results_json.as_deref()).await?;
+        let job = self
+            .queue
+            .update_job(&job_id(&r.id)?, status, r.results_json.as_deref())
+            .await?;
         Ok(Response::new(pb::UpdateJobResponse {
             job: Some(job_to_pb(job)),
         }))
     }
 
     async fn get_queue(&self, request: Request<pb::GetQueueRequest>) -> Result<Response<pb::GetQueueResponse>, Status> {
-        let jobs = self.queue.queue(&request.into_inner().service_id, QUEUE_PAGE).await?;
+        let jobs = self
+            .queue
+            .queue(&service_id(&request.into_inner().service_id)?, QUEUE_PAGE)
+            .await?;
         Ok(Response::new(pb::GetQueueResponse {
             jobs: jobs.into_iter().map(job_to_pb).collect(),
         }))
     }
 
     async fn next_job(&self, request: Request<pb::NextJobRequest>) -> Result<Response<pb::NextJobResponse>, Status> {
-        let mut jobs = self.queue.queue(&request.into_inner().service_id, 1).await?;
+        let mut jobs = self
+            .queue
+            .queue(&service_id(&request.into_inner().service_id)?, 1)
+            .await?;
         Ok(Response::new(pb::NextJobResponse {
             job: jobs.pop().map(job_to_pb),
         }))
@@ -315,7 +213,7 @@ impl JobQueueApi for JobQueueGrpc {
         let r = request.into_inner();
         let jobs = self
             .queue
-            .claim(&r.service_id, i64::from(r.max_jobs), r.lease_seconds)
+            .claim(&service_id(&r.service_id)?, i64::from(r.max_jobs), r.lease_seconds)
             .await?;
         if !jobs.is_empty() {
             tracing::debug!(service_id = %r.service_id, worker = %r.worker_id, count = jobs.len(), "jobs claimed");
@@ -332,10 +230,11 @@ impl JobQueueApi for JobQueueGrpc {
         let r = request.into_inner();
         let job = self
             .queue
-            .extend_lease(&r.job_id, &r.lease_token, r.lease_seconds)
+            .extend_lease(&job_id(&r.job_id)?, &r.lease_token, r.lease_seconds)
             .await?;
         Ok(Response::new(pb::ExtendLeaseResponse {
             lease_expires_at: job.lease_expires_at.map(timestamp),
+            ..Default::default()
         }))
     }
 
@@ -344,7 +243,10 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::CompleteJobRequest>,
     ) -> Result<Response<pb::CompleteJobResponse>, Status> {
         let r = request.into_inner();
-        let job = self.queue.complete(&r.job_id, &r.lease_token, &r.results_json).await?;
+        let job = self
+            .queue
+            .complete(&job_id(&r.job_id)?, &r.lease_token, &r.results_json)
+            .await?;
         Ok(Response::new(pb::CompleteJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -354,20 +256,20 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::CompleteJobsRequest>,
     ) -> Result<Response<pb::CompleteJobsResponse>, Status> {
-        let items: Vec<(String, String, String)> = request
-            .into_inner()
-            .completions
+        let completions = request.into_inner().completions;
+        let job_ids: Vec<String> = completions.iter().map(|c| c.job_id.clone()).collect();
+        let items = completions
             .into_iter()
-            .map(|c| (c.job_id, c.lease_token, c.results_json))
-            .collect();
-        let outcomes = self.queue.complete_many(&items).await?;
+            .map(Completion::try_from)
+            .collect::<Result<Vec<_>, Error>>()?;
+        let outcomes = self.queue.complete_many(items).await?;
         Ok(Response::new(pb::CompleteJobsResponse {
-            outcomes: items
-                .iter()
+            outcomes: job_ids
+                .into_iter()
                 .zip(outcomes)
-                .map(|((job_id, _, _), outcome)| match outcome {
+                .map(|(job_id, outcome)| match outcome {
                     Ok(job) => pb::CompleteJobOutcome {
-                        job_id: job_id.clone(),
+                        job_id,
                         job: Some(job_to_pb(job)),
                         code: 0,
                         message: String::new(),
@@ -375,7 +277,7 @@ impl JobQueueApi for JobQueueGrpc {
                     Err(e) => {
                         let status = Status::from(e);
                         pb::CompleteJobOutcome {
-                            job_id: job_id.clone(),
+                            job_id,
                             job: None,
                             code: status.code() as i32,
                             message: status.message().to_owned(),
@@ -395,7 +297,7 @@ impl JobQueueApi for JobQueueGrpc {
         };
         let job = self
             .queue
-            .fail(&r.job_id, &r.lease_token, &r.error_message, mode)
+            .fail(&job_id(&r.job_id)?, &r.lease_token, &r.error_message, mode)
             .await?;
         Ok(Response::new(pb::FailJobResponse {
             job: Some(job_to_pb(job)),
@@ -406,7 +308,7 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::CancelJobRequest>,
     ) -> Result<Response<pb::CancelJobResponse>, Status> {
-        let job = self.queue.cancel(&request.into_inner().job_id).await?;
+        let job = self.queue.cancel(&job_id(&request.into_inner().job_id)?).await?;
         Ok(Response::new(pb::CancelJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -418,7 +320,10 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::WatchQueueRequest>,
     ) -> Result<Response<Self::WatchQueueStream>, Status> {
-        let service = self.queue.get_service(&request.into_inner().service_id).await?;
+        let service = self
+            .queue
+            .get_service(&service_id(&request.into_inner().service_id)?)
+            .await?;
         // Subscribe before reading the backlog so nothing submitted in between is missed.
         let mut events = self.queue.events().subscribe();
         let backlog = self.queue.queue(&service.id, self.queue.limits().max_page_size).await?;
@@ -431,13 +336,14 @@ impl JobQueueApi for JobQueueGrpc {
                 for job in pending.drain(..) {
                     let response = pb::WatchQueueResponse {
                         job: Some(job_to_pb(job)),
+                        ..Default::default()
                     };
                     if tx.send(Ok(response)).await.is_err() {
                         return;
                     }
                 }
                 match events.recv().await {
-                    Ok(job) if job.service_id == service.id && job.status() == JobStatus::Registered => {
+                    Ok(job) if job.service_id == service.id && job.status == JobStatus::Registered => {
                         pending.push(job);
                     }
                     Ok(_) => {}
@@ -455,14 +361,14 @@ impl JobQueueApi for JobQueueGrpc {
     type WatchJobStream = Stream2<pb::WatchJobResponse>;
 
     async fn watch_job(&self, request: Request<pb::WatchJobRequest>) -> Result<Response<Self::WatchJobStream>, Status> {
-        let id = request.into_inner().job_id;
+        let id = job_id(&request.into_inner().job_id)?;
         let mut events = self.queue.events().subscribe();
         let job = self.queue.get_job(&id).await?;
         let queue = self.queue.clone();
         let stream = async_stream(self.stopping.clone(), move |tx| async move {
             let id = job.id.clone();
             let mut last = job.clone();
-            let terminal = job.status().is_terminal();
+            let terminal = job.status.is_terminal();
             if tx
                 .send(Ok(pb::WatchJobResponse {
                     job: Some(job_to_pb(job)),
@@ -485,7 +391,7 @@ impl JobQueueApi for JobQueueGrpc {
                     Err(RecvError::Closed) => return,
                 };
                 last = next.clone();
-                let terminal = next.status().is_terminal();
+                let terminal = next.status.is_terminal();
                 if tx
                     .send(Ok(pb::WatchJobResponse {
                         job: Some(job_to_pb(next)),
@@ -518,31 +424,58 @@ impl JobQueueApi for JobQueueGrpc {
         if keys.len() > 1000 {
             return Err(Error::invalid("keys", "at most 1000 job types per call").into());
         }
-        let mut job_types = Vec::with_capacity(keys.len());
-        for key in keys {
-            let resolved = self
-                .queue
-                .resolve_job_type(&key.name, &key.version, key.revision)
-                .await?;
-            job_types.push(match resolved {
+        let wanted: Vec<JobTypeKey> = keys.iter().cloned().map(JobTypeKey::from).collect();
+        let resolved = self.queue.resolve_job_types(&wanted).await?;
+        let job_types = keys
+            .into_iter()
+            .zip(resolved)
+            .map(|(key, found)| match found {
+                // recipe-types derives the interface from the schemas; inputs and outputs stay empty.
                 Some(r) => pb::JobTypeInterface {
-                    found: true,
-                    service_id: r.service.id.clone(),
-                    description: r.service.description.clone(),
-                    inputs: schema_parameters(&r.revision.job_registration_schema),
-                    outputs: schema_parameters(&r.revision.job_result_schema),
-                    latest_revision: r.service.revision,
-                    job_registration_schema_json: r.revision.job_registration_schema.clone(),
-                    job_result_schema_json: r.revision.job_result_schema.clone(),
                     key: Some(key),
+                    found: true,
+                    service_id: r.service_id.into_string(),
+                    description: r.description,
+                    latest_revision: r.latest_revision,
+                    job_registration_schema_json: r.job_registration_schema,
+                    job_result_schema_json: r.job_result_schema,
+                    ..Default::default()
                 },
                 None => pb::JobTypeInterface {
                     key: Some(key),
                     ..Default::default()
                 },
-            });
-        }
+            })
+            .collect();
         Ok(Response::new(pb::ResolveJobTypesResponse { job_types }))
+    }
+
+    async fn retry_job(
+        &self,
+        _request: Request<pb::RetryJobRequest>,
+    ) -> Result<Response<pb::RetryJobResponse>, Status> {
+        Err(Status::unimplemented("retry is not implemented yet"))
+    }
+
+    async fn delete_job(
+        &self,
+        _request: Request<pb::DeleteJobRequest>,
+    ) -> Result<Response<pb::DeleteJobResponse>, Status> {
+        Err(Status::unimplemented("delete is not implemented yet"))
+    }
+
+    async fn cancel_jobs(
+        &self,
+        _request: Request<pb::CancelJobsRequest>,
+    ) -> Result<Response<pb::CancelJobsResponse>, Status> {
+        Err(Status::unimplemented("bulk cancel is not implemented yet"))
+    }
+
+    async fn retry_jobs(
+        &self,
+        _request: Request<pb::RetryJobsRequest>,
+    ) -> Result<Response<pb::RetryJobsResponse>, Status> {
+        Err(Status::unimplemented("bulk retry is not implemented yet"))
     }
 }
 

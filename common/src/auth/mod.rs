@@ -1,0 +1,23 @@
+//! Who may call what: bearer tokens with scopes, checked the same way on gRPC
+//! (a tower layer) and REST (a header check the gateway calls). See
+//! `README.md` in this folder for how each process wires it in.
+
+mod authenticator;
+mod config;
+mod error;
+mod grpc;
+pub mod methods;
+mod scope;
+mod store;
+mod token;
+
+pub use authenticator::{Authenticator, bearer_token};
+pub use config::{AuthConfig, AuthMode, check_exposure};
+pub use error::{AUTH_FAILURES, AuthError, WWW_AUTHENTICATE};
+pub use grpc::{
+    Auth, AuthLayer, ClientCredentials, MethodScopes, bearer_value, forward_authorization, method_paths,
+    with_caller_authorization,
+};
+pub use scope::{Principal, Scope, UnknownScope};
+pub use store::{ChainedStore, StaticTokenStore, StoreUnavailable, TokenStore, TokensFileError};
+pub use token::{BearerToken, MIN_TOKEN_LEN, TOKEN_PREFIX, TokenHash, TokenRecord, new_token_id};

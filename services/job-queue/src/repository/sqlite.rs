@@ -1,0 +1,414 @@
+//! Job-queue storage on SQLite. Write transactions start with `BEGIN
+//! IMMEDIATE`, taking the write lock up front, so concurrent writers queue on
+//! the busy timeout instead of failing when a read lock cannot be upgraded.
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use super::queries as q;
+use super::rows::{self, CountRow, JobRow, ResolvedRow, RevisionRow, ServiceRow};
+use super::{CHUNK, Completion, FailMode, JobTypeKey, OutboxEntry, Repository, ResolvedJobType, Transaction};
+use crate::domain::{Job, JobId, JobStatus, Service, ServiceId, ServiceRevision};
+use crate::error::{Error, Result};
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = lower(hex(randomblob(16))), \
+     lease_expires_at = $3, updated = $4 WHERE seq IN (SELECT seq FROM jq_jobs \
+     WHERE service_id = $1 AND status = 'REGISTERED' ORDER BY date_submitted, seq LIMIT $2) RETURNING *";
+
+/// Job-queue storage on SQLite.
+#[derive(Clone, Debug)]
+pub struct SqliteRepository {
+    pool: SqlitePool,
+}
+
+impl SqliteRepository {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Repository for SqliteRepository {
+    async fn migrate(&self) -> Result<()> {
+        super::own_table(&MIGRATIONS)
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::Internal(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(SqliteTransaction { tx }))
+    }
+
+    async fn get_service(&self, id: &ServiceId) -> Result<Option<Service>> {
+        let row: Option<ServiceRow> = sqlx::query_as(q::GET_SERVICE)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Service::from))
+    }
+
+    async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>> {
+        let row: Option<ServiceRow> = sqlx::query_as(q::FIND_SERVICE)
+            .bind(name)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Service::from))
+    }
+
+    async fn list_services(&self, after: i64, limit: i64) -> Result<Vec<(i64, Service)>> {
+        let rows: Vec<ServiceRow> = sqlx::query_as(q::LIST_SERVICES)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.seq, Service::from(r))).collect())
+    }
+
+    async fn get_revision(&self, service_id: &ServiceId, revision: i64) -> Result<Option<ServiceRevision>> {
+        let row: Option<RevisionRow> = sqlx::query_as(q::GET_REVISION)
+            .bind(service_id.as_str())
+            .bind(revision)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(ServiceRevision::from))
+    }
+
+    async fn resolve_job_types(&self, keys: &[JobTypeKey]) -> Result<Vec<ResolvedJobType>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for the whole batch (callers send at most a thousand keys).
+        let mut query = QueryBuilder::<Sqlite>::new(q::RESOLVE_PREFIX);
+        query.push("VALUES ");
+        let mut rows = query.separated(", ");
+        for key in keys {
+            rows.push("(")
+                .push_bind_unseparated(key.name.clone())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.version.clone())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.revision)
+                .push_unseparated(")");
+        }
+        query.push(q::RESOLVE_SUFFIX);
+        let found: Vec<ResolvedRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        Ok(found.into_iter().map(ResolvedJobType::from).collect())
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::GET_JOB)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn get_jobs(&self, ids: &[JobId]) -> Result<Vec<Job>> {
+        let mut jobs = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(q::GET_JOBS_PREFIX);
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str().to_owned());
+            }
+            query.push(")");
+            let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.pool).await?;
+            jobs.extend(rows::jobs(rows));
+        }
+        Ok(jobs)
+    }
+
+    async fn list_jobs(&self, service_id: Option<&ServiceId>, after: i64, limit: i64) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(q::LIST_JOBS)
+            .bind(service_id.map(ServiceId::as_str))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows::jobs(rows))
+    }
+
+    async fn registered_jobs(&self, service_id: &ServiceId, limit: i64) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(q::REGISTERED_JOBS)
+            .bind(service_id.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows::jobs(rows))
+    }
+
+    async fn job_counts(&self) -> Result<Vec<(ServiceId, JobStatus, i64)>> {
+        let rows: Vec<CountRow> = sqlx::query_as(q::JOB_COUNTS).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn outbox_backlog(&self) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(q::OUTBOX_BACKLOG).fetch_one(&self.pool).await?;
+        Ok(n)
+    }
+
+    async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxEntry>> {
+        Ok(sqlx::query_as(q::DUE_OUTBOX)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+}
+
+struct SqliteTransaction {
+    tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl Transaction for SqliteTransaction {
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    async fn insert_service(&mut self, s: &Service) -> Result<()> {
+        sqlx::query(q::INSERT_SERVICE)
+            .bind(s.id.as_str())
+            .bind(&s.name)
+            .bind(&s.version)
+            .bind(&s.description)
+            .bind(s.revision)
+            .bind(&s.job_registration_schema)
+            .bind(&s.job_result_schema)
+            .bind(s.timeout_seconds)
+            .bind(s.is_available)
+            .bind(s.last_checked_in)
+            .bind(s.created)
+            .bind(s.max_attempts)
+            .bind(s.lease_seconds)
+            .bind(s.row_version.0)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_service(&mut self, s: &Service) -> Result<Option<Service>> {
+        let row: Option<ServiceRow> = sqlx::query_as(q::UPDATE_SERVICE)
+            .bind(s.id.as_str())
+            .bind(&s.name)
+            .bind(&s.version)
+            .bind(&s.description)
+            .bind(s.revision)
+            .bind(&s.job_registration_schema)
+            .bind(&s.job_result_schema)
+            .bind(s.timeout_seconds)
+            .bind(s.is_available)
+            .bind(s.last_checked_in)
+            .bind(s.max_attempts)
+            .bind(s.lease_seconds)
+            .bind(s.row_version.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Service::from))
+    }
+
+    async fn check_in(&mut self, id: &ServiceId, at: i64) -> Result<bool> {
+        let done = sqlx::query(q::CHECK_IN)
+            .bind(id.as_str())
+            .bind(at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_revision(&mut self, r: &ServiceRevision) -> Result<()> {
+        sqlx::query(q::INSERT_REVISION)
+            .bind(r.service_id.as_str())
+            .bind(r.revision)
+            .bind(&r.job_registration_schema)
+            .bind(&r.job_result_schema)
+            .bind(r.created)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<()> {
+        sqlx::query(q::INSERT_OUTBOX)
+            .bind(&e.id)
+            .bind(&e.topic)
+            .bind(&e.payload)
+            .bind(e.attempts)
+            .bind(e.next_attempt_at)
+            .bind(e.created)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_outbox(&mut self, id: &str) -> Result<()> {
+        sqlx::query(q::DELETE_OUTBOX).bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn reschedule_outbox(&mut self, id: &str, next_attempt_at: i64) -> Result<()> {
+        sqlx::query(q::RESCHEDULE_OUTBOX)
+            .bind(id)
+            .bind(next_attempt_at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_jobs(&mut self, jobs: &[Job]) -> Result<()> {
+        for chunk in jobs.chunks(CHUNK) {
+            let mut insert = QueryBuilder::<Sqlite>::new(q::INSERT_JOBS_PREFIX);
+            insert.push_values(chunk, |mut row, j| {
+                row.push_bind(j.id.as_str().to_owned())
+                    .push_bind(j.service_id.as_str().to_owned())
+                    .push_bind(j.status)
+                    .push_bind(j.parameters.clone())
+                    .push_bind(j.results.clone())
+                    .push_bind(j.date_submitted)
+                    .push_bind(j.attempts)
+                    .push_bind(j.max_attempts)
+                    .push_bind(j.lease_token.clone())
+                    .push_bind(j.lease_expires_at)
+                    .push_bind(j.error_message.clone())
+                    .push_bind(j.service_revision)
+                    .push_bind(j.cancelled)
+                    .push_bind(j.updated);
+            });
+            insert.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn update_job(
+        &mut self,
+        id: &JobId,
+        status: Option<JobStatus>,
+        results: Option<&str>,
+        now: i64,
+    ) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::UPDATE_JOB)
+            .bind(id.as_str())
+            .bind(status)
+            .bind(results)
+            .bind(now)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn claim_jobs(
+        &mut self,
+        service_id: &ServiceId,
+        max: i64,
+        lease_expires_at: i64,
+        now: i64,
+    ) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(CLAIM)
+            .bind(service_id.as_str())
+            .bind(max)
+            .bind(lease_expires_at)
+            .bind(now)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(super::by_queue_order(rows::jobs(rows)))
+    }
+
+    async fn extend_lease(&mut self, id: &JobId, token: &str, lease_expires_at: i64, now: i64) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::EXTEND_LEASE)
+            .bind(id.as_str())
+            .bind(token)
+            .bind(lease_expires_at)
+            .bind(now)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn complete_job(&mut self, id: &JobId, token: &str, results: &str, now: i64) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::COMPLETE_JOB)
+            .bind(id.as_str())
+            .bind(token)
+            .bind(results)
+            .bind(now)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn complete_jobs(&mut self, items: &[Completion], now: i64) -> Result<Vec<Option<Job>>> {
+        let mut done = Vec::with_capacity(items.len());
+        // One statement per chunk: the lease check and the write happen row by row in SQL.
+        for chunk in items.chunks(CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(q::COMPLETE_JOBS_PREFIX);
+            update.push_bind(now);
+            update.push(q::COMPLETE_JOBS_FROM);
+            update.push_values(chunk, |mut row, c| {
+                row.push_bind(c.id.as_str().to_owned())
+                    .push_bind(c.lease_token.clone())
+                    .push_bind(c.results.clone());
+            });
+            update.push(q::COMPLETE_JOBS_WHERE);
+            update.push_bind(now);
+            update.push(q::COMPLETE_JOBS_RETURNING);
+            let rows: Vec<JobRow> = update.build_query_as().fetch_all(&mut *self.tx).await?;
+            done.extend(rows::jobs(rows));
+        }
+        Ok(super::in_request_order(items, done))
+    }
+
+    async fn fail_job(
+        &mut self,
+        id: &JobId,
+        token: &str,
+        message: &str,
+        mode: FailMode,
+        now: i64,
+    ) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::FAIL_JOB)
+            .bind(id.as_str())
+            .bind(token)
+            .bind(message)
+            .bind(now)
+            .bind(mode == FailMode::Retry)
+            .bind(mode == FailMode::Release)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn cancel_job(&mut self, id: &JobId, now: i64) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::CANCEL_JOB)
+            .bind(id.as_str())
+            .bind(now)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn expire_leases(&mut self, now: i64) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(q::EXPIRE_LEASES)
+            .bind(now)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows::jobs(rows))
+    }
+}
