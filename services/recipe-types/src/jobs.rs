@@ -61,6 +61,10 @@ impl Jobs for GrpcJobs {
         let request = jq::SubmitJobRequest {
             service_id: job.service_id.clone(),
             parameters_json: job.parameters_json.clone(),
+            idempotency_key: Some(job.idempotency_key.clone()),
+            recipe_id: Some(job.recipe_id.clone()),
+            recipe_node: Some(job.recipe_node.clone()),
+            ..Default::default()
         };
         let response = self
             .client
@@ -75,9 +79,10 @@ impl Jobs for GrpcJobs {
             .ok_or_else(|| Error::Internal("job-queue answered a submit without the job".to_owned()))
     }
 
-    async fn cancel(&self, job_id: &str, _reason: &str) -> Result<()> {
+    async fn cancel(&self, job_id: &str, reason: &str) -> Result<()> {
         let request = jq::CancelJobRequest {
             job_id: job_id.to_owned(),
+            reason: reason.to_owned(),
         };
         match self.client.clone().cancel_job(request).await {
             Ok(_) => Ok(()),
