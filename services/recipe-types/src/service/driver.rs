@@ -103,7 +103,7 @@ impl Recipes {
                 continue;
             };
             let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
-            let (intents, also) = self.step_once(id, &plan, skip).await?;
+            let (intents, also) = self.step_once(id, recipe.parent_recipe_id, &plan, skip).await?;
             self.changed(id);
             for intent in intents {
                 if let Err(e) = self.submit_intent(&intent).await {
@@ -118,8 +118,21 @@ impl Recipes {
 
     /// One transaction: lock, act, record. Returns the job intents to send
     /// and the recipes (children started, a parent to move on) to step next.
-    async fn step_once(&self, id: i64, plan: &Plan, skip_locked: bool) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
+    async fn step_once(
+        &self,
+        id: i64,
+        parent: Option<i64>,
+        plan: &Plan,
+        skip_locked: bool,
+    ) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
         let mut tx = self.repo.begin().await?;
+        // Parents are always locked before their children (as a cancel
+        // does), so a child's step and its parent's cancel cannot deadlock.
+        if let Some(parent) = parent
+            && tx.lock_recipe(parent, skip_locked).await?.is_none()
+        {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let Some(mut recipe) = tx.lock_recipe(id, skip_locked).await? else {
             return Ok((Vec::new(), Vec::new()));
         };
@@ -342,10 +355,17 @@ impl Recipes {
                 .find(|n| n.node_name == node.node_name)
         {
             row.cancel_pending = false;
+            // job-queue's own notice (newer job version) replaces this if the
+            // job had finished meanwhile.
+            if row.job_is_active() {
+                row.state = NodeRowState::Job(crate::engine::JobStatus::Canceled);
+            }
             row.last_modified = now();
             tx.put_node(&row).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.changed(node.recipe_id);
+        Ok(())
     }
 
     /// One pass of the background task: unfinished intents and cancels,
