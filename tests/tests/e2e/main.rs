@@ -13,6 +13,7 @@ mod leases;
 mod openapi;
 mod operations;
 mod processes;
+mod recipe_crashes;
 mod recipes;
 mod scale;
 mod topchef;

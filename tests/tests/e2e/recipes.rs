@@ -34,7 +34,7 @@ impl Drop for Fixture {
     }
 }
 
-fn integer_props(names: &[&str]) -> Value {
+pub(crate) fn integer_props(names: &[&str]) -> Value {
     let props: serde_json::Map<String, Value> = names
         .iter()
         .map(|n| ((*n).to_owned(), json!({"type": "integer"})))
@@ -42,20 +42,20 @@ fn integer_props(names: &[&str]) -> Value {
     json!({"type": "object", "properties": props})
 }
 
-fn job(name: &str, deps: Value, input: Value) -> Value {
+pub(crate) fn job(name: &str, deps: Value, input: Value) -> Value {
     json!({"dependencies": deps, "input": input, "node_type": {
         "node_type": "job", "job_type_name": name, "job_type_version": "1.0.0", "job_type_revision": 1}})
 }
 
-fn dep(node: &str, output: &str) -> Value {
+pub(crate) fn dep(node: &str, output: &str) -> Value {
     json!({"type": "dependency", "node": node, "output": output})
 }
 
-fn rin(input: &str) -> Value {
+pub(crate) fn rin(input: &str) -> Value {
     json!({"type": "recipe", "input": input})
 }
 
-fn n_input() -> Value {
+pub(crate) fn n_input() -> Value {
     json!({"files": [], "json": [{"name": "n", "type": "integer", "required": true}]})
 }
 
