@@ -418,3 +418,7 @@ fn ready_at(plan: &Plan, nodes: &[NodeRecord], name: &str) -> Option<i64> {
         .filter_map(|d| nodes.iter().find(|n| n.node_name == d.name).and_then(|n| n.finished_at))
         .max()
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;
