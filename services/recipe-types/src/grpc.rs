@@ -353,7 +353,9 @@ struct Watch {
     id: i64,
     changes: tokio::sync::broadcast::Receiver<i64>,
     first: Option<crate::service::recipes::RecipeView>,
-    last_version: i64,
+    /// What was sent last: a node can change (its job id arrives, a cancel
+    /// lands) without the recipe row changing.
+    last_sent: Option<pb::Recipe>,
     done: bool,
 }
 
@@ -386,20 +388,28 @@ fn watch_stream(
         id,
         changes,
         first: Some(first),
-        last_version: 0,
+        last_sent: None,
         done: false,
     };
     Box::pin(futures::stream::unfold(start, |mut w| async move {
         if w.done {
             return None;
         }
-        let view = match w.first.take() {
-            Some(view) => view,
+        let (recipe, is_final) = match w.first.take() {
+            Some(view) => {
+                let is_final = view.is_final();
+                (recipe_to_pb(view), is_final)
+            }
             None => loop {
                 next_change(&mut w.changes, w.id).await;
                 match w.recipes.view(w.id).await {
-                    Ok(view) if view.recipe.row_version != w.last_version => break view,
-                    Ok(_) => {}
+                    Ok(view) => {
+                        let is_final = view.is_final();
+                        let recipe = recipe_to_pb(view);
+                        if w.last_sent.as_ref() != Some(&recipe) {
+                            break (recipe, is_final);
+                        }
+                    }
                     Err(e) => {
                         w.done = true;
                         return Some((Err(Status::from(e)), w));
@@ -407,13 +417,8 @@ fn watch_stream(
                 }
             },
         };
-        w.last_version = view.recipe.row_version;
-        w.done = view.is_final();
-        Some((
-            Ok(pb::WatchRecipeResponse {
-                recipe: Some(recipe_to_pb(view)),
-            }),
-            w,
-        ))
+        w.done = is_final;
+        w.last_sent = Some(recipe.clone());
+        Some((Ok(pb::WatchRecipeResponse { recipe: Some(recipe) }), w))
     }))
 }
