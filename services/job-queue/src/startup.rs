@@ -52,6 +52,9 @@ pub async fn open_repository(
     Ok((repo, pg))
 }
 
+/// How often finished jobs past their retention are looked for.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let target = config.validate()?;
@@ -111,6 +114,15 @@ impl Application {
         ));
         let channel = background::recipe_types_channel(&self.config.recipe_types_url)?;
         let relay = tokio::spawn(background::run_outbox_relay(self.queue.clone(), channel, stop.waiter()));
+        // A zero retention keeps everything, as TopChef did.
+        let retention = (!self.config.job_retention.is_zero()).then(|| {
+            tokio::spawn(background::run_retention(
+                self.queue.clone(),
+                self.config.job_retention,
+                RETENTION_INTERVAL,
+                stop.waiter(),
+            ))
+        });
         tracing::info!(addr = %self.local_addr(), "job-queue serving");
         let stopping = stop.clone();
         let result = self
@@ -122,6 +134,9 @@ impl Application {
             .await;
         stop.trigger();
         let _ = tokio::join!(reaper, relay);
+        if let Some(retention) = retention {
+            let _ = retention.await;
+        }
         tracing::info!("job-queue stopped");
         Ok(result?)
     }
