@@ -39,7 +39,7 @@ pub(crate) fn integer_props(names: &[&str]) -> Value {
         .iter()
         .map(|n| ((*n).to_owned(), json!({"type": "integer"})))
         .collect();
-    json!({"type": "object", "properties": props})
+    json!({"type": "object", "properties": props, "required": names})
 }
 
 pub(crate) fn job(name: &str, deps: Value, input: Value) -> Value {
