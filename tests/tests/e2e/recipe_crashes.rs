@@ -103,7 +103,8 @@ fn worker(mut client: JobQueueClient<Channel>, service_id: String) -> tokio::tas
             let claimed = client
                 .claim_jobs(jq::ClaimJobsRequest {
                     service_id: service_id.clone(),
-                    max_jobs: 50,
+                    // One at a time, so the kill lands mid-recipe.
+                    max_jobs: 1,
                     worker_id: "crash-test".to_owned(),
                     ..Default::default()
                 })
@@ -224,6 +225,20 @@ async fn recipes_survive_kill_9(victim: Victim) {
         }
     })
     .await;
+    let last = *ids.last().expect("ids");
+    let under_way = rtc
+        .clone()
+        .get_recipe(rt::GetRecipeRequest { id: last })
+        .await
+        .expect("last recipe")
+        .into_inner()
+        .recipe
+        .expect("recipe");
+    assert_eq!(
+        under_way.status(),
+        rt::RecipeStatus::Running,
+        "the kill must land mid-recipe"
+    );
     match victim {
         Victim::JobQueue => {
             Processes::kill_9(&mut p.job_queue).await;
