@@ -313,6 +313,28 @@ async fn seed_shape_runs_to_the_end(backend: Backend) {
         serde_json::from_str::<Value>(&inner[0].parameters_json).ok(),
         Some(json!({"n": 3}))
     );
+    // Recipes by status, and how long nodes waited for their job after their dependency finished.
+    let metrics = f
+        .app
+        .http
+        .get(format!("{}/metrics", f.app.recipe_types_url()))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains(r#"brigade_recipes{status="COMPLETED"} 2"#),
+        "{metrics}"
+    );
+    let scheduled = metrics
+        .lines()
+        .find(|l| l.starts_with("brigade_recipe_node_scheduling_seconds_count"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok());
+    // `second` waited for `first` (the child's node and `first` had nothing to wait for).
+    assert!(scheduled.is_some_and(|n| n >= 1.0), "{metrics}");
 }
 
 #[tokio::test]
