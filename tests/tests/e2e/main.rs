@@ -15,6 +15,8 @@ mod operations;
 mod processes;
 mod queue_controls;
 mod readiness;
+mod recipe_crashes;
+mod recipes;
 mod scale;
 mod topchef;
 mod traces;
