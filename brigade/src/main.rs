@@ -1,13 +1,30 @@
+use brigade::cli::Command;
 use brigade::{Settings, System};
 use brigade_common::config::LogConfig;
 use clap::Parser;
 
-/// Starts job-queue, recipe-types and the REST gateway in one process. It takes
-/// every setting the three processes take; each component's URL for the
-/// others follows from the addresses.
+/// Brigade. With no subcommand (or `serve`) it starts job-queue, recipe-types
+/// and the REST gateway in one process, taking every setting the three
+/// processes take; the other subcommands call a running Brigade over gRPC.
 #[derive(Parser, Debug)]
-#[command(name = "brigade", version)]
+#[command(name = "brigade", version, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<TopCommand>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum TopCommand {
+    /// Starts the whole system (the same as no subcommand).
+    Serve(ServeArgs),
+    #[command(flatten)]
+    Client(Command),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
     #[command(flatten)]
     settings: Settings,
     #[command(flatten)]
@@ -17,12 +34,20 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Err(e) = cli.settings.validate() {
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(TopCommand::Serve(args)) => serve(args).await,
+        Some(TopCommand::Client(command)) => std::process::exit(brigade::cli::run(command).await),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Err(e) = args.settings.validate() {
         eprintln!("brigade: {e}");
         std::process::exit(2);
     }
-    let _telemetry = brigade_common::telemetry::init("brigade", &cli.log);
-    let system = match System::start(cli.settings).await {
+    let _telemetry = brigade_common::telemetry::init("brigade", &args.log);
+    let system = match System::start(args.settings).await {
         Ok(system) => system,
         Err(e) => {
             brigade_common::listen::exit_on_listen_error("brigade", &*e);
