@@ -119,12 +119,7 @@ pub async fn run(command: RecipeTypesCommand, c: &Connection) -> CliResult<Outco
         RecipeTypesCommand::Validate { file, name } => {
             let what = format!("cannot validate {}", file.display());
             let text = std::fs::read_to_string(&file).map_err(|e| CliError::new(&what, e.to_string()))?;
-            let document: Value = serde_json::from_str(&text)
-                .map_err(|e| CliError::new(format!("{} is not valid JSON", file.display()), e.to_string()))?;
-            let definition = match document.get("definition") {
-                Some(d) => d.to_string(),
-                None => text,
-            };
+            let definition = unwrap_definition(&file.display().to_string(), text)?;
             let request = pb::ValidateRecipeTypeRequest {
                 name,
                 definition_json: definition,
@@ -151,7 +146,7 @@ pub async fn run(command: RecipeTypesCommand, c: &Connection) -> CliResult<Outco
             let request = pb::CreateRecipeTypeRequest {
                 title,
                 description,
-                definition_json: json_argument("--definition", &definition)?,
+                definition_json: definition_argument(&definition)?,
             };
             let details = spin("creating recipe type", client.create_recipe_type(c.request(request)))
                 .await
@@ -173,7 +168,7 @@ pub async fn run(command: RecipeTypesCommand, c: &Connection) -> CliResult<Outco
                 name,
                 title,
                 description,
-                definition_json: definition.map(|d| json_argument("--definition", &d)).transpose()?,
+                definition_json: definition.as_deref().map(definition_argument).transpose()?,
                 auto_update,
                 is_active: active,
             };
@@ -191,6 +186,22 @@ pub async fn run(command: RecipeTypesCommand, c: &Connection) -> CliResult<Outco
             })
         }
     }
+}
+
+/// A definition from `--definition JSON|@FILE`.
+fn definition_argument(value: &str) -> CliResult<String> {
+    unwrap_definition("--definition", json_argument("--definition", value)?)
+}
+
+/// The definition itself, or the `definition` of a Scale request body
+/// (`{"definition": …}`), so the same file works for validate, create and update.
+fn unwrap_definition(what: &str, text: String) -> CliResult<String> {
+    let document: Value =
+        serde_json::from_str(&text).map_err(|e| CliError::new(format!("{what} is not valid JSON"), e.to_string()))?;
+    Ok(match document.get("definition") {
+        Some(d) => d.to_string(),
+        None => text,
+    })
 }
 
 fn print_validation(c: &Connection, r: &pb::ValidationResult) {
