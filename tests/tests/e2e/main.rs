@@ -14,6 +14,7 @@ mod leases;
 mod openapi;
 mod operations;
 mod processes;
+mod queue_controls;
 mod readiness;
 mod scale;
 mod topchef;
