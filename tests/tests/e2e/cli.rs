@@ -112,8 +112,19 @@ async fn create_service(app: &TestApp, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn services_create_list_get_pause_as_tables_and_json() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+async fn services_create_list_get_pause_as_tables_and_json_sqlite() {
+    services_create_list_get_pause(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn services_create_list_get_pause_as_tables_and_json_postgres() {
+    services_create_list_get_pause(Backend::Postgres).await;
+}
+
+async fn services_create_list_get_pause(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     let id = create_service(&app, "microscope").await;
 
     let table = ok(&app, &["services", "list"]).await;
@@ -177,8 +188,23 @@ async fn jobs_submit_get_list_with_parameters_from_a_file() {
     assert_eq!(job["parameters"], json!({"n": 7}));
     assert_eq!(job["priority"], 5);
     let job_id = job["id"].as_str().expect("id").to_owned();
+    let later = ok_json(
+        &app,
+        &[
+            "jobs",
+            "submit",
+            &service,
+            "--params",
+            r#"{"n": 8}"#,
+            "--run-at",
+            "2099-01-01T00:00:00Z",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(later["due_at"], "2099-01-01T00:00:00.000Z", "{later}");
 
-    // The idempotency key returns the same job.
+    // The idempotency key returns the same job; a different body under it is refused.
     let again = ok_json(
         &app,
         &[
@@ -187,6 +213,8 @@ async fn jobs_submit_get_list_with_parameters_from_a_file() {
             &service,
             "--params",
             r#"{"n": 7}"#,
+            "--priority",
+            "5",
             "--idempotency-key",
             "k-1",
             "--json",
@@ -194,6 +222,21 @@ async fn jobs_submit_get_list_with_parameters_from_a_file() {
     )
     .await;
     assert_eq!(again["id"], job_id.as_str());
+    let conflict = run(
+        &app,
+        &[
+            "jobs",
+            "submit",
+            &service,
+            "--params",
+            r#"{"n": 9}"#,
+            "--idempotency-key",
+            "k-1",
+        ],
+    )
+    .await;
+    let line = assert_one_error_line(&conflict, "brigade: cannot submit a job to service ");
+    assert!(line.contains("k-1"), "{line}");
 
     let got = ok_json(&app, &["jobs", "get", &job_id, "--json"]).await;
     assert_eq!(got["service_id"], service.as_str());
@@ -201,7 +244,7 @@ async fn jobs_submit_get_list_with_parameters_from_a_file() {
     assert!(table.contains("REGISTERED") && table.contains(r#"{"n":7}"#), "{table}");
 
     let list = ok_json(&app, &["jobs", "list", "--service", &service, "--json"]).await;
-    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
     let none = ok_json(
         &app,
         &["jobs", "list", "--service", &service, "--status", "COMPLETED", "--json"],
@@ -332,6 +375,15 @@ async fn jobs_watch_follows_a_worker_and_exits_by_outcome() {
     assert!(rest.contains("ERROR"), "{rest}");
     let line = assert_one_error_line(&output, &format!("brigade: job {failed} ended in ERROR"));
     assert!(line.contains("detector offline"), "{line}");
+
+    // Retry puts it back in the queue; cancel ends it with its reason.
+    let retried = ok_json(&app, &["jobs", "retry", &failed, "--json"]).await;
+    assert_eq!(retried["status"], "REGISTERED", "{retried}");
+    let cancelled = ok_json(&app, &["jobs", "cancel", &failed, "--reason", "not needed", "--json"]).await;
+    assert_eq!(cancelled["status"], "ERROR", "{cancelled}");
+    assert_eq!(cancelled["cancelled"], true);
+    let out = run(&app, &["jobs", "retry", &done]).await;
+    assert_one_error_line(&out, &format!("brigade: cannot retry job {done}: "));
 }
 
 #[tokio::test]
