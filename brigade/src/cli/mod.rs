@@ -148,3 +148,39 @@ pub fn parse_seconds(value: &str) -> Result<Duration, String> {
         _ => Err(format!("`{value}` is not a positive number of seconds")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_becomes_one_line_with_the_server_message() {
+        let e = CliError::from_status("cannot get job x", &tonic::Status::not_found("job x\nnot found"));
+        assert_eq!(e.to_string(), "cannot get job x: job x not found");
+        let e = CliError::from_status(
+            "cannot retry job x",
+            &tonic::Status::unimplemented("retry is not implemented yet"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot retry job x: not available on this server: retry is not implemented yet"
+        );
+        let e = CliError::from_status("cannot list", &tonic::Status::unavailable(""));
+        assert_eq!(e.to_string(), "cannot list: unavailable");
+    }
+
+    #[test]
+    fn json_arguments_are_checked_before_any_call() {
+        assert_eq!(json_argument("--params", r#"{"a": 1}"#).unwrap(), r#"{"a": 1}"#);
+        let e = json_argument("--params", "{nope").unwrap_err().to_string();
+        assert!(e.starts_with("--params is not valid JSON: "), "{e}");
+        let e = json_argument("--params", "@/nonexistent/file.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot read --params from /nonexistent/file.json: "),
+            "{e}"
+        );
+        assert!(parse_seconds("0").is_err() && parse_seconds("1.5").is_ok());
+    }
+}

@@ -487,6 +487,13 @@ async fn recipe_types_validate_create_get_list() {
 
     let out = run(&app, &["recipe-types", "get", "nope"]).await;
     assert_one_error_line(&out, "brigade: cannot get recipe type nope: ");
+
+    // Recipes: an unknown recipe is one clear line (NOT_FOUND, or the server's
+    // message while a server does not offer recipes).
+    let out = run(&app, &["recipes", "get", "999999"]).await;
+    assert_one_error_line(&out, "brigade: cannot get recipe 999999: ");
+    let out = run(&app, &["recipes", "watch", "999999"]).await;
+    assert_one_error_line(&out, "brigade: cannot watch recipe 999999: ");
 }
 
 #[tokio::test]
