@@ -1,7 +1,7 @@
 use brigade::cli::Command;
 use brigade::{Settings, System};
 use brigade_common::config::LogConfig;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Brigade. With no subcommand (or `serve`) it starts job-queue, recipe-types
 /// and the REST gateway in one process, taking every setting the three
@@ -13,6 +13,25 @@ struct Cli {
     command: Option<TopCommand>,
     #[command(flatten)]
     serve: ServeArgs,
+}
+
+/// A resource command alone, so the server's flags and variables (parsed
+/// with their defaults and checked by clap) play no part in it.
+#[derive(Parser, Debug)]
+#[command(name = "brigade", version)]
+struct ClientCli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Whether the first argument names a resource command (not `serve`).
+fn names_a_client_command(first: Option<&std::ffi::OsString>) -> bool {
+    let Some(first) = first.and_then(|a| a.to_str()) else {
+        return false;
+    };
+    Command::augment_subcommands(clap::Command::new("brigade"))
+        .get_subcommands()
+        .any(|c| c.get_name() == first)
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -33,6 +52,10 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if names_a_client_command(std::env::args_os().nth(1).as_ref()) {
+        let code = brigade::cli::run(ClientCli::parse().command).await;
+        std::process::exit(code);
+    }
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve).await,
@@ -76,5 +99,16 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
+        <super::ClientCli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn resource_commands_skip_the_server_settings() {
+        let arg = |s: &str| Some(std::ffi::OsString::from(s));
+        assert!(super::names_a_client_command(arg("jobs").as_ref()));
+        assert!(super::names_a_client_command(arg("recipe-types").as_ref()));
+        assert!(!super::names_a_client_command(arg("serve").as_ref()));
+        assert!(!super::names_a_client_command(arg("--gateway-addr").as_ref()));
+        assert!(!super::names_a_client_command(None));
     }
 }

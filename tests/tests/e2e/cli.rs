@@ -412,6 +412,20 @@ async fn failed_calls_exit_1_with_one_clear_line() {
     let out = run(&app, &["jobs", "submit"]).await;
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 
+    // The server's settings play no part in a client command.
+    let out = run(&app, &["services", "list", "--json"]).await;
+    assert!(out.status.success(), "{out:?}");
+    let out = output_within(
+        brigade()
+            .env("BRIGADE_JOB_QUEUE_URL", app.job_queue_url())
+            .env("BRIGADE_REAPER_INTERVAL_MS", "fast")
+            .args(["services", "list", "--json"]),
+        DEADLINE,
+        "brigade services list with a bad server variable",
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+
     // Tokens: no token RPCs yet, and the command line says so.
     for args in [&["token", "create"][..], &["token", "list"], &["token", "revoke", "x"]] {
         let out = run(&app, args).await;
