@@ -314,20 +314,17 @@ async fn seed_shape_runs_to_the_end(backend: Backend) {
         Some(json!({"n": 3}))
     );
     // Recipes by status, and how long nodes waited for their job after their dependency finished.
-    let metrics = f
-        .app
-        .http
-        .get(format!("{}/metrics", f.app.recipe_types_url()))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("metrics text");
-    assert!(
-        metrics.contains(r#"brigade_recipes{status="COMPLETED"} 2"#),
-        "{metrics}"
-    );
+    // The registry is per process and this binary runs many systems at once: another system's
+    // scrape may refresh the gauge between ours and the rendering, so read until ours shows.
+    let metrics = brigade_tests::eventually(Duration::from_secs(10), "brigade_recipes COMPLETED 2", || {
+        let (http, url) = (f.app.http.clone(), format!("{}/metrics", f.app.recipe_types_url()));
+        async move {
+            let text = http.get(url).send().await.ok()?.text().await.ok()?;
+            text.contains(r#"brigade_recipes{status="COMPLETED"} 2"#)
+                .then_some(text)
+        }
+    })
+    .await;
     let scheduled = metrics
         .lines()
         .find(|l| l.starts_with("brigade_recipe_node_scheduling_seconds_count"))
