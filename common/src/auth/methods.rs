@@ -36,6 +36,11 @@ const JOB_QUEUE: &[(&str, Scope)] = &[
     ("ValidateJson", Read),
     // Called by recipe-types with its own service token.
     ("ResolveJobTypes", Read),
+    // Steering the queue, like cancel.
+    ("RetryJob", Admin),
+    ("DeleteJob", Admin),
+    ("CancelJobs", Admin),
+    ("RetryJobs", Admin),
 ];
 
 const RECIPE_TYPES: &[(&str, Scope)] = &[
@@ -48,6 +53,13 @@ const RECIPE_TYPES: &[(&str, Scope)] = &[
     ("GetRevision", Read),
     // Sent by job-queue's outbox with job-queue's own service token.
     ("NotifyJobTypeRevision", Admin),
+    ("CreateRecipe", Submit),
+    ("GetRecipe", Read),
+    ("ListRecipes", Read),
+    ("CancelRecipe", Admin),
+    ("ReprocessRecipe", Submit),
+    ("WatchRecipe", Read),
+    ("NotifyJobStatus", Admin),
 ];
 
 fn table(service: &str, methods: &[(&str, Scope)]) -> MethodScopes {
