@@ -57,6 +57,14 @@ pub async fn open_repository(
     Ok((repo, pg))
 }
 
+/// Readiness: the database answers a trivial query.
+fn database_probe(repo: Arc<dyn crate::repository::Repository>) -> brigade_common::readiness::Probe {
+    Arc::new(move || {
+        let repo = repo.clone();
+        Box::pin(async move { repo.ping().await.is_ok() })
+    })
+}
+
 impl Application {
     /// Binds the configured address, then opens the database (so a taken port
     /// leaves nothing on disk) and builds the service.
@@ -91,7 +99,11 @@ impl Application {
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
             Some(crate::metrics::refresh(queue.clone())),
-        )?;
+        )?
+        .with_readiness(
+            brigade_common::readiness::Readiness::new("the job-queue database"),
+            database_probe(queue.repository().clone()),
+        );
         Ok(Self {
             server,
             queue,

@@ -49,6 +49,14 @@ fn pool_metrics(service: Arc<RecipeTypes>) -> brigade_common::grpc::MetricsRefre
     })
 }
 
+/// Readiness: the database answers a trivial query.
+fn database_probe(repo: Arc<dyn crate::repository::Repository>) -> brigade_common::readiness::Probe {
+    Arc::new(move || {
+        let repo = repo.clone();
+        Box::pin(async move { repo.ping().await.is_ok() })
+    })
+}
+
 impl Application {
     /// Binds the configured address, then opens the database (so a taken port
     /// leaves nothing on disk) and builds the service.
@@ -80,7 +88,11 @@ impl Application {
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
             Some(pool_metrics(service.clone())),
-        )?;
+        )?
+        .with_readiness(
+            brigade_common::readiness::Readiness::new("the recipe-types database"),
+            database_probe(service.repository().clone()),
+        );
         Ok(Self { server, service })
     }
 

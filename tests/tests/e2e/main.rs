@@ -13,6 +13,7 @@ mod leases;
 mod openapi;
 mod operations;
 mod processes;
+mod readiness;
 mod scale;
 mod topchef;
 mod traces;

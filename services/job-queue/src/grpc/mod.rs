@@ -430,7 +430,7 @@ impl JobQueueApi for JobQueueGrpc {
             .into_iter()
             .zip(resolved)
             .map(|(key, found)| match found {
-                // recipe-types derives the interface from the schemas; inputs and outputs stay empty.
+                // recipe-types derives the interface from the schemas.
                 Some(r) => pb::JobTypeInterface {
                     key: Some(key),
                     found: true,
@@ -439,7 +439,6 @@ impl JobQueueApi for JobQueueGrpc {
                     latest_revision: r.latest_revision,
                     job_registration_schema_json: r.job_registration_schema,
                     job_result_schema_json: r.job_result_schema,
-                    ..Default::default()
                 },
                 None => pb::JobTypeInterface {
                     key: Some(key),
