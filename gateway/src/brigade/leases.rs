@@ -11,7 +11,7 @@ use crate::envelope::{BaseUrl, json, scale_date};
 use crate::error::TopChefError;
 use crate::state::AppState;
 use crate::topchef::extract::{Body, Json, OptionalJson, PathId, Problems};
-use crate::topchef::model::{JobDetail, Linked, Links, TopChefBodyErrors, TopChefErrors};
+use crate::topchef::model::{BrigadeBodyErrors, JobDetail, Linked, Links, TopChefErrors};
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
@@ -40,7 +40,7 @@ impl Body for model::JobBatch {
         (status = 409, description = "Conflict: the `idempotency_key` was used with a different body.", body = TopChefErrors),
         (status = 400, description = "JSONSchema Validation Error (any document invalid: nothing is created); Deserialization Error From Client Data (`parameters` missing, not a list of 1–1000 objects); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn batch_submit(
@@ -103,6 +103,7 @@ impl Body for model::ClaimRequest {
         (status = 400, description = "Deserialization Error From Client Data (a field of the wrong type or out of range); Request Not JSON (a non-empty body without a JSON `Content-Type`, or a malformed one).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = TopChefErrors),
         (status = 413, description = "Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.", body = TopChefErrors),
+        (status = 415, description = "Unsupported Media Type: a `Content-Type` that is not JSON (a form post is refused).", body = TopChefErrors),
     )
 )]
 pub async fn claim(
@@ -148,7 +149,7 @@ impl Body for model::LeaseHeartbeat {
         (status = 200, description = "The lease's new expiry.", body = model::LeaseExtended),
         (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Deserialization Error From Client Data (`lease_token` missing, a field of the wrong type or out of range); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn heartbeat(
@@ -188,7 +189,7 @@ impl Body for model::CompleteRequest {
         (status = 200, description = "The job, COMPLETED.", body = Linked<JobDetail>),
         (status = 400, description = "JSONSchema Validation Error (results invalid; the job stays WORKING); Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition (e.g. the job was cancelled); Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn complete(
@@ -225,7 +226,7 @@ impl Body for model::FailRequest {
         (status = 200, description = "The job, ERROR (or REGISTERED again).", body = Linked<JobDetail>),
         (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition; Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn fail(
@@ -253,6 +254,7 @@ pub async fn fail(
     responses(
         (status = 200, description = "The job, ERROR with `cancelled: true` (any lease is revoked).", body = Linked<JobDetail>),
         (status = 400, description = "Failed Precondition: the job has already ended.", body = TopChefErrors),
+        (status = 415, description = "Unsupported Media Type: a `Content-Type` that is not JSON (a form post is refused).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
     )
 )]

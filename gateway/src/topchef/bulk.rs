@@ -42,7 +42,7 @@ fn filter(service_id: String, body: &mut model::BulkFilter) -> pb::JobFilter {
         (status = 200, description = "How many jobs were cancelled.", body = Linked<model::BulkCount>),
         (status = 400, description = "Deserialization Error From Client Data (`status` missing or unknown, a time that is not RFC 3339); Request Not JSON.", body = model::TopChefErrors),
         (status = 404, description = "Not UUID Error or Service Not Found.", body = model::TopChefErrors),
-        model::TopChefBodyErrors,
+        model::BrigadeBodyErrors,
     )
 )]
 pub async fn cancel(
@@ -71,7 +71,7 @@ pub async fn cancel(
         (status = 200, description = "How many jobs were put back to REGISTERED.", body = Linked<model::BulkCount>),
         (status = 400, description = "Deserialization Error From Client Data (`status` missing or unknown, a time that is not RFC 3339); Request Not JSON.", body = model::TopChefErrors),
         (status = 404, description = "Not UUID Error or Service Not Found.", body = model::TopChefErrors),
-        model::TopChefBodyErrors,
+        model::BrigadeBodyErrors,
     )
 )]
 pub async fn retry(

@@ -21,13 +21,23 @@ pub struct TopChefErrors {
     pub errors: Vec<ErrorObject>,
 }
 
-/// A body TopChef routes refuse before looking at it.
+/// A body TopChef routes refuse before looking at it (a `Content-Type` that is not JSON is
+/// TopChef's 400 `Request Not JSON`, as the original answers).
 #[derive(IntoResponses)]
 pub enum TopChefBodyErrors {
     /// Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.
     #[response(status = 413)]
     TooLarge(TopChefErrors),
-    /// Request Not JSON: the `Content-Type` is not `application/json` (or `application/*+json`).
+}
+
+/// A body Brigade's own routes refuse before looking at it.
+#[derive(IntoResponses)]
+pub enum BrigadeBodyErrors {
+    /// Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.
+    #[response(status = 413)]
+    TooLarge(TopChefErrors),
+    /// Unsupported Media Type: a `Content-Type` that is not `application/json` (or
+    /// `application/*+json`), e.g. a form post, whatever the body.
     #[response(status = 415)]
     UnsupportedMediaType(TopChefErrors),
 }

@@ -14,6 +14,7 @@ mod openapi;
 mod operations;
 mod processes;
 mod readiness;
+mod rest_surface;
 mod scale;
 mod topchef;
 mod traces;
