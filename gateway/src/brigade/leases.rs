@@ -52,7 +52,10 @@ pub async fn batch_submit(
     let priority = body.controls.priority.given().map_or(0, |p| p.0);
     let run_at = body.controls.run_at.given().map(|t| t.0);
     let key = body.controls.idempotency_key.given();
-    let jobs = (body.parameters.given().map(|p| p.0).unwrap_or_default())
+    let parameters = body.parameters.given().map(|p| p.0).unwrap_or_default();
+    // Plain batches travel as plain parameters; controls need the per-job form.
+    let plain = priority == 0 && run_at.is_none() && key.is_none();
+    let jobs = (if plain { Vec::new() } else { parameters.clone() })
         .into_iter()
         .enumerate()
         .map(|(i, parameters_json)| pb::JobSubmission {
@@ -65,8 +68,8 @@ pub async fn batch_submit(
         .collect();
     let request = pb::SubmitJobsRequest {
         service_id: id.clone(),
+        parameters_json: if plain { parameters } else { Vec::new() },
         jobs,
-        ..Default::default()
     };
     let response = state.jq().submit_jobs(request).await?.into_inner();
     let jobs = response.jobs;

@@ -437,19 +437,6 @@ pub struct JobDetail {
     #[schema(required = true, value_type = Option<Object>)]
     pub results: Value,
     pub status: JobStatus,
-    /// Higher is claimed first, then oldest (default 0).
-    pub priority: i32,
-    /// When a REGISTERED job becomes claimable (`run_at` or retry backoff); `null` when due now.
-    #[schema(required = true, format = DateTime)]
-    pub due_at: Option<String>,
-    /// 0–100, reported by the worker with its heartbeats.
-    #[schema(required = true)]
-    pub progress: Option<i32>,
-    #[schema(required = true)]
-    pub progress_message: Option<String>,
-    /// Why the job was cancelled.
-    #[schema(required = true)]
-    pub cancel_reason: Option<String>,
 }
 
 impl From<&pb::Job> for JobDetail {
@@ -460,11 +447,6 @@ impl From<&pb::Job> for JobDetail {
             parameters: document(&job.parameters_json),
             results: job.results_json.as_deref().map_or(Value::Null, document),
             status: job.status.into(),
-            priority: job.priority,
-            due_at: scale_date(job.due_at.as_ref()),
-            progress: job.progress,
-            progress_message: job.progress_message.clone(),
-            cancel_reason: job.cancel_reason.clone(),
         }
     }
 }
@@ -512,6 +494,19 @@ pub struct JobFull {
     #[schema(required = true)]
     pub error_message: Option<String>,
     pub cancelled: bool,
+    /// Higher is claimed first, then oldest (default 0).
+    pub priority: i32,
+    /// When a REGISTERED job becomes claimable (`run_at` or retry backoff); `null` when due now.
+    #[schema(required = true, format = DateTime)]
+    pub due_at: Option<String>,
+    /// 0–100, reported by the worker with its heartbeats.
+    #[schema(required = true)]
+    pub progress: Option<i32>,
+    #[schema(required = true)]
+    pub progress_message: Option<String>,
+    /// Why the job was cancelled.
+    #[schema(required = true)]
+    pub cancel_reason: Option<String>,
     /// Every attempt, oldest first.
     pub attempt_history: Vec<JobAttempt>,
     /// The recipe this job belongs to (a Scale recipe id), else `null`.
@@ -531,6 +526,11 @@ impl From<pb::Job> for JobFull {
             max_attempts: job.max_attempts,
             error_message: job.error_message,
             cancelled: job.cancelled,
+            priority: job.priority,
+            due_at: scale_date(job.due_at.as_ref()),
+            progress: job.progress,
+            progress_message: job.progress_message,
+            cancel_reason: job.cancel_reason,
             attempt_history: job.attempt_history.into_iter().map(JobAttempt::from).collect(),
             recipe_id: job.recipe_id,
             recipe_node: job.recipe_node,
