@@ -9,7 +9,7 @@ use brigade_common::db::DatabaseTarget;
 use brigade_job_queue::domain::{Job, JobId, JobStatus, RowVersion, Service, ServiceId, ServicePatch, ServiceRevision};
 use brigade_job_queue::error::Error;
 use brigade_job_queue::events::Events;
-use brigade_job_queue::repository::{Completion, FailMode, JobTypeKey, OutboxEntry, Repository};
+use brigade_job_queue::repository::{Completion, FailMode, JobFilter, JobTypeKey, OutboxEntry, Repository};
 use brigade_job_queue::service::{JobQueue, Limits, NewService};
 use brigade_job_queue::startup::open_repository;
 use brigade_tests::{Backend, TestDatabase};
@@ -92,6 +92,10 @@ fn service(name: &str, version: &str) -> Service {
         max_attempts: 2,
         lease_seconds: 30,
         row_version: RowVersion::FIRST,
+        max_concurrency: None,
+        paused: false,
+        retry_backoff_base_ms: 1000,
+        retry_backoff_cap_ms: 300_000,
     }
 }
 
@@ -122,6 +126,16 @@ fn job(service_id: &ServiceId, submitted: i64) -> Job {
         service_revision: 1,
         cancelled: false,
         updated: submitted,
+        priority: 0,
+        due_at: None,
+        idempotency_key: None,
+        recipe_id: None,
+        recipe_node: None,
+        progress: None,
+        progress_message: None,
+        cancel_reason: None,
+        row_version: 1,
+        applied_token: None,
     }
 }
 
@@ -166,7 +180,7 @@ async fn complete(repo: &dyn Repository, id: &JobId, token: &str, results: &str,
 
 async fn fail(repo: &dyn Repository, id: &JobId, token: &str, mode: FailMode, now: i64) -> Option<Job> {
     let mut tx = repo.begin().await.expect("begin");
-    let job = tx.fail_job(id, token, "flaky", mode, now).await.expect("fail");
+    let job = tx.fail_job(id, token, "flaky", mode, None, now).await.expect("fail");
     tx.commit().await.expect("commit");
     job
 }
@@ -331,13 +345,29 @@ async fn jobs_insert_all_or_none_and_list_in_order(ctx: Ctx) {
         None,
         "nothing of a failed batch is stored"
     );
-    let listed = repo.list_jobs(Some(&a.id), 0, 10).await.expect("list");
+    let listed = repo
+        .list_jobs(
+            &JobFilter {
+                service_id: Some(a.id.clone()),
+                ..JobFilter::default()
+            },
+            0,
+            10,
+        )
+        .await
+        .expect("list");
     assert_eq!(
         listed.iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
         vec![newer.id.clone(), older.id.clone()]
     );
     assert_eq!(listed[1].status, JobStatus::Registered);
-    assert_eq!(repo.list_jobs(None, listed[0].seq, 10).await.expect("page").len(), 1);
+    assert_eq!(
+        repo.list_jobs(&JobFilter::default(), listed[0].seq, 10)
+            .await
+            .expect("page")
+            .len(),
+        1
+    );
     let queue = repo.registered_jobs(&a.id, 10).await.expect("queue");
     assert_eq!(queue[0].id, older.id, "oldest date first");
 }
@@ -364,13 +394,13 @@ async fn claims_lease_oldest_first_once(ctx: Ctx) {
     let token = claimed[0].lease_token.clone().expect("token");
     let mut tx = repo.begin().await.expect("begin");
     assert!(
-        tx.extend_lease(&older.id, "wrong", 2_000, 100)
+        tx.extend_lease(&older.id, "wrong", 2_000, 100, None, None)
             .await
             .expect("extend")
             .is_none()
     );
     assert_eq!(
-        tx.extend_lease(&older.id, &token, 2_000, 100)
+        tx.extend_lease(&older.id, &token, 2_000, 100, None, None)
             .await
             .expect("extend")
             .and_then(|j| j.lease_expires_at),
@@ -413,7 +443,11 @@ async fn failure_retries_then_expiry_ends_in_error(ctx: Ctx) {
     assert_eq!((retried.status, retried.attempts), (JobStatus::Registered, 1));
     assert_eq!(claim(repo, &a.id, 1, 200, 160).await.len(), 1);
     let mut tx = repo.begin().await.expect("begin");
-    let expired = tx.expire_leases(300).await.expect("expire");
+    let mut expired = Vec::new();
+    for lease in tx.expired_leases(300, 10).await.expect("expired") {
+        let token = lease.job.lease_token.clone().expect("token");
+        expired.extend(tx.expire_lease(&lease.job.id, &token, 400, 300).await.expect("expire"));
+    }
     tx.commit().await.expect("commit");
     assert_eq!(
         expired.iter().map(|j| (j.status, j.attempts)).collect::<Vec<_>>(),
@@ -439,9 +473,9 @@ async fn release_keeps_attempts_and_cancel_ends_live_jobs(ctx: Ctx) {
     .expect("job");
     assert_eq!((released.status, released.attempts), (JobStatus::Registered, 0));
     let mut tx = repo.begin().await.expect("begin");
-    let cancelled = tx.cancel_job(&j.id, 120).await.expect("cancel").expect("job");
+    let cancelled = tx.cancel_job(&j.id, "stop", 120).await.expect("cancel").expect("job");
     assert!(cancelled.cancelled && cancelled.status == JobStatus::Error);
-    assert!(tx.cancel_job(&j.id, 130).await.expect("cancel").is_none());
+    assert!(tx.cancel_job(&j.id, "stop", 130).await.expect("cancel").is_none());
     tx.commit().await.expect("commit");
 }
 

@@ -1,4 +1,5 @@
-//! Work that runs beside the gRPC server: the lease reaper and the outbox relay.
+//! Work that runs beside the gRPC server: the lease reaper, the outbox relay
+//! and retention.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +9,11 @@ use brigade_proto::recipetypes::v1 as rt;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
 use tonic::transport::{Channel, Endpoint};
 
+use std::collections::HashSet;
+
 use crate::domain::now_micros;
-use crate::service::{JobQueue, OUTBOX_TOPIC_REVISION, RevisionNotice};
+use crate::repository::OutboxEntry;
+use crate::service::{JobQueue, JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS, OUTBOX_TOPIC_REVISION, RevisionNotice};
 
 /// Finds expired leases every `interval` until shutdown.
 pub async fn run_reaper(queue: Arc<JobQueue>, interval: Duration, shutdown: ShutdownWaiter) {
@@ -37,12 +41,58 @@ pub fn recipe_types_channel(url: &str) -> Result<Channel, tonic::transport::Erro
         .connect_lazy())
 }
 
-const RELAY_POLL: Duration = Duration::from_millis(500);
+const RELAY_POLL: Duration = Duration::from_millis(200);
 const MAX_BACKOFF_MICROS: i64 = 60_000_000;
+/// Entries looked at per pass, oldest first.
+const RELAY_WINDOW: i64 = 500;
+
+/// What an outbox entry asks recipe-types to do, and which entries must reach
+/// it before this one (same order key: one recipe's notices keep their order).
+enum Notice {
+    Revision(rt::NotifyJobTypeRevisionRequest),
+    JobStatus(rt::NotifyJobStatusRequest),
+}
+
+impl Notice {
+    fn read(entry: &OutboxEntry) -> Option<(String, Self)> {
+        match entry.topic.as_str() {
+            OUTBOX_TOPIC_REVISION => {
+                let notice: RevisionNotice = serde_json::from_str(&entry.payload).ok()?;
+                let request = rt::NotifyJobTypeRevisionRequest {
+                    notice_id: entry.id.clone(),
+                    name: notice.name,
+                    version: notice.version,
+                    revision: notice.revision,
+                };
+                Some((OUTBOX_TOPIC_REVISION.to_owned(), Self::Revision(request)))
+            }
+            OUTBOX_TOPIC_JOB_STATUS => {
+                let notice: JobStatusNotice = serde_json::from_str(&entry.payload).ok()?;
+                let key = format!("recipe:{}", notice.recipe_id);
+                let request = rt::NotifyJobStatusRequest {
+                    notice_id: entry.id.clone(),
+                    job_id: notice.job_id,
+                    recipe_id: notice.recipe_id,
+                    recipe_node: notice.recipe_node,
+                    status: notice.status,
+                    cancelled: notice.cancelled,
+                    results_json: notice.results,
+                    error_message: notice.error_message,
+                    job_version: notice.job_version,
+                };
+                Some((key, Self::JobStatus(request)))
+            }
+            _ => None,
+        }
+    }
+}
 
 /// Delivers outbox entries to recipe-types, retrying with exponential backoff.
 /// Entries are deleted only after recipe-types acknowledged them; it handles a
-/// repeated notice idempotently, so a crash between the two is harmless.
+/// repeated notice idempotently (by notice id, and job notices by job_version),
+/// so a crash between the two is harmless. Notices with the same order key go
+/// out in the order they were written: a later one waits while an earlier one
+/// is backing off.
 pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: ShutdownWaiter) {
     let mut client = RecipeTypesClient::with_interceptor(channel, brigade_common::trace::Propagate);
     let stop = shutdown.wait();
@@ -52,46 +102,65 @@ pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: 
             () = &mut stop => return,
             () = tokio::time::sleep(RELAY_POLL) => {}
         }
-        let due = match queue.repository().due_outbox(now_micros(), 100).await {
-            Ok(due) => due,
+        let entries = match queue.repository().oldest_outbox(RELAY_WINDOW).await {
+            Ok(entries) => entries,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox read failed");
                 continue;
             }
         };
-        for entry in due {
-            let delivered = match (
-                entry.topic.as_str(),
-                serde_json::from_str::<RevisionNotice>(&entry.payload),
-            ) {
-                (OUTBOX_TOPIC_REVISION, Ok(notice)) => {
-                    let request = rt::NotifyJobTypeRevisionRequest {
-                        notice_id: entry.id.clone(),
-                        name: notice.name,
-                        version: notice.version,
-                        revision: notice.revision,
-                    };
-                    match client.notify_job_type_revision(request).await {
-                        Ok(_) => true,
-                        Err(status) => {
-                            tracing::info!(notice_id = %entry.id, code = ?status.code(), attempts = entry.attempts, "revision notice not delivered yet");
-                            false
-                        }
-                    }
+        let now = now_micros();
+        let mut blocked: HashSet<String> = HashSet::new();
+        for entry in entries {
+            let Some((key, notice)) = Notice::read(&entry) else {
+                tracing::error!(notice_id = %entry.id, topic = %entry.topic, "dropping an outbox entry nobody can read");
+                if let Err(e) = queue.outbox_delivered(&entry.id).await {
+                    tracing::warn!(error = %e, "outbox update failed");
                 }
-                _ => {
-                    tracing::error!(notice_id = %entry.id, topic = %entry.topic, "dropping an outbox entry nobody can read");
-                    true
-                }
+                continue;
             };
-            let result = if delivered {
-                queue.outbox_delivered(&entry.id).await
-            } else {
-                let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
-                queue.outbox_retry_at(&entry.id, now_micros() + backoff).await
+            if blocked.contains(&key) {
+                continue;
+            }
+            if entry.next_attempt_at > now {
+                blocked.insert(key);
+                continue;
+            }
+            let sent = match notice {
+                Notice::Revision(request) => client.notify_job_type_revision(request).await.map(|_| ()),
+                Notice::JobStatus(request) => client.notify_job_status(request).await.map(|_| ()),
+            };
+            let result = match sent {
+                Ok(()) => queue.outbox_delivered(&entry.id).await,
+                Err(status) => {
+                    tracing::info!(notice_id = %entry.id, topic = %entry.topic, code = ?status.code(), attempts = entry.attempts, "notice not delivered yet");
+                    blocked.insert(key);
+                    let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
+                    queue.outbox_retry_at(&entry.id, now_micros() + backoff).await
+                }
             };
             if let Err(e) = result {
                 tracing::warn!(error = %e, "outbox update failed");
+            }
+        }
+    }
+}
+
+/// Deletes finished jobs older than `retention` every `interval` until shutdown.
+pub async fn run_retention(queue: Arc<JobQueue>, retention: Duration, interval: Duration, shutdown: ShutdownWaiter) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticker.tick() => {
+                match queue.purge_finished(retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "finished jobs past retention deleted"),
+                    Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use brigade_common::config::{ConfigError, LogConfig, StorageConfig, check_service_url};
 use brigade_common::db::DatabaseTarget;
@@ -51,6 +52,10 @@ pub struct Limits {
     /// Largest parameters, results or schema document accepted, in bytes.
     #[arg(long = "max-document-bytes", env = "BRIGADE_MAX_DOCUMENT_BYTES", value_name = "BRIGADE_MAX_DOCUMENT_BYTES", default_value_t = Limits::default().max_document_bytes, value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub max_document_bytes: u64,
+    /// How long finished (COMPLETED, ERROR) jobs are kept: seconds, or a
+    /// number with `s`, `m`, `h` or `d`; `0` keeps everything.
+    #[arg(long = "job-retention", env = "BRIGADE_JOB_RETENTION", value_name = "BRIGADE_JOB_RETENTION", default_value = "30d", value_parser = parse_retention)]
+    pub job_retention: Duration,
 }
 
 impl Default for Limits {
@@ -58,8 +63,31 @@ impl Default for Limits {
         Self {
             reaper_interval_ms: 1000,
             max_document_bytes: 1_048_576,
+            job_retention: Duration::from_secs(30 * 86_400),
         }
     }
+}
+
+/// `30d`, `12h`, `90m`, `45s` or plain seconds.
+pub fn parse_retention(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 30d, 12h, 90m, 45s or 0"))?;
+    let seconds = match unit {
+        's' => Some(n),
+        'm' => n.checked_mul(60),
+        'h' => n.checked_mul(3600),
+        'd' => n.checked_mul(86_400),
+        _ => None,
+    }
+    .filter(|s| *s <= 100 * 365 * 86_400)
+    .ok_or_else(|| format!("{text:?} is not a duration such as 30d, 12h, 90m, 45s or 0 (at most 100 years)"))?;
+    Ok(Duration::from_secs(seconds))
 }
 
 impl Config {
@@ -90,8 +118,23 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_command_line_is_well_formed() {
         <super::Config as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn retention_takes_units() {
+        assert_eq!(parse_retention("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_retention("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_retention("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_retention("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_retention("0"), Ok(Duration::ZERO));
+        assert!(parse_retention("").is_err());
+        assert!(parse_retention("3w").is_err());
+        assert!(parse_retention("-1d").is_err());
+        assert!(parse_retention("99999999999d").is_err());
     }
 }

@@ -18,6 +18,9 @@ pub enum Error {
     JobNotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// An idempotency key already names a job with a different body.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     #[error("{0}")]
     FailedPrecondition(String),
     /// The lease token is not the job's current one.
@@ -136,6 +139,9 @@ impl From<Error> for Status {
             Error::ServiceNotFound(_) => with_reason(ErrorReason::ServiceNotFound, Code::NotFound, message, vec![]),
             Error::JobNotFound(_) => with_reason(ErrorReason::JobNotFound, Code::NotFound, message, vec![]),
             Error::AlreadyExists(_) => with_reason(ErrorReason::AlreadyExists, Code::AlreadyExists, message, vec![]),
+            Error::IdempotencyConflict(_) => {
+                with_reason(ErrorReason::IdempotencyConflict, Code::AlreadyExists, message, vec![])
+            }
             Error::FailedPrecondition(_) => with_reason(
                 ErrorReason::FailedPrecondition,
                 Code::FailedPrecondition,

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 
 use brigade_common::grpc::MetricsRefresh;
 use brigade_common::metrics;
-use prometheus::{IntCounterVec, IntGaugeVec};
+use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec};
 
 use crate::repository::Repository;
 use crate::service::JobQueue;
@@ -16,6 +16,35 @@ pub static LEASE_EXPIRIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     metrics::counter(
         "brigade_lease_expiries_total",
         "Leases that expired before their job ended",
+        &[],
+    )
+});
+
+pub static JOBS_COMPLETED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    metrics::counter(
+        "brigade_jobs_completed_total",
+        "Jobs completed by their workers, per service",
+        &["service_id"],
+    )
+});
+pub static JOBS_FAILED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    metrics::counter(
+        "brigade_jobs_failed_total",
+        "Jobs that ended in ERROR after a failure or an expired last lease, per service",
+        &["service_id"],
+    )
+});
+pub static CLAIM_TO_COMPLETE: LazyLock<HistogramVec> = LazyLock::new(|| {
+    metrics::histogram(
+        "brigade_job_claim_to_complete_seconds",
+        "Time from a claim to the completion of that attempt, per service",
+        &["service_id"],
+    )
+});
+static JOBS_NOT_DUE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    metrics::gauge(
+        "brigade_jobs_waiting_for_due_time",
+        "REGISTERED jobs not claimable yet (run_at or retry backoff ahead)",
         &[],
     )
 });
@@ -32,7 +61,7 @@ static JOBS: LazyLock<IntGaugeVec> =
 static OUTBOX_BACKLOG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     metrics::gauge(
         "brigade_outbox_backlog",
-        "Job-type revision notices not yet delivered to recipe-types",
+        "Notices (job-type revisions, recipe job statuses) not yet delivered to recipe-types",
         &[],
     )
 });
@@ -82,6 +111,9 @@ pub fn refresh(queue: Arc<JobQueue>) -> MetricsRefresh {
                             .set(n);
                     }
                 }
+            }
+            if let Ok(n) = repo.not_due_count(crate::domain::now_micros()).await {
+                JOBS_NOT_DUE.with_label_values(&[] as &[&str]).set(n);
             }
             if let Ok(n) = repo.outbox_backlog().await {
                 OUTBOX_BACKLOG.with_label_values(&[] as &[&str]).set(n);

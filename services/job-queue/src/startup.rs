@@ -65,6 +65,9 @@ fn database_probe(repo: Arc<dyn crate::repository::Repository>) -> brigade_commo
     })
 }
 
+/// How often finished jobs past their retention are looked for.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+
 impl Application {
     /// Binds the configured address, then opens the database (so a taken port
     /// leaves nothing on disk) and builds the service.
@@ -137,6 +140,15 @@ impl Application {
         ));
         let channel = background::recipe_types_channel(&self.config.recipe_types_url)?;
         let relay = tokio::spawn(background::run_outbox_relay(self.queue.clone(), channel, stop.waiter()));
+        // A zero retention keeps everything, as TopChef did.
+        let retention = (!self.config.limits.job_retention.is_zero()).then(|| {
+            tokio::spawn(background::run_retention(
+                self.queue.clone(),
+                self.config.limits.job_retention,
+                RETENTION_INTERVAL,
+                stop.waiter(),
+            ))
+        });
         tracing::info!(addr = %self.local_addr(), "job-queue serving");
         let stopping = stop.clone();
         let result = self
@@ -148,6 +160,9 @@ impl Application {
             .await;
         stop.trigger();
         let _ = tokio::join!(reaper, relay);
+        if let Some(retention) = retention {
+            let _ = retention.await;
+        }
         tracing::info!("job-queue stopped");
         Ok(result?)
     }

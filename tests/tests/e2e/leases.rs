@@ -167,11 +167,20 @@ async fn grpc_job_from_submit_to_completed_with_validated_result() {
         .expect("complete");
     assert_eq!(done.status(), pb::JobStatus::Completed);
     assert_eq!(done.results_json.as_deref(), Some(r#"{"sum":4}"#));
-    // Exactly once: the same token cannot complete it again.
+    // Exactly once: a retried completion with the same token answers the
+    // completed job (issue 17) and changes nothing.
     let again = complete(&mut client, &job.id, &token, json!({"sum": 5}))
         .await
-        .expect_err("twice");
-    assert_eq!(again.code(), Code::FailedPrecondition);
+        .expect("a retried completion answers the job");
+    assert_eq!(again.status(), pb::JobStatus::Completed);
+    assert_eq!(again.results_json.as_deref(), Some(r#"{"sum":4}"#));
+    assert_eq!(
+        complete(&mut client, &job.id, "another-token", json!({"sum": 5}))
+            .await
+            .expect_err("a different token")
+            .code(),
+        Code::FailedPrecondition
+    );
     assert_eq!(
         get(&mut client, &job.id).await.results_json.as_deref(),
         Some(r#"{"sum":4}"#)
@@ -199,7 +208,8 @@ async fn redelivery(app: &TestApp) {
         "recovered within lease + a few seconds"
     );
     assert_eq!(again.job.as_ref().map(|j| j.id.clone()), Some(ids[0].clone()));
-    assert_eq!(again.job.as_ref().map(|j| j.attempts), Some(1));
+    // `attempts` counts deliveries: this is the second.
+    assert_eq!(again.job.as_ref().map(|j| j.attempts), Some(2));
     assert_ne!(again.lease_token, first.lease_token);
     complete(&mut client, &ids[0], &again.lease_token, json!({"sum": 1}))
         .await
@@ -234,7 +244,7 @@ async fn lease_expiry_ends_in_error_after_max_attempts() {
     let mut client = app.job_queue().await;
     let service_id = service(&mut client, "fragile", 1, 2).await;
     let id = submit(&mut client, &service_id, 1).await.remove(0);
-    for attempt in 0..2 {
+    for attempt in 1..=2 {
         let leased = eventually(Duration::from_secs(10), "a claimable job", || {
             let mut client = client.clone();
             let service_id = service_id.clone();
@@ -288,9 +298,15 @@ async fn race(app: &TestApp, workers: usize, jobs: usize, batch: i32) {
     let unique: HashSet<String> = completed.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(completed.len(), jobs, "every job completed exactly once");
     assert_eq!(unique, ids);
-    // No token completes a job twice, whoever holds it.
-    for (id, token) in completed.iter().take(20) {
-        let e = complete(&mut client, id, token, json!({"sum": 2}))
+    // No token completes a job twice, whoever holds it: a retry with its own
+    // token answers the job unchanged, another job's token is refused.
+    for pair in completed.windows(2).take(20) {
+        let ((id, token), (_, other_token)) = (&pair[0], &pair[1]);
+        let same = complete(&mut client, id, token, json!({"sum": 2}))
+            .await
+            .expect("retried completion");
+        assert_eq!(same.results_json.as_deref(), Some(r#"{"sum":1}"#));
+        let e = complete(&mut client, id, other_token, json!({"sum": 2}))
             .await
             .expect_err("no second completion");
         assert_eq!(e.code(), Code::FailedPrecondition);
@@ -408,8 +424,14 @@ async fn cancel_and_fail() {
         .expect("job");
     assert_eq!(failed.status(), pb::JobStatus::Error);
     assert_eq!(failed.error_message.as_deref(), Some("broken detector"));
-    // Release hands a job back without counting an attempt.
-    let held = claim(&mut client, &service_id, 1).await.remove(0);
+    // Release hands a job back without counting an attempt (the retried job
+    // is claimable again once its backoff has passed).
+    let held = eventually(Duration::from_secs(10), "the retried job after its backoff", || {
+        let mut client = client.clone();
+        let service_id = service_id.clone();
+        async move { claim(&mut client, &service_id, 1).await.pop() }
+    })
+    .await;
     let released = client
         .fail_job(pb::FailJobRequest {
             job_id: held.job.as_ref().expect("job").id.clone(),
@@ -423,7 +445,7 @@ async fn cancel_and_fail() {
         .job
         .expect("job");
     assert_eq!(released.status(), pb::JobStatus::Registered);
-    assert_eq!(released.attempts, held.job.as_ref().expect("job").attempts);
+    assert_eq!(released.attempts, held.job.as_ref().expect("job").attempts - 1);
     // Asking for no jobs is a mistake, not a claim of one.
     let zero = client
         .claim_jobs(pb::ClaimJobsRequest {
@@ -681,16 +703,25 @@ async fn batch_completion(app: &TestApp) {
         get(&mut client, &id(3)).await.results_json.as_deref(),
         Some(r#"{"sum":3}"#)
     );
-    // A second batch with the same tokens completes nothing twice.
+    // A second batch with the same tokens completes nothing twice: the retried
+    // completion answers the job as it was, another job's token is refused.
     let again = client
         .complete_jobs(pb::CompleteJobsRequest {
-            completions: vec![request(0, &leased[0].lease_token, json!({"sum": 9}))],
+            completions: vec![
+                request(0, &leased[0].lease_token, json!({"sum": 9})),
+                request(0, &leased[3].lease_token, json!({"sum": 9})),
+            ],
         })
         .await
         .expect("again")
         .into_inner()
         .outcomes;
-    assert_eq!(again[0].code, Code::FailedPrecondition as i32);
+    assert_eq!(again[0].code, 0);
+    assert_eq!(
+        again[0].job.as_ref().and_then(|j| j.results_json.as_deref()),
+        Some(r#"{"sum":0}"#)
+    );
+    assert_eq!(again[1].code, Code::FailedPrecondition as i32);
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod leases;
 mod openapi;
 mod operations;
 mod processes;
+mod queue_controls;
 mod readiness;
 mod rest_surface;
 mod scale;

@@ -69,6 +69,12 @@ pub struct Service {
     pub lease_seconds: i64,
     /// Bumped by every write; an update names the version it read.
     pub row_version: RowVersion,
+    /// Most jobs WORKING at once; `None` is no limit.
+    pub max_concurrency: Option<i32>,
+    /// No claims while paused.
+    pub paused: bool,
+    pub retry_backoff_base_ms: i64,
+    pub retry_backoff_cap_ms: i64,
 }
 
 impl Service {
@@ -107,6 +113,85 @@ pub struct Job {
     pub service_revision: i64,
     pub cancelled: bool,
     pub updated: i64,
+    /// Higher first, then oldest.
+    pub priority: i32,
+    /// When a REGISTERED job becomes claimable; `None` is now.
+    pub due_at: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub recipe_id: Option<String>,
+    pub recipe_node: Option<String>,
+    pub progress: Option<i32>,
+    pub progress_message: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// Grows with every write to the job.
+    pub row_version: i64,
+    /// The lease token whose completion, failure or cancellation applied last.
+    pub applied_token: Option<String>,
+}
+
+/// One delivery of a job to a worker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobAttempt {
+    pub number: i32,
+    pub worker_id: String,
+    pub claimed: i64,
+    pub finished: Option<i64>,
+    pub outcome: AttemptOutcome,
+    pub error_message: Option<String>,
+}
+
+/// How an attempt ended (or that it still runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AttemptOutcome {
+    Running,
+    Completed,
+    Failed,
+    Retried,
+    Expired,
+    Released,
+    Cancelled,
+}
+
+impl AttemptOutcome {
+    pub const ALL: [Self; 7] = [
+        Self::Running,
+        Self::Completed,
+        Self::Failed,
+        Self::Retried,
+        Self::Expired,
+        Self::Released,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::Retried => "RETRIED",
+            Self::Expired => "EXPIRED",
+            Self::Released => "RELEASED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The delay before a failed attempt's retry: `min(cap, base * 2^(attempt-1))`
+/// plus up to a fifth more, so retries of many jobs spread out. `unit` is a
+/// random number in `[0, 1)`.
+pub fn retry_delay_ms(base_ms: i64, cap_ms: i64, attempt: i32, unit: f64) -> i64 {
+    let exponent = u32::try_from(attempt.saturating_sub(1).clamp(0, 40)).unwrap_or(0);
+    let delay = base_ms.saturating_mul(1_i64 << exponent).min(cap_ms).max(0);
+    delay + (delay as f64 * 0.2 * unit.clamp(0.0, 1.0)) as i64
+}
+
+/// A random number in `[0, 1)` from the operating system's generator (through uuid).
+pub fn random_unit() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1_u64 << 53) as f64
 }
 
 /// Fields a service update may change; `None` leaves a field as it is.
@@ -121,6 +206,11 @@ pub struct ServicePatch {
     pub job_result_schema: Option<String>,
     pub max_attempts: Option<i32>,
     pub lease_seconds: Option<i64>,
+    /// `Some(None)` removes the limit.
+    pub max_concurrency: Option<Option<i32>>,
+    pub paused: Option<bool>,
+    pub retry_backoff_base_ms: Option<i64>,
+    pub retry_backoff_cap_ms: Option<i64>,
 }
 
 impl ServicePatch {
@@ -148,6 +238,18 @@ impl ServicePatch {
         }
         if let Some(lease) = self.lease_seconds {
             next.lease_seconds = lease;
+        }
+        if let Some(limit) = self.max_concurrency {
+            next.max_concurrency = limit;
+        }
+        if let Some(paused) = self.paused {
+            next.paused = paused;
+        }
+        if let Some(base) = self.retry_backoff_base_ms {
+            next.retry_backoff_base_ms = base;
+        }
+        if let Some(cap) = self.retry_backoff_cap_ms {
+            next.retry_backoff_cap_ms = cap;
         }
         let mut schemas_changed = false;
         if let Some(text) = &self.job_registration_schema {
@@ -181,6 +283,8 @@ pub const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
 pub const DEFAULT_LEASE_SECONDS: i64 = 30;
 pub const MAX_NAME_LEN: usize = 200;
+pub const DEFAULT_RETRY_BACKOFF_BASE_MS: i64 = 1000;
+pub const DEFAULT_RETRY_BACKOFF_CAP_MS: i64 = 300_000;
 
 /// `^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$`, checked by hand to avoid a regex engine for one rule.
 pub fn is_valid_version(v: &str) -> bool {
@@ -221,6 +325,19 @@ mod tests {
     }
 
     #[test]
+    fn retry_delay_doubles_up_to_the_cap() {
+        assert_eq!(retry_delay_ms(1000, 300_000, 1, 0.0), 1000);
+        assert_eq!(retry_delay_ms(1000, 300_000, 2, 0.0), 2000);
+        assert_eq!(retry_delay_ms(1000, 300_000, 4, 0.0), 8000);
+        assert_eq!(retry_delay_ms(1000, 5000, 10, 0.0), 5000);
+        assert_eq!(retry_delay_ms(1000, 5000, 100, 0.0), 5000);
+        let jittered = retry_delay_ms(1000, 300_000, 1, 0.99);
+        assert!((1000..1200).contains(&jittered), "{jittered}");
+        let u = random_unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+
+    #[test]
     fn timeout_is_strictly_greater() {
         let s = Service {
             id: ServiceId::generate(),
@@ -237,6 +354,10 @@ mod tests {
             max_attempts: 3,
             lease_seconds: 30,
             row_version: RowVersion::FIRST,
+            max_concurrency: None,
+            paused: false,
+            retry_backoff_base_ms: DEFAULT_RETRY_BACKOFF_BASE_MS,
+            retry_backoff_cap_ms: DEFAULT_RETRY_BACKOFF_CAP_MS,
         };
         assert!(!s.has_timed_out(1_000_000));
         assert!(s.has_timed_out(1_000_001));

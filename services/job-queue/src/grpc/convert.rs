@@ -4,10 +4,10 @@
 use brigade_proto::jobqueue::v1 as pb;
 use prost_types::Timestamp;
 
-use crate::domain::{Job, JobId, JobStatus, Service, ServiceId, ServicePatch, now_micros};
+use crate::domain::{Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServicePatch, now_micros};
 use crate::error::Error;
-use crate::repository::{Completion, JobTypeKey};
-use crate::service::NewService;
+use crate::repository::{Completion, JobFilter, JobTypeKey};
+use crate::service::{NewService, Submission};
 
 pub fn timestamp(micros: i64) -> Timestamp {
     Timestamp {
@@ -33,7 +33,103 @@ pub fn service_to_pb(s: Service) -> pb::Service {
         created: Some(timestamp(s.created)),
         max_attempts: s.max_attempts,
         lease_seconds: s.lease_seconds,
-        ..Default::default()
+        max_concurrency: s.max_concurrency,
+        paused: s.paused,
+        retry_backoff_base_ms: s.retry_backoff_base_ms,
+        retry_backoff_cap_ms: s.retry_backoff_cap_ms,
+    }
+}
+
+/// Microseconds from a wire timestamp; one out of range is the client's mistake.
+pub(super) fn micros(field: &str, t: &Timestamp) -> Result<i64, Error> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(Error::invalid(field, "nanos must be between 0 and 999999999"));
+    }
+    t.seconds
+        .checked_mul(1_000_000)
+        .and_then(|s| s.checked_add(i64::from(t.nanos / 1000)))
+        .filter(|m| (0..=253_402_300_799_000_000).contains(m))
+        .ok_or_else(|| Error::invalid(field, "timestamp out of range"))
+}
+
+fn optional_micros(field: &str, t: Option<&Timestamp>) -> Result<Option<i64>, Error> {
+    t.map(|t| micros(field, t)).transpose()
+}
+
+/// A job with its attempt history (GetJob, WatchJob).
+pub fn job_detail_to_pb(j: Job, attempts: Vec<JobAttempt>) -> pb::Job {
+    let mut job = job_to_pb(j);
+    job.attempt_history = attempts
+        .into_iter()
+        .map(|a| pb::JobAttempt {
+            number: a.number,
+            worker_id: a.worker_id,
+            claimed: Some(timestamp(a.claimed)),
+            finished: a.finished.map(timestamp),
+            outcome: a.outcome.as_str().to_owned(),
+            error_message: a.error_message,
+        })
+        .collect();
+    job
+}
+
+/// Statuses a filter names; UNSPECIFIED is not a status to filter by.
+pub(super) fn statuses_from_pb(field: &str, values: &[i32]) -> Result<Vec<JobStatus>, Error> {
+    values
+        .iter()
+        .map(|v| status_from_pb(*v)?.ok_or_else(|| Error::invalid(field, "JOB_STATUS_UNSPECIFIED is not a status")))
+        .collect()
+}
+
+pub(super) fn filter_from_pb(f: Option<pb::JobFilter>) -> Result<JobFilter, Error> {
+    let f = f.ok_or_else(|| Error::invalid("filter", "required"))?;
+    Ok(JobFilter {
+        service_id: Some(ServiceId::parse("filter.service_id", &f.service_id)?),
+        statuses: statuses_from_pb("filter.statuses", &f.statuses)?,
+        since: optional_micros("filter.since", f.since.as_ref())?,
+        until: optional_micros("filter.until", f.until.as_ref())?,
+    })
+}
+
+pub(super) fn list_filter_from_pb(r: &pb::ListJobsRequest) -> Result<JobFilter, Error> {
+    Ok(JobFilter {
+        service_id: match r.service_id.as_str() {
+            "" => None,
+            text => Some(ServiceId::parse("service_id", text)?),
+        },
+        statuses: statuses_from_pb("statuses", &r.statuses)?,
+        since: optional_micros("since", r.since.as_ref())?,
+        until: optional_micros("until", r.until.as_ref())?,
+    })
+}
+
+impl TryFrom<pb::JobSubmission> for Submission {
+    type Error = Error;
+
+    fn try_from(j: pb::JobSubmission) -> Result<Self, Error> {
+        Ok(Self {
+            parameters: j.parameters_json,
+            priority: j.priority,
+            run_at: optional_micros("run_at", j.run_at.as_ref())?,
+            idempotency_key: j.idempotency_key,
+            recipe_id: j.recipe_id,
+            recipe_node: j.recipe_node,
+        })
+    }
+}
+
+impl TryFrom<pb::SubmitJobRequest> for Submission {
+    type Error = Error;
+
+    fn try_from(r: pb::SubmitJobRequest) -> Result<Self, Error> {
+        Ok(Self {
+            parameters: r.parameters_json,
+            priority: r.priority,
+            run_at: optional_micros("run_at", r.run_at.as_ref())?,
+            idempotency_key: r.idempotency_key,
+            recipe_id: r.recipe_id,
+            recipe_node: r.recipe_node,
+        })
     }
 }
 
@@ -62,7 +158,15 @@ pub fn job_to_pb(j: Job) -> pb::Job {
         error_message: j.error_message,
         service_revision: j.service_revision,
         cancelled: j.cancelled,
-        ..Default::default()
+        priority: j.priority,
+        due_at: j.due_at.map(timestamp),
+        idempotency_key: j.idempotency_key,
+        progress: j.progress,
+        progress_message: j.progress_message,
+        attempt_history: Vec::new(),
+        cancel_reason: j.cancel_reason,
+        recipe_id: j.recipe_id,
+        recipe_node: j.recipe_node,
     }
 }
 
@@ -107,6 +211,10 @@ impl TryFrom<pb::CreateServiceRequest> for NewService {
             timeout_seconds: r.timeout_seconds,
             max_attempts: r.max_attempts,
             lease_seconds: r.lease_seconds,
+            max_concurrency: r.max_concurrency,
+            paused: r.paused,
+            retry_backoff_base_ms: r.retry_backoff_base_ms,
+            retry_backoff_cap_ms: r.retry_backoff_cap_ms,
         })
     }
 }
@@ -121,6 +229,17 @@ impl TryFrom<pb::UpdateServiceRequest> for ServiceUpdate {
     type Error = Error;
 
     fn try_from(r: pb::UpdateServiceRequest) -> Result<Self, Error> {
+        let max_concurrency = match (r.max_concurrency, r.clear_max_concurrency) {
+            (Some(_), true) => {
+                return Err(Error::invalid(
+                    "max_concurrency",
+                    "set max_concurrency or clear it, not both",
+                ));
+            }
+            (Some(limit), false) => Some(Some(limit)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        };
         Ok(Self {
             id: service_id(&r.id)?,
             patch: ServicePatch {
@@ -133,6 +252,10 @@ impl TryFrom<pb::UpdateServiceRequest> for ServiceUpdate {
                 job_result_schema: r.job_result_schema_json,
                 max_attempts: r.max_attempts,
                 lease_seconds: r.lease_seconds,
+                max_concurrency,
+                paused: r.paused,
+                retry_backoff_base_ms: r.retry_backoff_base_ms,
+                retry_backoff_cap_ms: r.retry_backoff_cap_ms,
             },
         })
     }

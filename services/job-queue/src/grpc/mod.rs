@@ -14,12 +14,12 @@ use brigade_common::shutdown::ShutdownWaiter;
 use crate::domain::JobStatus;
 use crate::error::Error;
 use crate::repository::{Completion, FailMode, JobTypeKey};
-use crate::service::{JobQueue, NewService, QUEUE_PAGE};
+use crate::service::{JobQueue, LeaseExtension, NewService, Progress, QUEUE_PAGE, Submission};
 
 mod convert;
 
-use convert::{ServiceUpdate, job_id, leased_to_pb, service_id, status_from_pb};
-pub use convert::{job_to_pb, service_to_pb, timestamp};
+use convert::{ServiceUpdate, filter_from_pb, job_id, leased_to_pb, list_filter_from_pb, service_id, status_from_pb};
+pub use convert::{job_detail_to_pb, job_to_pb, service_to_pb, timestamp};
 
 pub struct JobQueueGrpc {
     queue: Arc<JobQueue>,
@@ -123,13 +123,14 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::SubmitJobRequest>,
     ) -> Result<Response<pb::SubmitJobResponse>, Status> {
         let r = request.into_inner();
-        let mut jobs = self
-            .queue
-            .submit_jobs(&service_id(&r.service_id)?, &[r.parameters_json])
-            .await?;
+        let service = service_id(&r.service_id)?;
+        let mut jobs = self.queue.submit_jobs(&service, vec![Submission::try_from(r)?]).await?;
+        let (job, created) = jobs
+            .pop()
+            .ok_or_else(|| Status::from(Error::Internal("submit returned no job".into())))?;
         Ok(Response::new(pb::SubmitJobResponse {
-            job: jobs.pop().map(job_to_pb),
-            created: true,
+            job: Some(job_to_pb(job)),
+            created,
         }))
     }
 
@@ -138,25 +139,29 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::SubmitJobsRequest>,
     ) -> Result<Response<pb::SubmitJobsResponse>, Status> {
         let r = request.into_inner();
-        let jobs = self
-            .queue
-            .submit_jobs(&service_id(&r.service_id)?, &r.parameters_json)
-            .await?;
-        Ok(Response::new(pb::SubmitJobsResponse {
-            created: vec![true; jobs.len()],
-            jobs: jobs.into_iter().map(job_to_pb).collect(),
-        }))
+        let service = service_id(&r.service_id)?;
+        let submissions: Vec<Submission> = match (r.parameters_json.is_empty(), r.jobs.is_empty()) {
+            (false, false) => {
+                return Err(Error::invalid("jobs", "send parameters_json or jobs, not both").into());
+            }
+            (false, true) => r.parameters_json.into_iter().map(Submission::plain).collect(),
+            (true, _) => r
+                .jobs
+                .into_iter()
+                .map(Submission::try_from)
+                .collect::<Result<_, Error>>()?,
+        };
+        let jobs = self.queue.submit_jobs(&service, submissions).await?;
+        let (jobs, created): (Vec<_>, Vec<_>) = jobs.into_iter().map(|(j, c)| (job_to_pb(j), c)).unzip();
+        Ok(Response::new(pb::SubmitJobsResponse { jobs, created }))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
         let r = request.into_inner();
-        let service = match r.service_id.as_str() {
-            "" => None,
-            text => Some(service_id(text)?),
-        };
+        let filter = list_filter_from_pb(&r)?;
         let page = self
             .queue
-            .list_jobs(service.as_ref(), i64::from(r.page_size), &r.page_token)
+            .list_jobs(filter, i64::from(r.page_size), &r.page_token)
             .await?;
         Ok(Response::new(pb::ListJobsResponse {
             jobs: page.items.into_iter().map(job_to_pb).collect(),
@@ -165,9 +170,9 @@ impl JobQueueApi for JobQueueGrpc {
     }
 
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::GetJobResponse>, Status> {
-        let job = self.queue.get_job(&job_id(&request.into_inner().id)?).await?;
+        let (job, attempts) = self.queue.get_job_detail(&job_id(&request.into_inner().id)?).await?;
         Ok(Response::new(pb::GetJobResponse {
-            job: Some(job_to_pb(job)),
+            job: Some(job_detail_to_pb(job, attempts)),
         }))
     }
 
@@ -213,7 +218,12 @@ impl JobQueueApi for JobQueueGrpc {
         let r = request.into_inner();
         let jobs = self
             .queue
-            .claim(&service_id(&r.service_id)?, i64::from(r.max_jobs), r.lease_seconds)
+            .claim(
+                &service_id(&r.service_id)?,
+                i64::from(r.max_jobs),
+                r.lease_seconds,
+                &r.worker_id,
+            )
             .await?;
         if !jobs.is_empty() {
             tracing::debug!(service_id = %r.service_id, worker = %r.worker_id, count = jobs.len(), "jobs claimed");
@@ -228,13 +238,24 @@ impl JobQueueApi for JobQueueGrpc {
         request: Request<pb::ExtendLeaseRequest>,
     ) -> Result<Response<pb::ExtendLeaseResponse>, Status> {
         let r = request.into_inner();
-        let job = self
+        let progress = Progress {
+            percent: r.progress,
+            message: r.progress_message,
+        };
+        let answer = self
             .queue
-            .extend_lease(&job_id(&r.job_id)?, &r.lease_token, r.lease_seconds)
+            .extend_lease(&job_id(&r.job_id)?, &r.lease_token, r.lease_seconds, progress)
             .await?;
-        Ok(Response::new(pb::ExtendLeaseResponse {
-            lease_expires_at: job.lease_expires_at.map(timestamp),
-            ..Default::default()
+        Ok(Response::new(match answer {
+            LeaseExtension::Extended(job) => pb::ExtendLeaseResponse {
+                lease_expires_at: job.lease_expires_at.map(timestamp),
+                ..Default::default()
+            },
+            LeaseExtension::Cancelled { reason } => pb::ExtendLeaseResponse {
+                lease_expires_at: None,
+                cancelled: true,
+                cancel_reason: reason,
+            },
         }))
     }
 
@@ -308,7 +329,8 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::CancelJobRequest>,
     ) -> Result<Response<pb::CancelJobResponse>, Status> {
-        let job = self.queue.cancel(&job_id(&request.into_inner().job_id)?).await?;
+        let r = request.into_inner();
+        let job = self.queue.cancel(&job_id(&r.job_id)?, &r.reason).await?;
         Ok(Response::new(pb::CancelJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -346,6 +368,17 @@ impl JobQueueApi for JobQueueGrpc {
                     Ok(job) if job.service_id == service.id && job.status == JobStatus::Registered => {
                         pending.push(job);
                     }
+                    // A job cancelled while a worker held it: tell the workers.
+                    Ok(job) if job.service_id == service.id && job.cancelled && job.applied_token.is_some() => {
+                        let notice = pb::WatchQueueResponse {
+                            job: None,
+                            cancelled_job_id: Some(job.id.to_string()),
+                            cancel_reason: job.cancel_reason.unwrap_or_default(),
+                        };
+                        if tx.send(Ok(notice)).await.is_err() {
+                            return;
+                        }
+                    }
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => match queue.queue(&service.id, queue.limits().max_page_size).await {
                         Ok(jobs) => pending = jobs,
@@ -369,9 +402,10 @@ impl JobQueueApi for JobQueueGrpc {
             let id = job.id.clone();
             let mut last = job.clone();
             let terminal = job.status.is_terminal();
+            let history = queue.repository().attempts(&id).await.unwrap_or_default();
             if tx
                 .send(Ok(pb::WatchJobResponse {
-                    job: Some(job_to_pb(job)),
+                    job: Some(job_detail_to_pb(job, history)),
                 }))
                 .await
                 .is_err()
@@ -392,9 +426,10 @@ impl JobQueueApi for JobQueueGrpc {
                 };
                 last = next.clone();
                 let terminal = next.status.is_terminal();
+                let history = queue.repository().attempts(&id).await.unwrap_or_default();
                 if tx
                     .send(Ok(pb::WatchJobResponse {
-                        job: Some(job_to_pb(next)),
+                        job: Some(job_detail_to_pb(next, history)),
                     }))
                     .await
                     .is_err()
@@ -449,32 +484,39 @@ impl JobQueueApi for JobQueueGrpc {
         Ok(Response::new(pb::ResolveJobTypesResponse { job_types }))
     }
 
-    async fn retry_job(
-        &self,
-        _request: Request<pb::RetryJobRequest>,
-    ) -> Result<Response<pb::RetryJobResponse>, Status> {
-        Err(Status::unimplemented("retry is not implemented yet"))
+    async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Result<Response<pb::RetryJobResponse>, Status> {
+        let job = self.queue.retry(&job_id(&request.into_inner().job_id)?).await?;
+        Ok(Response::new(pb::RetryJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
     }
 
     async fn delete_job(
         &self,
-        _request: Request<pb::DeleteJobRequest>,
+        request: Request<pb::DeleteJobRequest>,
     ) -> Result<Response<pb::DeleteJobResponse>, Status> {
-        Err(Status::unimplemented("delete is not implemented yet"))
+        self.queue.delete(&job_id(&request.into_inner().job_id)?).await?;
+        Ok(Response::new(pb::DeleteJobResponse {}))
     }
 
     async fn cancel_jobs(
         &self,
-        _request: Request<pb::CancelJobsRequest>,
+        request: Request<pb::CancelJobsRequest>,
     ) -> Result<Response<pb::CancelJobsResponse>, Status> {
-        Err(Status::unimplemented("bulk cancel is not implemented yet"))
+        let r = request.into_inner();
+        let count = self.queue.cancel_many(filter_from_pb(r.filter)?, &r.reason).await?;
+        Ok(Response::new(pb::CancelJobsResponse { count: count as i64 }))
     }
 
     async fn retry_jobs(
         &self,
-        _request: Request<pb::RetryJobsRequest>,
+        request: Request<pb::RetryJobsRequest>,
     ) -> Result<Response<pb::RetryJobsResponse>, Status> {
-        Err(Status::unimplemented("bulk retry is not implemented yet"))
+        let count = self
+            .queue
+            .retry_many(filter_from_pb(request.into_inner().filter)?)
+            .await?;
+        Ok(Response::new(pb::RetryJobsResponse { count: count as i64 }))
     }
 }
 

@@ -13,7 +13,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{Job, JobId, JobStatus, Service, ServiceId, ServiceRevision};
+use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision};
 use crate::error::Result;
 
 pub use postgres::PostgresRepository;
@@ -39,6 +39,42 @@ pub enum FailMode {
     Retry,
     /// Back to REGISTERED without counting an attempt.
     Release,
+}
+
+/// Which jobs a list or a bulk operation touches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobFilter {
+    /// `None`: every service (lists only; bulk operations always name one).
+    pub service_id: Option<ServiceId>,
+    /// Empty: every status.
+    pub statuses: Vec<JobStatus>,
+    /// Submitted at or after.
+    pub since: Option<i64>,
+    /// Submitted before.
+    pub until: Option<i64>,
+}
+
+impl JobFilter {
+    /// The statuses as the queries match them: `,A,B,`, or empty for all.
+    fn status_list(&self) -> String {
+        if self.statuses.is_empty() {
+            return String::new();
+        }
+        let mut list = String::from(",");
+        for status in &self.statuses {
+            list.push_str(status.as_str());
+            list.push(',');
+        }
+        list
+    }
+}
+
+/// A lease past its expiry and its service's backoff policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpiredLease {
+    pub job: Job,
+    pub retry_backoff_base_ms: i64,
+    pub retry_backoff_cap_ms: i64,
 }
 
 /// A job type as recipe-types names it.
@@ -92,7 +128,13 @@ pub trait Repository: Send + Sync + 'static {
     /// The jobs with these ids that exist, in no particular order.
     async fn get_jobs(&self, ids: &[JobId]) -> Result<Vec<Job>>;
     /// Jobs in submission order after position `after` (`seq`), of one service or all.
-    async fn list_jobs(&self, service_id: Option<&ServiceId>, after: i64, limit: i64) -> Result<Vec<Job>>;
+    async fn list_jobs(&self, filter: &JobFilter, after: i64, limit: i64) -> Result<Vec<Job>>;
+    /// Every attempt of a job, oldest first.
+    async fn attempts(&self, id: &JobId) -> Result<Vec<JobAttempt>>;
+    /// REGISTERED jobs whose due time is still ahead, for metrics.
+    async fn not_due_count(&self, now: i64) -> Result<i64>;
+    /// The oldest outbox entries, due or not.
+    async fn oldest_outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>>;
     /// The oldest REGISTERED jobs of a service.
     async fn registered_jobs(&self, service_id: &ServiceId, limit: i64) -> Result<Vec<Job>>;
 
@@ -118,6 +160,13 @@ pub trait Transaction: Send {
     /// Sets the check-in time (bumping the row version); false when the service is missing.
     async fn check_in(&mut self, id: &ServiceId, at: i64) -> Result<bool>;
     async fn insert_revision(&mut self, revision: &ServiceRevision) -> Result<()>;
+    /// A check-in that leaves the row version alone and never moves the clock back.
+    async fn touch_service(&mut self, id: &ServiceId, at: i64) -> Result<()>;
+    /// Reads the service and, on PostgreSQL, locks its row until the end of the
+    /// transaction, so claims of one service take turns.
+    async fn lock_service(&mut self, id: &ServiceId) -> Result<Option<Service>>;
+    async fn working_count(&mut self, service_id: &ServiceId) -> Result<i64>;
+    async fn job_by_key(&mut self, service_id: &ServiceId, key: &str) -> Result<Option<Job>>;
 
     async fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<()>;
     async fn delete_outbox(&mut self, id: &str) -> Result<()>;
@@ -132,7 +181,8 @@ pub trait Transaction: Send {
         results: Option<&str>,
         now: i64,
     ) -> Result<Option<Job>>;
-    /// Leases up to `max` of the oldest REGISTERED jobs, each with its own token.
+    /// Leases up to `max` due REGISTERED jobs (higher priority first, then
+    /// oldest), each with its own token, counting a delivery.
     async fn claim_jobs(
         &mut self,
         service_id: &ServiceId,
@@ -140,8 +190,26 @@ pub trait Transaction: Send {
         lease_expires_at: i64,
         now: i64,
     ) -> Result<Vec<Job>>;
-    /// Moves the expiry of a live lease; `None` when the token is not current.
-    async fn extend_lease(&mut self, id: &JobId, token: &str, lease_expires_at: i64, now: i64) -> Result<Option<Job>>;
+    /// A RUNNING attempt for each of these jobs, by `worker_id`.
+    async fn start_attempts(&mut self, ids: &[JobId], worker_id: &str, now: i64) -> Result<()>;
+    /// Ends the job's running attempt, if it has one; returns when it was claimed.
+    async fn finish_attempt(
+        &mut self,
+        id: &JobId,
+        outcome: AttemptOutcome,
+        error_message: Option<&str>,
+        now: i64,
+    ) -> Result<Option<i64>>;
+    /// Moves the expiry of a live lease and records progress; `None` when the token is not current.
+    async fn extend_lease(
+        &mut self,
+        id: &JobId,
+        token: &str,
+        lease_expires_at: i64,
+        now: i64,
+        progress: Option<i32>,
+        progress_message: Option<&str>,
+    ) -> Result<Option<Job>>;
     /// COMPLETED with results, only under the current live lease.
     async fn complete_job(&mut self, id: &JobId, token: &str, results: &str, now: i64) -> Result<Option<Job>>;
     /// Several completions; `None` where the lease is not current.
@@ -152,17 +220,30 @@ pub trait Transaction: Send {
         token: &str,
         message: &str,
         mode: FailMode,
+        due_at: Option<i64>,
         now: i64,
     ) -> Result<Option<Job>>;
     /// Cancels a REGISTERED or WORKING job; `None` when it is in another state or missing.
-    async fn cancel_job(&mut self, id: &JobId, now: i64) -> Result<Option<Job>>;
-    /// Returns expired leases to REGISTERED (attempts + 1) or ERROR after max_attempts.
-    async fn expire_leases(&mut self, now: i64) -> Result<Vec<Job>>;
+    async fn cancel_job(&mut self, id: &JobId, reason: &str, now: i64) -> Result<Option<Job>>;
+    /// Cancels the REGISTERED and WORKING jobs the filter matches.
+    async fn cancel_jobs(&mut self, filter: &JobFilter, reason: &str, now: i64) -> Result<Vec<Job>>;
+    /// ERROR back to REGISTERED with a fresh attempt budget; `None` when not ERROR.
+    async fn retry_job(&mut self, id: &JobId, now: i64) -> Result<Option<Job>>;
+    /// Retries the ERROR jobs the filter matches.
+    async fn retry_jobs(&mut self, filter: &JobFilter, now: i64) -> Result<Vec<Job>>;
+    /// Deletes a finished job and its attempts; false when it is not finished (or missing).
+    async fn delete_job(&mut self, id: &JobId) -> Result<bool>;
+    /// Deletes up to `limit` finished jobs last written before `before`; returns how many.
+    async fn purge_finished(&mut self, before: i64, limit: i64) -> Result<u64>;
+    /// Leases past their expiry (at most `limit`).
+    async fn expired_leases(&mut self, now: i64, limit: i64) -> Result<Vec<ExpiredLease>>;
+    /// Ends one expired lease: REGISTERED due at `due_at` while attempts remain, else ERROR.
+    async fn expire_lease(&mut self, id: &JobId, token: &str, due_at: i64, now: i64) -> Result<Option<Job>>;
 }
 
 /// Jobs a claim returned, in queue order (RETURNING promises no order).
 fn by_queue_order(mut jobs: Vec<Job>) -> Vec<Job> {
-    jobs.sort_by_key(|j| (j.date_submitted, j.seq));
+    jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.date_submitted, j.seq));
     jobs
 }
 

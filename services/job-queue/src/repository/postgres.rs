@@ -7,17 +7,25 @@ use sqlx::migrate::Migrator;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::queries as q;
-use super::rows::{self, CountRow, JobRow, ResolvedRow, RevisionRow, ServiceRow};
-use super::{CHUNK, Completion, FailMode, JobTypeKey, OutboxEntry, Repository, ResolvedJobType, Transaction};
-use crate::domain::{Job, JobId, JobStatus, Service, ServiceId, ServiceRevision};
+use super::rows::{self, AttemptRow, CountRow, ExpiredRow, JobRow, ResolvedRow, RevisionRow, ServiceRow};
+use super::{
+    CHUNK, Completion, ExpiredLease, FailMode, JobFilter, JobTypeKey, OutboxEntry, Repository, ResolvedJobType,
+    Transaction,
+};
+use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision};
 use crate::error::{Error, Result};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = gen_random_uuid()::text, \
-     lease_expires_at = $3, updated = $4 WHERE seq IN (SELECT seq FROM jq_jobs \
-     WHERE service_id = $1 AND status = 'REGISTERED' ORDER BY date_submitted, seq LIMIT $2 \
+     lease_expires_at = $3, updated = $4, attempts = attempts + 1, due_at = NULL, progress = NULL, \
+     progress_message = NULL, row_version = row_version + 1 WHERE seq IN (SELECT seq FROM jq_jobs \
+     WHERE service_id = $1 AND status = 'REGISTERED' AND (due_at IS NULL OR due_at <= $4) \
+     ORDER BY priority DESC, date_submitted, seq LIMIT $2 \
      FOR UPDATE SKIP LOCKED) RETURNING *";
+
+/// Claims of a service with a concurrency limit take turns on its row.
+const LOCK_SERVICE: &str = "SELECT * FROM jq_services WHERE id = $1 FOR UPDATE";
 
 /// Job-queue storage on PostgreSQL.
 #[derive(Clone, Debug)]
@@ -134,11 +142,14 @@ impl Repository for PostgresRepository {
         Ok(jobs)
     }
 
-    async fn list_jobs(&self, service_id: Option<&ServiceId>, after: i64, limit: i64) -> Result<Vec<Job>> {
+    async fn list_jobs(&self, filter: &JobFilter, after: i64, limit: i64) -> Result<Vec<Job>> {
         let rows: Vec<JobRow> = sqlx::query_as(q::LIST_JOBS)
-            .bind(service_id.map(ServiceId::as_str))
+            .bind(filter.service_id.as_ref().map(ServiceId::as_str))
             .bind(after)
             .bind(limit)
+            .bind(filter.status_list())
+            .bind(filter.since)
+            .bind(filter.until)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows::jobs(rows))
@@ -166,6 +177,26 @@ impl Repository for PostgresRepository {
     async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxEntry>> {
         Ok(sqlx::query_as(q::DUE_OUTBOX)
             .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn attempts(&self, id: &JobId) -> Result<Vec<JobAttempt>> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(q::ATTEMPTS)
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(JobAttempt::from).collect())
+    }
+
+    async fn not_due_count(&self, now: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(q::NOT_DUE_COUNT).bind(now).fetch_one(&self.pool).await?;
+        Ok(n)
+    }
+
+    async fn oldest_outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
+        Ok(sqlx::query_as(q::OLDEST_OUTBOX)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?)
@@ -202,6 +233,10 @@ impl Transaction for PostgresTransaction {
             .bind(s.max_attempts)
             .bind(s.lease_seconds)
             .bind(s.row_version.0)
+            .bind(s.max_concurrency)
+            .bind(s.paused)
+            .bind(s.retry_backoff_base_ms)
+            .bind(s.retry_backoff_cap_ms)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
@@ -222,6 +257,10 @@ impl Transaction for PostgresTransaction {
             .bind(s.max_attempts)
             .bind(s.lease_seconds)
             .bind(s.row_version.0)
+            .bind(s.max_concurrency)
+            .bind(s.paused)
+            .bind(s.retry_backoff_base_ms)
+            .bind(s.retry_backoff_cap_ms)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(row.map(Service::from))
@@ -292,7 +331,13 @@ impl Transaction for PostgresTransaction {
                     .push_bind(j.error_message.clone())
                     .push_bind(j.service_revision)
                     .push_bind(j.cancelled)
-                    .push_bind(j.updated);
+                    .push_bind(j.updated)
+                    .push_bind(j.priority)
+                    .push_bind(j.due_at)
+                    .push_bind(j.idempotency_key.clone())
+                    .push_bind(j.recipe_id.clone())
+                    .push_bind(j.recipe_node.clone())
+                    .push_bind(j.row_version);
             });
             insert.build().execute(&mut *self.tx).await?;
         }
@@ -333,12 +378,22 @@ impl Transaction for PostgresTransaction {
         Ok(super::by_queue_order(rows::jobs(rows)))
     }
 
-    async fn extend_lease(&mut self, id: &JobId, token: &str, lease_expires_at: i64, now: i64) -> Result<Option<Job>> {
+    async fn extend_lease(
+        &mut self,
+        id: &JobId,
+        token: &str,
+        lease_expires_at: i64,
+        now: i64,
+        progress: Option<i32>,
+        progress_message: Option<&str>,
+    ) -> Result<Option<Job>> {
         let row: Option<JobRow> = sqlx::query_as(q::EXTEND_LEASE)
             .bind(id.as_str())
             .bind(token)
             .bind(lease_expires_at)
             .bind(now)
+            .bind(progress)
+            .bind(progress_message)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(row.map(Job::from))
@@ -382,6 +437,7 @@ impl Transaction for PostgresTransaction {
         token: &str,
         message: &str,
         mode: FailMode,
+        due_at: Option<i64>,
         now: i64,
     ) -> Result<Option<Job>> {
         let row: Option<JobRow> = sqlx::query_as(q::FAIL_JOB)
@@ -391,13 +447,105 @@ impl Transaction for PostgresTransaction {
             .bind(now)
             .bind(mode == FailMode::Retry)
             .bind(mode == FailMode::Release)
+            .bind(due_at)
             .fetch_optional(&mut *self.tx)
             .await?;
         Ok(row.map(Job::from))
     }
 
-    async fn cancel_job(&mut self, id: &JobId, now: i64) -> Result<Option<Job>> {
+    async fn cancel_job(&mut self, id: &JobId, reason: &str, now: i64) -> Result<Option<Job>> {
         let row: Option<JobRow> = sqlx::query_as(q::CANCEL_JOB)
+            .bind(id.as_str())
+            .bind(now)
+            .bind(reason)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn touch_service(&mut self, id: &ServiceId, at: i64) -> Result<()> {
+        sqlx::query(q::TOUCH_SERVICE)
+            .bind(id.as_str())
+            .bind(at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_service(&mut self, id: &ServiceId) -> Result<Option<Service>> {
+        let row: Option<ServiceRow> = sqlx::query_as(LOCK_SERVICE)
+            .bind(id.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Service::from))
+    }
+
+    async fn working_count(&mut self, service_id: &ServiceId) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(q::WORKING_COUNT)
+            .bind(service_id.as_str())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(n)
+    }
+
+    async fn job_by_key(&mut self, service_id: &ServiceId, key: &str) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::JOB_BY_KEY)
+            .bind(service_id.as_str())
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
+    }
+
+    async fn start_attempts(&mut self, ids: &[JobId], worker_id: &str, now: i64) -> Result<()> {
+        for chunk in ids.chunks(CHUNK) {
+            let mut insert = QueryBuilder::<Postgres>::new(q::START_ATTEMPTS_PREFIX);
+            insert.push_bind(worker_id.to_owned());
+            insert.push(q::START_ATTEMPTS_COMMA);
+            insert.push_bind(now);
+            insert.push(q::START_ATTEMPTS_FROM);
+            let mut list = insert.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str().to_owned());
+            }
+            insert.push(q::START_ATTEMPTS_SUFFIX);
+            insert.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_attempt(
+        &mut self,
+        id: &JobId,
+        outcome: AttemptOutcome,
+        error_message: Option<&str>,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let claimed: Option<(i64,)> = sqlx::query_as(q::FINISH_ATTEMPT)
+            .bind(id.as_str())
+            .bind(now)
+            .bind(outcome)
+            .bind(error_message)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(claimed.map(|(at,)| at))
+    }
+
+    async fn cancel_jobs(&mut self, filter: &JobFilter, reason: &str, now: i64) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(q::CANCEL_JOBS)
+            .bind(filter.service_id.as_ref().map(ServiceId::as_str))
+            .bind(filter.status_list())
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(now)
+            .bind(reason)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows::jobs(rows))
+    }
+
+    async fn retry_job(&mut self, id: &JobId, now: i64) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::RETRY_JOB)
             .bind(id.as_str())
             .bind(now)
             .fetch_optional(&mut *self.tx)
@@ -405,11 +553,64 @@ impl Transaction for PostgresTransaction {
         Ok(row.map(Job::from))
     }
 
-    async fn expire_leases(&mut self, now: i64) -> Result<Vec<Job>> {
-        let rows: Vec<JobRow> = sqlx::query_as(q::EXPIRE_LEASES)
+    async fn retry_jobs(&mut self, filter: &JobFilter, now: i64) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(q::RETRY_JOBS)
+            .bind(filter.service_id.as_ref().map(ServiceId::as_str))
+            .bind(filter.status_list())
+            .bind(filter.since)
+            .bind(filter.until)
             .bind(now)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(rows::jobs(rows))
+    }
+
+    async fn delete_job(&mut self, id: &JobId) -> Result<bool> {
+        let done = sqlx::query(q::DELETE_JOB)
+            .bind(id.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(q::DELETE_ATTEMPTS)
+            .bind(id.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(true)
+    }
+
+    async fn purge_finished(&mut self, before: i64, limit: i64) -> Result<u64> {
+        sqlx::query(q::PURGE_ATTEMPTS)
+            .bind(before)
+            .bind(limit)
+            .execute(&mut *self.tx)
+            .await?;
+        let done = sqlx::query(q::PURGE_JOBS)
+            .bind(before)
+            .bind(limit)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn expired_leases(&mut self, now: i64, limit: i64) -> Result<Vec<ExpiredLease>> {
+        let rows: Vec<ExpiredRow> = sqlx::query_as(q::EXPIRED_LEASES)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows.into_iter().map(ExpiredLease::from).collect())
+    }
+
+    async fn expire_lease(&mut self, id: &JobId, token: &str, due_at: i64, now: i64) -> Result<Option<Job>> {
+        let row: Option<JobRow> = sqlx::query_as(q::EXPIRE_LEASE)
+            .bind(id.as_str())
+            .bind(token)
+            .bind(due_at)
+            .bind(now)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Job::from))
     }
 }

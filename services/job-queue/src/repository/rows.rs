@@ -7,7 +7,9 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
 use super::ResolvedJobType;
-use crate::domain::{Job, JobId, JobStatus, RowVersion, Service, ServiceId, ServiceRevision};
+use crate::domain::{
+    AttemptOutcome, Job, JobAttempt, JobId, JobStatus, RowVersion, Service, ServiceId, ServiceRevision,
+};
 
 impl<DB: Database> Type<DB> for JobStatus
 where
@@ -41,6 +43,38 @@ where
     }
 }
 
+impl<DB: Database> Type<DB> for AttemptOutcome
+where
+    str: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: Database> Encode<'q, DB> for AttemptOutcome
+where
+    String: Encode<'q, DB>,
+{
+    fn encode_by_ref(&self, buf: &mut DB::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        self.as_str().to_owned().encode(buf)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for AttemptOutcome
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <&str as Decode<DB>>::decode(value)?;
+        AttemptOutcome::from_stored(text).ok_or_else(|| format!("{text:?} is not an attempt outcome").into())
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct ServiceRow {
     pub seq: i64,
@@ -58,6 +92,10 @@ pub(super) struct ServiceRow {
     max_attempts: i32,
     lease_seconds: i64,
     row_version: i64,
+    max_concurrency: Option<i32>,
+    paused: bool,
+    retry_backoff_base_ms: i64,
+    retry_backoff_cap_ms: i64,
 }
 
 impl From<ServiceRow> for Service {
@@ -77,6 +115,10 @@ impl From<ServiceRow> for Service {
             max_attempts: r.max_attempts,
             lease_seconds: r.lease_seconds,
             row_version: RowVersion(r.row_version),
+            max_concurrency: r.max_concurrency,
+            paused: r.paused,
+            retry_backoff_base_ms: r.retry_backoff_base_ms,
+            retry_backoff_cap_ms: r.retry_backoff_cap_ms,
         }
     }
 }
@@ -119,6 +161,16 @@ pub(super) struct JobRow {
     service_revision: i64,
     cancelled: bool,
     updated: i64,
+    priority: i32,
+    due_at: Option<i64>,
+    idempotency_key: Option<String>,
+    recipe_id: Option<String>,
+    recipe_node: Option<String>,
+    progress: Option<i32>,
+    progress_message: Option<String>,
+    cancel_reason: Option<String>,
+    row_version: i64,
+    applied_token: Option<String>,
 }
 
 impl From<JobRow> for Job {
@@ -139,6 +191,16 @@ impl From<JobRow> for Job {
             service_revision: r.service_revision,
             cancelled: r.cancelled,
             updated: r.updated,
+            priority: r.priority,
+            due_at: r.due_at,
+            idempotency_key: r.idempotency_key,
+            recipe_id: r.recipe_id,
+            recipe_node: r.recipe_node,
+            progress: r.progress,
+            progress_message: r.progress_message,
+            cancel_reason: r.cancel_reason,
+            row_version: r.row_version,
+            applied_token: r.applied_token,
         }
     }
 }
@@ -187,4 +249,45 @@ impl From<CountRow> for (ServiceId, JobStatus, i64) {
 
 pub(super) fn jobs(rows: Vec<JobRow>) -> Vec<Job> {
     rows.into_iter().map(Job::from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AttemptRow {
+    number: i32,
+    worker_id: String,
+    claimed: i64,
+    finished: Option<i64>,
+    outcome: AttemptOutcome,
+    error_message: Option<String>,
+}
+
+impl From<AttemptRow> for JobAttempt {
+    fn from(r: AttemptRow) -> Self {
+        Self {
+            number: r.number,
+            worker_id: r.worker_id,
+            claimed: r.claimed,
+            finished: r.finished,
+            outcome: r.outcome,
+            error_message: r.error_message,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ExpiredRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    retry_backoff_base_ms: i64,
+    retry_backoff_cap_ms: i64,
+}
+
+impl From<ExpiredRow> for super::ExpiredLease {
+    fn from(r: ExpiredRow) -> Self {
+        Self {
+            job: r.job.into(),
+            retry_backoff_base_ms: r.retry_backoff_base_ms,
+            retry_backoff_cap_ms: r.retry_backoff_cap_ms,
+        }
+    }
 }

@@ -1,8 +1,14 @@
 //! Job-queue rules: what each operation checks and changes. No SQL and no wire
 //! types here. Services (job types) in `services.rs`, jobs and leases in `jobs.rs`.
 
+mod controls;
 mod jobs;
+mod leases;
+mod notices;
 mod services;
+
+pub use leases::{LeaseExtension, Progress};
+pub use notices::{JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS};
 
 use std::sync::Arc;
 
@@ -39,7 +45,7 @@ impl Default for Limits {
             max_batch: 1000,
             max_claim: 1000,
             max_lease_seconds: 24 * 3600,
-            max_page_size: 10_000,
+            max_page_size: 1000,
             default_page_size: 1000,
         }
     }
@@ -56,6 +62,64 @@ pub struct NewService {
     pub timeout_seconds: Option<i64>,
     pub max_attempts: Option<i32>,
     pub lease_seconds: Option<i64>,
+    pub max_concurrency: Option<i32>,
+    pub paused: bool,
+    pub retry_backoff_base_ms: Option<i64>,
+    pub retry_backoff_cap_ms: Option<i64>,
+}
+
+/// One job of a submit, with its controls. Times are microseconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Submission {
+    pub parameters: String,
+    pub priority: i32,
+    pub run_at: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub recipe_id: Option<String>,
+    pub recipe_node: Option<String>,
+}
+
+const MAX_KEY_BYTES: usize = 200;
+
+impl Submission {
+    /// Plain parameters, no controls.
+    pub fn plain(parameters: String) -> Self {
+        Self {
+            parameters,
+            ..Self::default()
+        }
+    }
+
+    fn check(&self, field: &dyn Fn(&str) -> String) -> Result<()> {
+        for (name, value) in [
+            ("idempotency_key", &self.idempotency_key),
+            ("recipe_id", &self.recipe_id),
+            ("recipe_node", &self.recipe_node),
+        ] {
+            if let Some(text) = value
+                && (text.is_empty() || text.len() > MAX_KEY_BYTES || text.contains('\0'))
+            {
+                return Err(Error::invalid(
+                    field(name),
+                    format!("must be 1 to {MAX_KEY_BYTES} bytes, no NUL"),
+                ));
+            }
+        }
+        if self.recipe_node.is_some() && self.recipe_id.is_none() {
+            return Err(Error::invalid(field("recipe_node"), "needs a recipe_id"));
+        }
+        Ok(())
+    }
+
+    /// Whether a resubmit under the same key asks for the same job as `first`.
+    fn matches(&self, parameters: &Value, first: &Job) -> bool {
+        let same_parameters = serde_json::from_str::<Value>(&first.parameters).is_ok_and(|v| &v == parameters);
+        let run_at = self.run_at.filter(|at| *at > first.date_submitted);
+        // The due time moves once the job has been tried; only a fresh job can be compared.
+        let same_run_at =
+            first.attempts > 0 || first.status != crate::domain::JobStatus::Registered || run_at == first.due_at;
+        same_parameters && self.priority == first.priority && same_run_at
+    }
 }
 
 /// A page of results and where the next one starts.

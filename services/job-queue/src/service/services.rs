@@ -17,6 +17,17 @@ impl JobQueue {
         let timeout = check_timeout(new.timeout_seconds.unwrap_or(domain::DEFAULT_TIMEOUT_SECONDS))?;
         let max_attempts = check_max_attempts(new.max_attempts.unwrap_or(domain::DEFAULT_MAX_ATTEMPTS))?;
         let lease = self.check_lease(new.lease_seconds.unwrap_or(domain::DEFAULT_LEASE_SECONDS))?;
+        let max_concurrency = new.max_concurrency.map(check_concurrency).transpose()?;
+        let base = check_backoff(
+            "retry_backoff_base_ms",
+            new.retry_backoff_base_ms
+                .unwrap_or(domain::DEFAULT_RETRY_BACKOFF_BASE_MS),
+        )?;
+        let cap = check_backoff(
+            "retry_backoff_cap_ms",
+            new.retry_backoff_cap_ms.unwrap_or(domain::DEFAULT_RETRY_BACKOFF_CAP_MS),
+        )?;
+        check_backoff_order(base, cap)?;
         if self.repo.find_service(&name, &version).await?.is_some() {
             return Err(duplicate(&name, &version));
         }
@@ -36,6 +47,10 @@ impl JobQueue {
             max_attempts,
             lease_seconds: lease,
             row_version: RowVersion::FIRST,
+            max_concurrency,
+            paused: new.paused,
+            retry_backoff_base_ms: base,
+            retry_backoff_cap_ms: cap,
         };
         let first = ServiceRevision {
             service_id: service.id.clone(),
@@ -90,6 +105,7 @@ impl JobQueue {
             let current = self.get_service(id).await?;
             let now = now_micros();
             let next = patch.apply(&current, now);
+            check_backoff_order(next.retry_backoff_base_ms, next.retry_backoff_cap_ms)?;
             if (next.name != current.name || next.version != current.version)
                 && self.repo.find_service(&next.name, &next.version).await?.is_some()
             {
@@ -148,6 +164,19 @@ impl JobQueue {
             job_result_schema: patch
                 .job_result_schema
                 .map(|t| self.checked_schema("job_result_schema", &t))
+                .transpose()?,
+            max_concurrency: patch
+                .max_concurrency
+                .map(|limit| limit.map(check_concurrency).transpose())
+                .transpose()?,
+            paused: patch.paused,
+            retry_backoff_base_ms: patch
+                .retry_backoff_base_ms
+                .map(|ms| check_backoff("retry_backoff_base_ms", ms))
+                .transpose()?,
+            retry_backoff_cap_ms: patch
+                .retry_backoff_cap_ms
+                .map(|ms| check_backoff("retry_backoff_cap_ms", ms))
                 .transpose()?,
             description: patch.description,
             version: patch.version,
@@ -284,5 +313,33 @@ fn check_max_attempts(attempts: i32) -> Result<i32> {
         Ok(attempts)
     } else {
         Err(Error::invalid("max_attempts", "must be between 1 and 100"))
+    }
+}
+
+fn check_concurrency(limit: i32) -> Result<i32> {
+    if (1..=1_000_000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Error::invalid("max_concurrency", "must be between 1 and 1000000"))
+    }
+}
+
+/// Backoff times are milliseconds up to a day.
+fn check_backoff(field: &str, ms: i64) -> Result<i64> {
+    if (0..=86_400_000).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(Error::invalid(field, "must be between 0 and 86400000 milliseconds"))
+    }
+}
+
+fn check_backoff_order(base: i64, cap: i64) -> Result<()> {
+    if base <= cap {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "retry_backoff_cap_ms",
+            "must not be less than retry_backoff_base_ms",
+        ))
     }
 }
