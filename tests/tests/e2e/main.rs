@@ -14,6 +14,7 @@ mod openapi;
 mod operations;
 mod processes;
 mod queue_controls;
+mod queue_rest;
 mod readiness;
 mod rest_surface;
 mod scale;
