@@ -13,6 +13,8 @@
 //! * [`Worker`] claims jobs in batches, runs an async handler on each with
 //!   bounded concurrency, heartbeats every lease, completes or fails each job,
 //!   and shuts down gracefully on a signal.
+//! * [`RecipeClient`] queues, reads, cancels and watches recipes on the
+//!   recipe-types service ([`RecipeClient::wait_for_recipe`] until it ends).
 //! * Every failure is an [`Error`]: results that violate the service's result
 //!   schema are [`Error::ResultRejected`], a stale lease is
 //!   [`Error::LeaseLost`], and so on.
@@ -66,12 +68,14 @@
 mod backoff;
 mod client;
 mod error;
+mod recipes;
 mod types;
 mod watch;
 mod worker;
 
 pub use client::{Client, ConnectOptions};
 pub use error::{Error, Result};
+pub use recipes::{Recipe, RecipeClient, RecipeStatus};
 pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition};
 pub use watch::JobStream;
 pub use worker::{HandlerError, SHUTDOWN_MESSAGE, Worker, WorkerBuilder, WorkerEvent, WorkerSummary};

@@ -12,6 +12,11 @@ pub enum Error {
     InvalidArgument(String),
     #[error("recipe type {0} does not exist")]
     NotFound(String),
+    #[error("recipe {0} does not exist")]
+    RecipeNotFound(i64),
+    /// Recipe data that does not fit the interface: every problem, in Scale's names.
+    #[error("{}", .0.iter().map(|m| m.description.as_str()).collect::<Vec<_>>().join("; "))]
+    InvalidData(Vec<crate::definition::Message>),
     #[error("{0}")]
     FailedPrecondition(String),
     /// The row kept changing underneath this request (optimistic concurrency).
@@ -57,6 +62,11 @@ impl From<Error> for Status {
         let (code, reason) = match e {
             Error::InvalidArgument(_) => (Code::InvalidArgument, ErrorReason::InvalidArgument),
             Error::NotFound(_) => (Code::NotFound, ErrorReason::RecipeTypeNotFound),
+            Error::RecipeNotFound(_) => (Code::NotFound, ErrorReason::RecipeNotFound),
+            Error::InvalidData(messages) => {
+                let violations: Vec<(String, String)> = messages.into_iter().map(|m| (m.name, m.description)).collect();
+                return ErrorReason::InvalidArgument.status(Code::InvalidArgument, message, &violations);
+            }
             Error::FailedPrecondition(_) => (Code::FailedPrecondition, ErrorReason::FailedPrecondition),
             Error::Conflict(_) => (Code::Aborted, ErrorReason::Conflict),
             Error::DatabaseUnavailable => (Code::Unavailable, ErrorReason::DatabaseUnavailable),

@@ -10,18 +10,24 @@ use tonic::{Request, Response, Status};
 use crate::definition::Message;
 use crate::domain::{Description, Edit, NewRecipeType, RecipeType, Revision, Title, parse_order};
 use crate::error::Error;
+use crate::grpc_recipes::{forced_from_pb, list_filter, recipe_to_pb};
 use crate::repository::ListFilter;
+use crate::service::recipes::{JobNotice, NewRecipe, Recipes};
 use crate::service::{Details, RecipeTypes, Report};
 
 pub struct RecipeTypesGrpc {
     service: Arc<RecipeTypes>,
+    recipes: Arc<Recipes>,
 }
 
 impl RecipeTypesGrpc {
-    pub fn new(service: Arc<RecipeTypes>) -> Self {
-        Self { service }
+    pub fn new(service: Arc<RecipeTypes>, recipes: Arc<Recipes>) -> Self {
+        Self { service, recipes }
     }
 }
+
+/// How often a watch re-reads its recipe for changes made by another replica.
+const WATCH_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn description(text: Option<String>) -> Result<Option<Description>, Error> {
     text.map(Description::parse).transpose().map_err(Error::InvalidArgument)
@@ -66,14 +72,14 @@ impl TryFrom<pb::ListRecipeTypesRequest> for ListFilter {
     }
 }
 
-fn timestamp(micros: i64) -> Timestamp {
+pub(crate) fn timestamp(micros: i64) -> Timestamp {
     Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
     }
 }
 
-fn summary(rt: &RecipeType) -> pb::RecipeTypeSummary {
+pub(crate) fn summary(rt: &RecipeType) -> pb::RecipeTypeSummary {
     pb::RecipeTypeSummary {
         id: rt.id.0,
         name: rt.name.clone(),
@@ -259,50 +265,160 @@ impl RecipeTypesApi for RecipeTypesGrpc {
 
     async fn create_recipe(
         &self,
-        _request: Request<pb::CreateRecipeRequest>,
+        request: Request<pb::CreateRecipeRequest>,
     ) -> Result<Response<pb::CreateRecipeResponse>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let new = NewRecipe::try_from(request.into_inner())?;
+        let view = self.recipes.create(new).await?;
+        Ok(Response::new(pb::CreateRecipeResponse {
+            recipe: Some(recipe_to_pb(view)),
+        }))
     }
 
     async fn get_recipe(
         &self,
-        _request: Request<pb::GetRecipeRequest>,
+        request: Request<pb::GetRecipeRequest>,
     ) -> Result<Response<pb::GetRecipeResponse>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let view = self.recipes.view(request.into_inner().id).await?;
+        Ok(Response::new(pb::GetRecipeResponse {
+            recipe: Some(recipe_to_pb(view)),
+        }))
     }
 
     async fn list_recipes(
         &self,
-        _request: Request<pb::ListRecipesRequest>,
+        request: Request<pb::ListRecipesRequest>,
     ) -> Result<Response<pb::ListRecipesResponse>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let r = request.into_inner();
+        let (offset, limit) = window(r.offset, r.limit);
+        let mut filter = list_filter(&r)?;
+        if !r.recipe_type_names.is_empty() {
+            let ids = self.recipes.type_ids(&r.recipe_type_names).await?;
+            if ids.is_empty() {
+                return Ok(Response::new(pb::ListRecipesResponse::default()));
+            }
+            filter.recipe_type_ids.extend(ids);
+        }
+        let (count, views) = self.recipes.list(&filter, offset, limit).await?;
+        Ok(Response::new(pb::ListRecipesResponse {
+            count,
+            recipes: views.into_iter().map(recipe_to_pb).collect(),
+        }))
     }
 
     async fn cancel_recipe(
         &self,
-        _request: Request<pb::CancelRecipeRequest>,
+        request: Request<pb::CancelRecipeRequest>,
     ) -> Result<Response<pb::CancelRecipeResponse>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let view = self.recipes.cancel(request.into_inner().id).await?;
+        Ok(Response::new(pb::CancelRecipeResponse {
+            recipe: Some(recipe_to_pb(view)),
+        }))
     }
 
     async fn reprocess_recipe(
         &self,
-        _request: Request<pb::ReprocessRecipeRequest>,
+        request: Request<pb::ReprocessRecipeRequest>,
     ) -> Result<Response<pb::ReprocessRecipeResponse>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let r = request.into_inner();
+        let forced = forced_from_pb(r.forced_nodes);
+        let view = self.recipes.reprocess(r.id, &forced, r.revision_num).await?;
+        Ok(Response::new(pb::ReprocessRecipeResponse {
+            recipe: Some(recipe_to_pb(view)),
+        }))
     }
 
     async fn watch_recipe(
         &self,
-        _request: Request<pb::WatchRecipeRequest>,
+        request: Request<pb::WatchRecipeRequest>,
     ) -> Result<Response<Self::WatchRecipeStream>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let id = request.into_inner().id;
+        let changes = self.recipes.subscribe();
+        let first = self.recipes.view(id).await?;
+        let stream = watch_stream(self.recipes.clone(), id, changes, first);
+        Ok(Response::new(stream))
     }
 
     async fn notify_job_status(
         &self,
-        _request: Request<pb::NotifyJobStatusRequest>,
+        request: Request<pb::NotifyJobStatusRequest>,
     ) -> Result<Response<pb::NotifyJobStatusResponse>, Status> {
-        Err(Status::unimplemented("recipes are not implemented yet"))
+        let notice = JobNotice::try_from(request.into_inner())?;
+        self.recipes.job_status(notice).await?;
+        Ok(Response::new(pb::NotifyJobStatusResponse {}))
     }
+}
+
+struct Watch {
+    recipes: Arc<Recipes>,
+    id: i64,
+    changes: tokio::sync::broadcast::Receiver<i64>,
+    first: Option<crate::service::recipes::RecipeView>,
+    /// What was sent last: a node can change (its job id arrives, a cancel
+    /// lands) without the recipe row changing.
+    last_sent: Option<pb::Recipe>,
+    done: bool,
+}
+
+/// Waits for a change of `id` in this process, or [`WATCH_POLL`] for one
+/// made elsewhere.
+async fn next_change(changes: &mut tokio::sync::broadcast::Receiver<i64>, id: i64) {
+    use tokio::sync::broadcast::error::RecvError;
+    let wait = async {
+        loop {
+            match changes.recv().await {
+                Ok(changed) if changed == id => return,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(WATCH_POLL, wait).await;
+}
+
+/// The recipe now, then again whenever it changed, until it is COMPLETED or CANCELED.
+fn watch_stream(
+    recipes: Arc<Recipes>,
+    id: i64,
+    changes: tokio::sync::broadcast::Receiver<i64>,
+    first: crate::service::recipes::RecipeView,
+) -> <RecipeTypesGrpc as RecipeTypesApi>::WatchRecipeStream {
+    let start = Watch {
+        recipes,
+        id,
+        changes,
+        first: Some(first),
+        last_sent: None,
+        done: false,
+    };
+    Box::pin(futures::stream::unfold(start, |mut w| async move {
+        if w.done {
+            return None;
+        }
+        let (recipe, is_final) = match w.first.take() {
+            Some(view) => {
+                let is_final = view.is_final();
+                (recipe_to_pb(view), is_final)
+            }
+            None => loop {
+                next_change(&mut w.changes, w.id).await;
+                match w.recipes.view(w.id).await {
+                    Ok(view) => {
+                        let is_final = view.is_final();
+                        let recipe = recipe_to_pb(view);
+                        if w.last_sent.as_ref() != Some(&recipe) {
+                            break (recipe, is_final);
+                        }
+                    }
+                    Err(e) => {
+                        w.done = true;
+                        return Some((Err(Status::from(e)), w));
+                    }
+                }
+            },
+        };
+        w.done = is_final;
+        w.last_sent = Some(recipe.clone());
+        Some((Ok(pb::WatchRecipeResponse { recipe: Some(recipe) }), w))
+    }))
 }

@@ -14,7 +14,9 @@ use tonic::service::Routes;
 use crate::config::Config;
 use crate::grpc::RecipeTypesGrpc;
 use crate::job_types::GrpcJobTypes;
+use crate::jobs::GrpcJobs;
 use crate::repository::{PostgresRepository, Repository, SqliteRepository};
+use crate::service::recipes::Recipes;
 use crate::service::{Limits, RecipeTypes};
 
 pub const SERVICE_NAME: &str = "brigade.recipetypes.v1.RecipeTypes";
@@ -27,6 +29,7 @@ const MAX_MESSAGE_BYTES: usize = 16 << 20;
 pub struct Application {
     server: GrpcServer,
     service: Arc<RecipeTypes>,
+    recipes: Arc<Recipes>,
 }
 
 /// Opens the configured database and applies migrations.
@@ -41,11 +44,25 @@ pub async fn open_repository(target: &DatabaseTarget, max_connections: u32) -> a
     Ok(repo)
 }
 
-/// Database pool usage, read before each scrape.
-fn pool_metrics(service: Arc<RecipeTypes>) -> brigade_common::grpc::MetricsRefresh {
+static RECIPES_BY_STATUS: std::sync::LazyLock<prometheus::IntGaugeVec> =
+    std::sync::LazyLock::new(|| brigade_common::metrics::gauge("brigade_recipes", "Recipes by status", &["status"]));
+
+/// Database pool usage and recipes by status, read before each scrape.
+fn pool_metrics(service: Arc<RecipeTypes>, recipes: Arc<Recipes>) -> brigade_common::grpc::MetricsRefresh {
     Arc::new(move || {
         let (size, idle) = service.repository().pool_stats();
-        Box::pin(async move { brigade_common::metrics::set_pool(COMPONENT, size, idle) })
+        let recipes = recipes.clone();
+        Box::pin(async move {
+            brigade_common::metrics::set_pool(COMPONENT, size, idle);
+            match recipes.count_by_status().await {
+                Ok(counts) => {
+                    for (status, n) in counts {
+                        RECIPES_BY_STATUS.with_label_values(&[status.as_str()]).set(n);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "recipe counts not refreshed"),
+            }
+        })
     })
 }
 
@@ -77,8 +94,10 @@ impl Application {
             max_nodes: config.limits.max_definition_nodes as usize,
             ..Limits::default()
         };
-        let service = Arc::new(RecipeTypes::new(repo, job_types, limits));
-        let api = RecipeTypesServer::new(RecipeTypesGrpc::new(service.clone()))
+        let service = Arc::new(RecipeTypes::new(repo.clone(), job_types, limits));
+        let jobs = Arc::new(GrpcJobs::new(&config.job_queue_url)?);
+        let recipes = Arc::new(Recipes::new(repo, service.clone(), jobs));
+        let api = RecipeTypesServer::new(RecipeTypesGrpc::new(service.clone(), recipes.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let server = GrpcServer::new(
@@ -87,13 +106,17 @@ impl Application {
             Routes::new(api),
             SERVICE_NAME,
             brigade_proto::FILE_DESCRIPTOR_SET,
-            Some(pool_metrics(service.clone())),
+            Some(pool_metrics(service.clone(), recipes.clone())),
         )?
         .with_readiness(
             brigade_common::readiness::Readiness::new("the recipe-types database"),
             database_probe(service.repository().clone()),
         );
-        Ok(Self { server, service })
+        Ok(Self {
+            server,
+            service,
+            recipes,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -104,9 +127,19 @@ impl Application {
         self.service.clone()
     }
 
+    pub fn recipes(&self) -> Arc<Recipes> {
+        self.recipes.clone()
+    }
+
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "recipe-types serving");
-        self.server.serve(shutdown).await?;
+        // The engine's background task: retries unfinished intents and steps
+        // recipes with events not yet acted on. Stopping it mid-transaction
+        // rolls that transaction back; nothing is lost.
+        let background = tokio::spawn(self.recipes.clone().run_background(std::future::pending::<()>()));
+        let served = self.server.serve(shutdown).await;
+        background.abort();
+        served?;
         tracing::info!("recipe-types stopped");
         Ok(())
     }

@@ -16,6 +16,8 @@ mod processes;
 mod queue_controls;
 mod queue_rest;
 mod readiness;
+mod recipe_crashes;
+mod recipes;
 mod rest_surface;
 mod scale;
 mod topchef;

@@ -86,7 +86,8 @@ pub fn recipe_details(def: &Definition, state: &RecipeState) -> RecipeInstance {
                 job_type_version: job_type_version.clone(),
                 job_type_revision: *job_type_revision,
                 job_id: match facts {
-                    Some(NodeFacts::Job(job)) => Some(job.job_id.clone()),
+                    // A job being created (its id not yet known) shows null.
+                    Some(NodeFacts::Job(job)) if !job.job_id.is_empty() => Some(job.job_id.clone()),
                     _ => None,
                 },
                 status: views.get(&node.name).map_or(NodeState::Pending, |v| v.state),

@@ -4,12 +4,14 @@
 //! back. One module per driver; the SQL text is shared where the dialects agree.
 
 mod postgres;
+mod recipes;
 mod sqlite;
 
 use async_trait::async_trait;
 
 use crate::domain::{OrderBy, RecipeType, RecipeTypeId, Revision};
 use crate::error::Result;
+use crate::recipe::{NodeRecord, Recipe, RecipeFilter};
 
 pub use postgres::PostgresRepository;
 pub use sqlite::SqliteRepository;
@@ -65,6 +67,29 @@ pub trait Transaction: Send {
     async fn using_job_type(&mut self, name: &str, version: &str) -> Result<Vec<RecipeType>>;
     async fn notice_seen(&mut self, notice_id: &str) -> Result<bool>;
     async fn record_notice(&mut self, notice_id: &str, at: i64) -> Result<()>;
+
+    // Recipes.
+    async fn get_type_by_id(&mut self, id: RecipeTypeId) -> Result<Option<RecipeType>>;
+    /// Inserts the recipe (its `id` is ignored) and returns the new id.
+    async fn insert_recipe(&mut self, recipe: &Recipe) -> Result<i64>;
+    async fn get_recipe(&mut self, id: i64) -> Result<Option<Recipe>>;
+    /// The recipe, locked until commit. With `skip_locked`, `None` when
+    /// another transaction holds it (PostgreSQL `FOR UPDATE SKIP LOCKED`;
+    /// SQLite holds the database's write lock already).
+    async fn lock_recipe(&mut self, id: i64, skip_locked: bool) -> Result<Option<Recipe>>;
+    /// Writes the recipe's mutable fields and bumps its row version.
+    async fn update_recipe(&mut self, recipe: &Recipe) -> Result<()>;
+    async fn mark_needs_step(&mut self, id: i64) -> Result<()>;
+    /// Ids of recipes with an event not yet stepped on, oldest first.
+    async fn recipes_to_step(&mut self, limit: i64) -> Result<Vec<i64>>;
+    async fn list_recipes(&mut self, filter: &RecipeFilter, offset: i64, limit: i64) -> Result<(i64, Vec<Recipe>)>;
+    async fn children(&mut self, parent_id: i64) -> Result<Vec<Recipe>>;
+    async fn nodes(&mut self, recipe_id: i64) -> Result<Vec<NodeRecord>>;
+    /// Inserts or replaces the node row.
+    async fn put_node(&mut self, node: &NodeRecord) -> Result<()>;
+    /// Job intents whose job id is unknown and cancels not yet sent, last
+    /// touched at or before `before`.
+    async fn unfinished_nodes(&mut self, before: i64, limit: i64) -> Result<Vec<NodeRecord>>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 

@@ -9,6 +9,11 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{AssertSqlSafe, Sqlite, SqlitePool};
 
 use super::*;
+use crate::recipe::{NodeRecord, Recipe, RecipeFilter};
+
+/// SQLite has no row locks: a write transaction (`BEGIN IMMEDIATE`) already
+/// holds the database's only write lock.
+const LOCK_CLAUSES: [&str; 2] = ["", ""];
 use crate::error::Error;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -259,6 +264,164 @@ impl Transaction for SqliteTransaction {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    async fn get_type_by_id(&mut self, id: RecipeTypeId) -> Result<Option<RecipeType>> {
+        let row: Option<RecipeTypeRow> = sqlx::query_as(recipes::SELECT_TYPE_BY_ID)
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(RecipeType::from))
+    }
+
+    async fn insert_recipe(&mut self, r: &Recipe) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(recipes::INSERT_RECIPE)
+            .bind(r.recipe_type_id)
+            .bind(r.revision_id)
+            .bind(r.revision_num)
+            .bind(&r.input)
+            .bind(&r.configuration)
+            .bind(r.status.as_str())
+            .bind(recipes::counts_json(r))
+            .bind(r.canceled)
+            .bind(r.parent_recipe_id)
+            .bind(&r.parent_node)
+            .bind(r.root_recipe_id)
+            .bind(r.is_superseded)
+            .bind(r.superseded_recipe_id)
+            .bind(r.superseded_by_recipe_id)
+            .bind(r.needs_step)
+            .bind(r.created)
+            .bind(r.started)
+            .bind(r.completed)
+            .bind(r.ended)
+            .bind(r.superseded)
+            .bind(r.last_modified)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(id)
+    }
+
+    async fn get_recipe(&mut self, id: i64) -> Result<Option<Recipe>> {
+        let row: Option<recipes::RecipeRow> = sqlx::query_as(AssertSqlSafe(recipes::select_recipe_sql("")))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        recipes::one(row)
+    }
+
+    async fn lock_recipe(&mut self, id: i64, skip_locked: bool) -> Result<Option<Recipe>> {
+        let row: Option<recipes::RecipeRow> = sqlx::query_as(AssertSqlSafe(recipes::select_recipe_sql(
+            LOCK_CLAUSES[usize::from(skip_locked)],
+        )))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        recipes::one(row)
+    }
+
+    async fn update_recipe(&mut self, r: &Recipe) -> Result<()> {
+        sqlx::query(recipes::UPDATE_RECIPE)
+            .bind(r.id)
+            .bind(r.status.as_str())
+            .bind(recipes::counts_json(r))
+            .bind(r.canceled)
+            .bind(r.is_superseded)
+            .bind(r.superseded_by_recipe_id)
+            .bind(r.needs_step)
+            .bind(r.started)
+            .bind(r.completed)
+            .bind(r.ended)
+            .bind(r.superseded)
+            .bind(r.last_modified)
+            .bind(r.root_recipe_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_needs_step(&mut self, id: i64) -> Result<()> {
+        sqlx::query(recipes::MARK_NEEDS_STEP)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn recipes_to_step(&mut self, limit: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(recipes::SELECT_TO_STEP)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn list_recipes(&mut self, filter: &RecipeFilter, offset: i64, limit: i64) -> Result<(i64, Vec<Recipe>)> {
+        let (count_sql, page_sql, binds) = recipes::list_recipes_sql(filter);
+        let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql));
+        let mut page = sqlx::query_as::<_, recipes::RecipeRow>(AssertSqlSafe(page_sql));
+        for bind in binds {
+            (count, page) = match bind {
+                recipes::Bind::Int(v) => (count.bind(v), page.bind(v)),
+                recipes::Bind::Text(v) => (count.bind(v.clone()), page.bind(v)),
+                recipes::Bind::Bool(v) => (count.bind(v), page.bind(v)),
+            };
+        }
+        let (total,) = count.fetch_one(&mut *self.tx).await?;
+        let rows = page.bind(limit).bind(offset).fetch_all(&mut *self.tx).await?;
+        Ok((total, recipes::recipes(rows)?))
+    }
+
+    async fn children(&mut self, parent_id: i64) -> Result<Vec<Recipe>> {
+        let rows: Vec<recipes::RecipeRow> = sqlx::query_as(AssertSqlSafe(recipes::select_children_sql()))
+            .bind(parent_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        recipes::recipes(rows)
+    }
+
+    async fn nodes(&mut self, recipe_id: i64) -> Result<Vec<NodeRecord>> {
+        let rows: Vec<recipes::NodeRow> = sqlx::query_as(AssertSqlSafe(recipes::select_nodes_sql()))
+            .bind(recipe_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        recipes::nodes(rows)
+    }
+
+    async fn put_node(&mut self, n: &NodeRecord) -> Result<()> {
+        sqlx::query(recipes::UPSERT_NODE)
+            .bind(n.recipe_id)
+            .bind(&n.node_name)
+            .bind(n.generation)
+            .bind(n.kind.as_str())
+            .bind(n.state.as_str())
+            .bind(&n.idempotency_key)
+            .bind(&n.service_id)
+            .bind(&n.parameters)
+            .bind(&n.job_id)
+            .bind(n.job_version)
+            .bind(&n.results)
+            .bind(n.accepted)
+            .bind(&n.condition_data)
+            .bind(n.child_recipe_id)
+            .bind(&n.error)
+            .bind(n.cancel_pending)
+            .bind(n.ready_at)
+            .bind(n.finished_at)
+            .bind(n.created)
+            .bind(n.last_modified)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn unfinished_nodes(&mut self, before: i64, limit: i64) -> Result<Vec<NodeRecord>> {
+        let rows: Vec<recipes::NodeRow> = sqlx::query_as(AssertSqlSafe(recipes::select_unfinished_sql()))
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        recipes::nodes(rows)
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -2,7 +2,9 @@
 //! diffs, and job-type revision notices. No SQL and no wire types here; the
 //! service decides where each transaction begins and commits.
 
+pub mod driver;
 mod edit;
+pub mod recipes;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -150,7 +152,7 @@ impl RecipeTypes {
     }
 
     /// Looks up every job type (one call to job-queue) and sub-recipe revision the definition names.
-    async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         tx: &mut dyn Transaction,
         def: &Definition,

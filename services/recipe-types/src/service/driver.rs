@@ -1,0 +1,424 @@
+//! The engine driver: after every event, step the recipe once under its row
+//! lock, record each action's intent in the same transaction as the state
+//! change, commit, then make the calls to job-queue and store what they
+//! answered. A background task retries what a crash left unfinished.
+//!
+//! Exactly-once in effect: a job node's intent commits with the key
+//! `recipe:{id}:{node}:{generation}` before job-queue is asked, and
+//! job-queue returns the job already made for a key it has seen, so a
+//! repeated submit (after a crash, or by a second replica) creates nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use prometheus::HistogramVec;
+use serde_json::Value;
+
+use super::recipes::Recipes;
+use crate::definition::{Definition, JobTypeKey, Resolved, parse_definition};
+use crate::domain::RecipeTypeId;
+use crate::engine::{Action, RecipeData, RecipeStatus, next_actions, recipe_counts, recipe_status};
+use crate::error::{Error, Result};
+use crate::jobs::JobSubmission;
+use crate::recipe::{NodeKindTag, NodeRecord, NodeRowState, Recipe, recipe_state};
+use crate::repository::Transaction;
+
+/// Dependency finished → next job submitted.
+static SCHEDULING_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
+    brigade_common::metrics::histogram(
+        "brigade_recipe_node_scheduling_seconds",
+        "Time from a recipe node's last dependency finishing to its job being submitted",
+        &[],
+    )
+});
+
+/// How long an intent may stay unconfirmed before the background task retries it.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// How often the background task looks for work.
+const TICK: Duration = Duration::from_millis(250);
+const BATCH: i64 = 100;
+
+/// A recipe type revision, parsed, with its job types resolved.
+pub struct Plan {
+    pub def: Definition,
+    pub resolved: Resolved,
+    /// job-queue's service id of each job type.
+    pub services: HashMap<JobTypeKey, String>,
+}
+
+/// Parsed revisions by revision id: a revision never changes, nor does the
+/// job type revision it names.
+#[derive(Default)]
+pub struct PlanCache {
+    plans: Mutex<HashMap<i64, Arc<Plan>>>,
+}
+
+pub(super) fn now() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Internal(format!("stored {what} cannot be read"))
+}
+
+impl Recipes {
+    /// The plan of a recipe type revision; job-queue is asked outside any
+    /// write transaction.
+    pub(crate) async fn plan(&self, recipe_type_id: i64, revision_num: i64) -> Result<(i64, Arc<Plan>)> {
+        let mut tx = self.repo.begin_read().await?;
+        let revision = tx
+            .get_revision(RecipeTypeId(recipe_type_id), revision_num)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("revision {revision_num} of type {recipe_type_id} is missing")))?;
+        if let Some(plan) = self.plans.plans.lock().ok().and_then(|p| p.get(&revision.id).cloned()) {
+            return Ok((revision.id, plan));
+        }
+        let value: Value = serde_json::from_str(&revision.definition).map_err(|_| corrupt("definition"))?;
+        let def = parse_definition(&value).map_err(|_| corrupt("definition"))?;
+        let (resolved, infos) = self.types.resolve(tx.as_mut(), &def).await?;
+        let services = infos
+            .into_iter()
+            .filter_map(|(k, info)| info.map(|i| (k, i.service_id)))
+            .collect();
+        let plan = Arc::new(Plan {
+            def,
+            resolved,
+            services,
+        });
+        if let Ok(mut plans) = self.plans.plans.lock() {
+            plans.insert(revision.id, plan.clone());
+        }
+        Ok((revision.id, plan))
+    }
+
+    /// Steps a recipe whose `needs_step` is set: takes every action the
+    /// engine names, then submits the jobs. `skip_locked`: leave a recipe
+    /// another replica is stepping (the background task), rather than wait.
+    pub(crate) async fn step(&self, recipe_id: i64, skip_locked: bool) -> Result<()> {
+        let mut pending = vec![recipe_id];
+        let mut skip = skip_locked;
+        while let Some(id) = pending.pop() {
+            let Some(recipe) = self.repo.begin_read().await?.get_recipe(id).await? else {
+                continue;
+            };
+            let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
+            let (intents, also) = self.step_once(id, recipe.parent_recipe_id, &plan, skip).await?;
+            self.changed(id);
+            for intent in intents {
+                if let Err(e) = self.submit_intent(&intent).await {
+                    tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
+                }
+            }
+            pending.extend(also);
+            skip = false;
+        }
+        Ok(())
+    }
+
+    /// One transaction: lock, act, record. Returns the job intents to send
+    /// and the recipes (children started, a parent to move on) to step next.
+    async fn step_once(
+        &self,
+        id: i64,
+        parent: Option<i64>,
+        plan: &Plan,
+        skip_locked: bool,
+    ) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
+        let mut tx = self.repo.begin().await?;
+        // Parents are always locked before their children (as a cancel
+        // does), so a child's step and its parent's cancel cannot deadlock.
+        if let Some(parent) = parent
+            && tx.lock_recipe(parent, skip_locked).await?.is_none()
+        {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let Some(mut recipe) = tx.lock_recipe(id, skip_locked).await? else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        if !recipe.needs_step {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let input: RecipeData = serde_json::from_str::<Value>(&recipe.input)
+            .ok()
+            .and_then(|v| crate::engine::validate_recipe_input(plan.def.input_interface(), &v).ok())
+            .ok_or_else(|| corrupt("recipe input"))?;
+        let mut nodes = tx.nodes(id).await?;
+        let mut children: HashMap<i64, Recipe> = tx.children(id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut intents = Vec::new();
+        let mut next = Vec::new();
+        let at = now();
+        for _ in 0..=plan.def.nodes().len() {
+            let state = recipe_state(&recipe, &nodes, &children);
+            let actions = next_actions(&plan.def, &plan.resolved, &input, &state);
+            if actions.is_empty() {
+                break;
+            }
+            for action in actions {
+                let ready_at = ready_at(plan, &nodes, action.node());
+                let mut record = self.act(tx.as_mut(), &recipe, plan, action, at).await?;
+                record.ready_at = ready_at;
+                if let Some(child_id) = record.child_recipe_id
+                    && let Some(child) = tx.get_recipe(child_id).await?
+                {
+                    children.insert(child_id, child);
+                    next.push(child_id);
+                }
+                tx.put_node(&record).await?;
+                if record.state == NodeRowState::Creating {
+                    intents.push(record.clone());
+                }
+                nodes.retain(|n| n.node_name != record.node_name);
+                nodes.push(record);
+            }
+        }
+        let state = recipe_state(&recipe, &nodes, &children);
+        let status = recipe_status(&plan.def, &state);
+        let before = recipe.status;
+        recipe.status = status;
+        recipe.counts = recipe_counts(&plan.def, &state);
+        recipe.needs_step = false;
+        recipe.completed = match status {
+            RecipeStatus::Completed => recipe.completed.or(Some(at)),
+            _ => None,
+        };
+        recipe.ended = match status {
+            RecipeStatus::Running => None,
+            _ => recipe.ended.or(Some(at)),
+        };
+        recipe.last_modified = at;
+        tx.update_recipe(&recipe).await?;
+        if let Some(parent) = recipe.parent_recipe_id {
+            // The parent shows this recipe's counts and moves on when it ends.
+            tx.mark_needs_step(parent).await?;
+            next.push(parent);
+        }
+        tx.commit().await?;
+        if before != status {
+            tracing::info!(recipe_id = id, status = status.as_str(), "recipe status changed");
+        }
+        Ok((intents, next))
+    }
+
+    /// Records one action's intent or outcome as a node row.
+    async fn act(
+        &self,
+        tx: &mut dyn Transaction,
+        recipe: &Recipe,
+        plan: &Plan,
+        action: Action,
+        at: i64,
+    ) -> Result<NodeRecord> {
+        Ok(match action {
+            Action::CreateJob {
+                node,
+                job_type,
+                parameters,
+            } => {
+                let Some(service_id) = plan.services.get(&job_type) else {
+                    let mut r = NodeRecord::new(recipe.id, &node, NodeKindTag::InputError, NodeRowState::Failed, at);
+                    r.error = serde_json::to_string(&crate::definition::Message::new(
+                        "JOB_TYPE_NOT_FOUND",
+                        format!(
+                            "job type {} {} revision {} no longer exists",
+                            job_type.name, job_type.version, job_type.revision
+                        ),
+                    ))
+                    .ok();
+                    return Ok(r);
+                };
+                let mut r = NodeRecord::new(recipe.id, &node, NodeKindTag::Job, NodeRowState::Creating, at);
+                r.idempotency_key = Some(NodeRecord::job_key(recipe.id, &node, r.generation));
+                r.service_id = Some(service_id.clone());
+                r.parameters = Some(parameters.to_string());
+                r
+            }
+            Action::EvaluateCondition { node, accepted, data } => {
+                let mut r = NodeRecord::new(recipe.id, &node, NodeKindTag::Condition, NodeRowState::Evaluated, at);
+                r.accepted = Some(accepted);
+                r.condition_data = Some(Value::Object(data).to_string());
+                r.finished_at = Some(at);
+                r
+            }
+            Action::StartSubRecipe {
+                node,
+                recipe_type,
+                input,
+            } => {
+                let rt = tx
+                    .get(&recipe_type.name)
+                    .await?
+                    .ok_or_else(|| Error::Internal(format!("sub-recipe type {} is missing", recipe_type.name)))?;
+                let revision = tx.get_revision(rt.id, recipe_type.revision).await?.ok_or_else(|| {
+                    Error::Internal(format!("sub-recipe revision {} is missing", recipe_type.revision))
+                })?;
+                let child = Recipe {
+                    id: 0,
+                    recipe_type_id: rt.id.0,
+                    revision_id: revision.id,
+                    revision_num: revision.revision_num,
+                    input: input.to_json().to_string(),
+                    configuration: recipe.configuration.clone(),
+                    status: RecipeStatus::Running,
+                    counts: Default::default(),
+                    canceled: false,
+                    parent_recipe_id: Some(recipe.id),
+                    parent_node: Some(node.clone()),
+                    root_recipe_id: Some(recipe.root_recipe_id.unwrap_or(recipe.id)),
+                    is_superseded: false,
+                    superseded_recipe_id: None,
+                    superseded_by_recipe_id: None,
+                    needs_step: true,
+                    created: at,
+                    started: Some(at),
+                    completed: None,
+                    ended: None,
+                    superseded: None,
+                    last_modified: at,
+                    row_version: 1,
+                };
+                let child_id = tx.insert_recipe(&child).await?;
+                let mut r = NodeRecord::new(recipe.id, &node, NodeKindTag::Recipe, NodeRowState::Started, at);
+                r.child_recipe_id = Some(child_id);
+                r
+            }
+            Action::FailNode { node, error } => {
+                let mut r = NodeRecord::new(recipe.id, &node, NodeKindTag::InputError, NodeRowState::Failed, at);
+                r.error = serde_json::to_string(&error).ok();
+                r.finished_at = Some(at);
+                r
+            }
+        })
+    }
+
+    /// Asks job-queue for an intent's job (idempotent by key) and stores its id.
+    pub(crate) async fn submit_intent(&self, intent: &NodeRecord) -> Result<()> {
+        let (Some(key), Some(service_id)) = (&intent.idempotency_key, &intent.service_id) else {
+            return Ok(());
+        };
+        let job_id = self
+            .jobs
+            .submit(&JobSubmission {
+                service_id: service_id.clone(),
+                parameters_json: intent.parameters.clone().unwrap_or_else(|| "{}".to_owned()),
+                idempotency_key: key.clone(),
+                recipe_id: intent.recipe_id.to_string(),
+                recipe_node: intent.node_name.clone(),
+            })
+            .await?;
+        if let Some(ready) = intent.ready_at {
+            SCHEDULING_LATENCY
+                .with_label_values::<&str>(&[])
+                .observe((now() - ready).max(0) as f64 / 1e6);
+        }
+        let mut tx = self.repo.begin().await?;
+        let Some(recipe) = tx.lock_recipe(intent.recipe_id, false).await? else {
+            return Ok(());
+        };
+        let Some(mut node) = tx
+            .nodes(recipe.id)
+            .await?
+            .into_iter()
+            .find(|n| n.node_name == intent.node_name)
+        else {
+            return Ok(());
+        };
+        if node.job_id.is_none() {
+            node.job_id = Some(job_id.clone());
+            if node.state == NodeRowState::Creating {
+                node.state = NodeRowState::Job(crate::engine::JobStatus::Registered);
+            }
+            // A recipe cancelled while the job was being made cancels it now.
+            node.cancel_pending = node.cancel_pending || recipe.canceled;
+            node.last_modified = now();
+            tx.put_node(&node).await?;
+        }
+        tx.commit().await?;
+        tracing::debug!(recipe_id = intent.recipe_id, node = %intent.node_name, job_id = %job_id, "recipe job submitted");
+        if node.cancel_pending {
+            self.send_cancel(&node).await?;
+        }
+        self.changed(intent.recipe_id);
+        Ok(())
+    }
+
+    /// Cancels a node's job in job-queue and clears the pending cancel.
+    pub(crate) async fn send_cancel(&self, node: &NodeRecord) -> Result<()> {
+        let Some(job_id) = &node.job_id else { return Ok(()) };
+        self.jobs.cancel(job_id, "recipe cancelled").await?;
+        let mut tx = self.repo.begin().await?;
+        if tx.lock_recipe(node.recipe_id, false).await?.is_some()
+            && let Some(mut row) = tx
+                .nodes(node.recipe_id)
+                .await?
+                .into_iter()
+                .find(|n| n.node_name == node.node_name)
+        {
+            row.cancel_pending = false;
+            // job-queue's own notice (newer job version) replaces this if the
+            // job had finished meanwhile.
+            if row.job_is_active() {
+                row.state = NodeRowState::Job(crate::engine::JobStatus::Canceled);
+            }
+            row.last_modified = now();
+            tx.put_node(&row).await?;
+        }
+        tx.commit().await?;
+        self.changed(node.recipe_id);
+        Ok(())
+    }
+
+    /// One pass of the background task: unfinished intents and cancels,
+    /// then recipes with an event not stepped on.
+    pub async fn tick(&self) -> Result<()> {
+        let before = now() - RETRY_AFTER.as_micros() as i64;
+        let unfinished = self.repo.begin_read().await?.unfinished_nodes(before, BATCH).await?;
+        for node in unfinished {
+            let outcome = if node.job_id.is_none() && node.state == NodeRowState::Creating {
+                self.submit_intent(&node).await
+            } else {
+                self.send_cancel(&node).await
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(recipe_id = node.recipe_id, node = %node.node_name, error = %e, "retry deferred");
+            }
+        }
+        let ids = self.repo.begin_read().await?.recipes_to_step(BATCH).await?;
+        for id in ids {
+            if let Err(e) = self.step(id, true).await {
+                tracing::warn!(recipe_id = id, error = %e, "recipe step deferred");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs [`Recipes::tick`] until `shutdown` resolves.
+    pub async fn run_background(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send) {
+        tokio::pin!(shutdown);
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = interval.tick() => {
+                    if let Err(e) = self.tick().await {
+                        tracing::warn!(error = %e, "recipe background pass failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// When the node's last finished dependency finished.
+fn ready_at(plan: &Plan, nodes: &[NodeRecord], name: &str) -> Option<i64> {
+    let node = plan.def.node(name)?;
+    node.dependencies
+        .iter()
+        .filter_map(|d| nodes.iter().find(|n| n.node_name == d.name).and_then(|n| n.finished_at))
+        .max()
+}
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;

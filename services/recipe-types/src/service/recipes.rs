@@ -1,0 +1,434 @@
+//! Recipe rules: queue a recipe, show it, list, cancel, reprocess, and apply
+//! job status notices from job-queue. The engine driver ([`super::driver`])
+//! moves recipes on after each of these.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use super::RecipeTypes;
+use super::driver::{Plan, PlanCache, now};
+use crate::definition::{ForcedNodes, JobTypeKey};
+use crate::domain::{RecipeType, RecipeTypeId};
+use crate::engine::{JobStatus, RecipeInstance, RecipeStatus, plan_reprocess, recipe_details, validate_recipe_input};
+use crate::error::{Error, Result};
+use crate::jobs::Jobs;
+use crate::recipe::{NodeRowState, Recipe, RecipeFilter, recipe_state};
+use crate::repository::{Repository, Transaction};
+
+/// Which recipe type (and revision) a new recipe runs.
+#[derive(Clone, Debug)]
+pub enum TypeRef {
+    Id(i64),
+    Name(String),
+}
+
+pub struct NewRecipe {
+    pub recipe_type: TypeRef,
+    pub revision_num: Option<i64>,
+    pub input: Value,
+    pub configuration: Option<Value>,
+}
+
+/// A job status change of a recipe job, as job-queue reports it.
+#[derive(Clone, Debug)]
+pub struct JobNotice {
+    pub notice_id: String,
+    pub job_id: String,
+    pub recipe_id: i64,
+    pub recipe_node: String,
+    pub status: JobStatus,
+    pub results_json: Option<String>,
+    pub job_version: i64,
+}
+
+/// A recipe with everything its detail view shows.
+pub struct RecipeView {
+    pub recipe: Recipe,
+    pub recipe_type: RecipeType,
+    pub details: RecipeInstance,
+    /// Each job type the revision names, with job-queue's service id.
+    pub job_types: Vec<(JobTypeKey, Option<String>)>,
+    pub sub_recipe_types: Vec<RecipeType>,
+}
+
+impl RecipeView {
+    /// COMPLETED and CANCELED end a watch; FAILED may still recover.
+    pub fn is_final(&self) -> bool {
+        matches!(self.recipe.status, RecipeStatus::Completed | RecipeStatus::Canceled)
+    }
+}
+
+pub struct Recipes {
+    pub(super) repo: Arc<dyn Repository>,
+    pub(super) types: Arc<RecipeTypes>,
+    pub(super) jobs: Arc<dyn Jobs>,
+    pub(super) plans: PlanCache,
+    changes: broadcast::Sender<i64>,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::InvalidArgument(message.into())
+}
+
+impl Recipes {
+    pub fn new(repo: Arc<dyn Repository>, types: Arc<RecipeTypes>, jobs: Arc<dyn Jobs>) -> Self {
+        Self {
+            repo,
+            types,
+            jobs,
+            plans: PlanCache::default(),
+            changes: broadcast::channel(1024).0,
+        }
+    }
+
+    /// Ids of recipes that changed in this process.
+    pub fn subscribe(&self) -> broadcast::Receiver<i64> {
+        self.changes.subscribe()
+    }
+
+    pub(super) fn changed(&self, id: i64) {
+        let _ = self.changes.send(id);
+    }
+
+    /// Validates the input against the type's input interface, stores the
+    /// recipe and steps it once.
+    pub async fn create(&self, new: NewRecipe) -> Result<RecipeView> {
+        let rt = {
+            let mut tx = self.repo.begin_read().await?;
+            match &new.recipe_type {
+                TypeRef::Id(id) => tx.get_type_by_id(RecipeTypeId(*id)).await?,
+                TypeRef::Name(name) => tx.get(name).await?,
+            }
+        }
+        .ok_or_else(|| match &new.recipe_type {
+            TypeRef::Id(id) => Error::NotFound(id.to_string()),
+            TypeRef::Name(name) => Error::NotFound(name.clone()),
+        })?;
+        if !rt.is_active {
+            return Err(invalid(format!("Recipe type {} is not active", rt.name)));
+        }
+        let revision_num = new.revision_num.unwrap_or(rt.revision_num);
+        if revision_num < 1 || revision_num > rt.revision_num {
+            return Err(Error::NotFound(format!("{} revision {revision_num}", rt.name)));
+        }
+        let (revision_id, plan) = self.plan(rt.id.0, revision_num).await?;
+        let data = validate_recipe_input(plan.def.input_interface(), &new.input).map_err(Error::InvalidData)?;
+        let configuration = match new.configuration {
+            None | Some(Value::Null) => "{}".to_owned(),
+            Some(Value::Object(m)) => Value::Object(m).to_string(),
+            Some(_) => return Err(invalid("Parameter must be a valid JSON object: \"configuration\"")),
+        };
+        let at = now();
+        let recipe = Recipe {
+            id: 0,
+            recipe_type_id: rt.id.0,
+            revision_id,
+            revision_num,
+            input: data.to_json().to_string(),
+            configuration,
+            status: RecipeStatus::Running,
+            counts: Default::default(),
+            canceled: false,
+            parent_recipe_id: None,
+            parent_node: None,
+            root_recipe_id: None,
+            is_superseded: false,
+            superseded_recipe_id: None,
+            superseded_by_recipe_id: None,
+            needs_step: true,
+            created: at,
+            started: Some(at),
+            completed: None,
+            ended: None,
+            superseded: None,
+            last_modified: at,
+            row_version: 1,
+        };
+        let mut tx = self.repo.begin().await?;
+        let id = tx.insert_recipe(&recipe).await?;
+        tx.commit().await?;
+        tracing::info!(recipe_id = id, recipe_type = %rt.name, "recipe queued");
+        self.step_logged(id).await;
+        self.view(id).await
+    }
+
+    /// A failed inline step is not the caller's failure: the event is
+    /// committed and the background task steps the recipe again.
+    async fn step_logged(&self, id: i64) {
+        if let Err(e) = self.step(id, false).await {
+            tracing::warn!(recipe_id = id, error = %e, "recipe step deferred to the background task");
+        }
+    }
+
+    pub async fn view(&self, id: i64) -> Result<RecipeView> {
+        let mut tx = self.repo.begin_read().await?;
+        let recipe = tx.get_recipe(id).await?.ok_or(Error::RecipeNotFound(id))?;
+        drop(tx);
+        let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
+        let mut tx = self.repo.begin_read().await?;
+        self.view_of(tx.as_mut(), recipe, &plan).await
+    }
+
+    async fn view_of(&self, tx: &mut dyn Transaction, recipe: Recipe, plan: &Plan) -> Result<RecipeView> {
+        let nodes = tx.nodes(recipe.id).await?;
+        let children: HashMap<i64, Recipe> = tx.children(recipe.id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let state = recipe_state(&recipe, &nodes, &children);
+        let recipe_type = tx
+            .get_type_by_id(RecipeTypeId(recipe.recipe_type_id))
+            .await?
+            .ok_or_else(|| Error::Internal("a recipe's type is missing".to_owned()))?;
+        let sub_names: Vec<String> = plan.def.sub_recipe_keys().into_iter().map(|k| k.name).collect();
+        Ok(RecipeView {
+            details: recipe_details(&plan.def, &state),
+            job_types: plan
+                .def
+                .job_type_keys()
+                .into_iter()
+                .map(|k| {
+                    let service = plan.services.get(&k).cloned();
+                    (k, service)
+                })
+                .collect(),
+            sub_recipe_types: tx.get_many(&sub_names).await?,
+            recipe_type,
+            recipe,
+        })
+    }
+
+    pub async fn list(&self, filter: &RecipeFilter, offset: i64, limit: i64) -> Result<(i64, Vec<RecipeView>)> {
+        let (count, rows) = self
+            .repo
+            .begin_read()
+            .await?
+            .list_recipes(filter, offset, limit)
+            .await?;
+        let mut views = Vec::with_capacity(rows.len());
+        for recipe in rows {
+            let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
+            let mut tx = self.repo.begin_read().await?;
+            views.push(self.view_of(tx.as_mut(), recipe, &plan).await?);
+        }
+        Ok((count, views))
+    }
+
+    /// The recipe type ids of these names (unknown names match nothing).
+    pub async fn type_ids(&self, names: &[String]) -> Result<Vec<i64>> {
+        let mut tx = self.repo.begin_read().await?;
+        let found = tx.get_many(names).await?;
+        Ok(found.into_iter().map(|rt| rt.id.0).collect())
+    }
+
+    /// Cancels the recipe and every recipe under it, then their jobs.
+    pub async fn cancel(&self, id: i64) -> Result<RecipeView> {
+        let mut tx = self.repo.begin().await?;
+        let mut recipe = tx.lock_recipe(id, false).await?.ok_or(Error::RecipeNotFound(id))?;
+        let at = now();
+        let mut to_cancel = Vec::new();
+        let mut queue = vec![recipe.id];
+        let mut seen = 0;
+        while let Some(rid) = queue.pop() {
+            seen += 1;
+            if seen > 10_000 {
+                break;
+            }
+            let mut r = if rid == recipe.id {
+                recipe.clone()
+            } else {
+                match tx.lock_recipe(rid, false).await? {
+                    Some(r) => r,
+                    None => continue,
+                }
+            };
+            queue.extend(tx.children(rid).await?.into_iter().map(|c| c.id));
+            if r.canceled || matches!(r.status, RecipeStatus::Completed) {
+                continue;
+            }
+            r.canceled = true;
+            r.status = RecipeStatus::Canceled;
+            r.ended = r.ended.or(Some(at));
+            r.last_modified = at;
+            tx.update_recipe(&r).await?;
+            if rid == recipe.id {
+                recipe = r.clone();
+            }
+            for mut node in tx.nodes(rid).await? {
+                if node.job_is_active() {
+                    node.cancel_pending = true;
+                    node.last_modified = at;
+                    tx.put_node(&node).await?;
+                    to_cancel.push(node);
+                }
+            }
+        }
+        if let Some(parent) = recipe.parent_recipe_id {
+            tx.mark_needs_step(parent).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(recipe_id = id, jobs = to_cancel.len(), "recipe cancelled");
+        for node in &to_cancel {
+            if node.job_id.is_some()
+                && let Err(e) = self.send_cancel(node).await
+            {
+                tracing::warn!(recipe_id = node.recipe_id, node = %node.node_name, error = %e, "job cancel deferred");
+            }
+        }
+        self.changed(id);
+        if let Some(parent) = recipe.parent_recipe_id {
+            self.step_logged(parent).await;
+        }
+        self.view(id).await
+    }
+
+    /// A new recipe that supersedes `id`; the nodes the plan reuses carry
+    /// their old job, condition outcome or child recipe over.
+    pub async fn reprocess(&self, id: i64, forced: &ForcedNodes, revision_num: Option<i64>) -> Result<RecipeView> {
+        let old = self
+            .repo
+            .begin_read()
+            .await?
+            .get_recipe(id)
+            .await?
+            .ok_or(Error::RecipeNotFound(id))?;
+        if old.is_superseded {
+            return Err(Error::FailedPrecondition(format!(
+                "recipe {id} is already superseded by recipe {}",
+                old.superseded_by_recipe_id.unwrap_or_default()
+            )));
+        }
+        let rt = self
+            .repo
+            .begin_read()
+            .await?
+            .get_type_by_id(RecipeTypeId(old.recipe_type_id))
+            .await?
+            .ok_or_else(|| Error::Internal("a recipe's type is missing".to_owned()))?;
+        let revision_num = revision_num.unwrap_or(rt.revision_num);
+        if revision_num < 1 || revision_num > rt.revision_num {
+            return Err(Error::NotFound(format!("{} revision {revision_num}", rt.name)));
+        }
+        let (_, old_plan) = self.plan(old.recipe_type_id, old.revision_num).await?;
+        let (revision_id, new_plan) = self.plan(old.recipe_type_id, revision_num).await?;
+        let input: Value = serde_json::from_str(&old.input).unwrap_or(Value::Null);
+        validate_recipe_input(new_plan.def.input_interface(), &input).map_err(Error::InvalidData)?;
+
+        let mut tx = self.repo.begin().await?;
+        let mut old = tx.lock_recipe(id, false).await?.ok_or(Error::RecipeNotFound(id))?;
+        if old.is_superseded {
+            return Err(Error::FailedPrecondition(format!("recipe {id} is already superseded")));
+        }
+        let old_nodes = tx.nodes(id).await?;
+        let children: HashMap<i64, Recipe> = tx.children(id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let old_state = recipe_state(&old, &old_nodes, &children);
+        let plan = plan_reprocess(&old_plan.def, &old_state, &new_plan.def, forced);
+        let at = now();
+        let new = Recipe {
+            id: 0,
+            revision_id,
+            revision_num,
+            status: RecipeStatus::Running,
+            counts: Default::default(),
+            canceled: false,
+            is_superseded: false,
+            superseded_recipe_id: Some(id),
+            superseded_by_recipe_id: None,
+            needs_step: true,
+            created: at,
+            started: Some(at),
+            completed: None,
+            ended: None,
+            superseded: None,
+            last_modified: at,
+            row_version: 1,
+            ..old.clone()
+        };
+        let new_id = tx.insert_recipe(&new).await?;
+        let reused = plan.reused();
+        for node in old_nodes.iter().filter(|n| reused.contains(&n.node_name.as_str())) {
+            let mut copy = node.clone();
+            copy.recipe_id = new_id;
+            copy.cancel_pending = false;
+            copy.last_modified = at;
+            tx.put_node(&copy).await?;
+        }
+        old.is_superseded = true;
+        old.superseded = Some(at);
+        old.superseded_by_recipe_id = Some(new_id);
+        old.last_modified = at;
+        tx.update_recipe(&old).await?;
+        tx.commit().await?;
+        tracing::info!(
+            recipe_id = new_id,
+            superseded = id,
+            reused = reused.len(),
+            "recipe reprocessed"
+        );
+        self.changed(id);
+        self.step_logged(new_id).await;
+        self.view(new_id).await
+    }
+
+    /// Applies a job status notice once (by notice id), ignoring one older
+    /// than what the node shows, and steps the recipe.
+    pub async fn job_status(&self, notice: JobNotice) -> Result<()> {
+        let mut tx = self.repo.begin().await?;
+        if tx.notice_seen(&notice.notice_id).await? {
+            return Ok(());
+        }
+        let at = now();
+        let mut applied = false;
+        if let Some(recipe) = tx.lock_recipe(notice.recipe_id, false).await?
+            && let Some(mut node) = tx
+                .nodes(recipe.id)
+                .await?
+                .into_iter()
+                .find(|n| n.node_name == notice.recipe_node)
+            && notice.job_version > node.job_version
+        {
+            node.state = NodeRowState::Job(notice.status);
+            node.job_id = Some(notice.job_id.clone());
+            node.job_version = notice.job_version;
+            node.results = match notice.status {
+                JobStatus::Completed => notice.results_json.clone(),
+                _ => None,
+            };
+            node.finished_at = (notice.status == JobStatus::Completed).then_some(at);
+            if !node.job_is_active() {
+                node.cancel_pending = false;
+            }
+            node.last_modified = at;
+            tx.put_node(&node).await?;
+            tx.mark_needs_step(recipe.id).await?;
+            applied = true;
+        }
+        tx.record_notice(&notice.notice_id, at).await?;
+        tx.commit().await?;
+        if applied {
+            tracing::debug!(recipe_id = notice.recipe_id, node = %notice.recipe_node, status = ?notice.status, "job notice applied");
+            self.step_logged(notice.recipe_id).await;
+        }
+        Ok(())
+    }
+
+    /// How many recipes are in each status (for the metrics).
+    pub async fn count_by_status(&self) -> Result<Vec<(RecipeStatus, i64)>> {
+        let mut out = Vec::new();
+        let mut tx = self.repo.begin_read().await?;
+        for status in [
+            RecipeStatus::Running,
+            RecipeStatus::Completed,
+            RecipeStatus::Failed,
+            RecipeStatus::Canceled,
+        ] {
+            let filter = RecipeFilter {
+                statuses: vec![status],
+                ..RecipeFilter::default()
+            };
+            let (count, _) = tx.list_recipes(&filter, 0, 0).await?;
+            out.push((status, count));
+        }
+        Ok(out)
+    }
+}
