@@ -18,6 +18,7 @@ mod queue_rest;
 mod readiness;
 mod recipe_crashes;
 mod recipes;
+mod recipes_rest;
 mod rest_surface;
 mod scale;
 mod topchef;
