@@ -341,6 +341,29 @@ mod tests {
     }
 
     #[test]
+    fn conflicts_are_409_in_each_envelope() {
+        for status in [
+            ErrorReason::Conflict.status(Code::Aborted, "the row changed; retry", &[]),
+            ErrorReason::AlreadyExists.status(Code::AlreadyExists, "the name is taken", &[]),
+            ErrorReason::IdempotencyConflict.status(Code::AlreadyExists, "key reused", &[]),
+        ] {
+            let topchef = TopChefError::from(status.clone());
+            assert_eq!(topchef.status(), StatusCode::CONFLICT);
+            assert_eq!(topchef.errors[0].title, titles::CONFLICT);
+            assert_eq!(ScaleError::from(status).status, StatusCode::CONFLICT);
+        }
+    }
+
+    #[test]
+    fn unavailable_carries_retry_after() {
+        let response = ScaleError::new(StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+        let response =
+            TopChefError::single(StatusCode::SERVICE_UNAVAILABLE, titles::UNAVAILABLE, "down").into_response();
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+    }
+
+    #[test]
     fn internals_are_not_shown() {
         let f = describe(&tonic::Status::internal("pg: relation jq_jobs does not exist"));
         assert_eq!(f.status, StatusCode::INTERNAL_SERVER_ERROR);
