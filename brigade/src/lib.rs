@@ -1,6 +1,8 @@
 //! All of Brigade in one process: job-queue, recipe-types and the gateway, each
 //! on its own port, talking gRPC over loopback as they would across machines.
 
+pub mod cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -1,13 +1,49 @@
+use brigade::cli::Command;
 use brigade::{Settings, System};
 use brigade_common::config::LogConfig;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-/// Starts job-queue, recipe-types and the REST gateway in one process. It takes
-/// every setting the three processes take; each component's URL for the
-/// others follows from the addresses.
+/// Brigade. With no subcommand (or `serve`) it starts job-queue, recipe-types
+/// and the REST gateway in one process, taking every setting the three
+/// processes take; the other subcommands call a running Brigade over gRPC.
+#[derive(Parser, Debug)]
+#[command(name = "brigade", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<TopCommand>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// A resource command alone, so the server's flags and variables (parsed
+/// with their defaults and checked by clap) play no part in it.
 #[derive(Parser, Debug)]
 #[command(name = "brigade", version)]
-struct Cli {
+struct ClientCli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Whether the first argument names a resource command (not `serve`).
+fn names_a_client_command(first: Option<&std::ffi::OsString>) -> bool {
+    let Some(first) = first.and_then(|a| a.to_str()) else {
+        return false;
+    };
+    Command::augment_subcommands(clap::Command::new("brigade"))
+        .get_subcommands()
+        .any(|c| c.get_name() == first)
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum TopCommand {
+    /// Starts the whole system (the same as no subcommand).
+    Serve(ServeArgs),
+    #[command(flatten)]
+    Client(Command),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
     #[command(flatten)]
     settings: Settings,
     #[command(flatten)]
@@ -16,13 +52,25 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if names_a_client_command(std::env::args_os().nth(1).as_ref()) {
+        let code = brigade::cli::run(ClientCli::parse().command).await;
+        std::process::exit(code);
+    }
     let cli = Cli::parse();
-    if let Err(e) = cli.settings.validate() {
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(TopCommand::Serve(args)) => serve(args).await,
+        Some(TopCommand::Client(command)) => std::process::exit(brigade::cli::run(command).await),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Err(e) = args.settings.validate() {
         eprintln!("brigade: {e}");
         std::process::exit(2);
     }
-    let _telemetry = brigade_common::telemetry::init("brigade", &cli.log);
-    let system = match System::start(cli.settings).await {
+    let _telemetry = brigade_common::telemetry::init("brigade", &args.log);
+    let system = match System::start(args.settings).await {
         Ok(system) => system,
         Err(e) => {
             brigade_common::listen::exit_on_listen_error("brigade", &*e);
@@ -51,5 +99,16 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
+        <super::ClientCli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn resource_commands_skip_the_server_settings() {
+        let arg = |s: &str| Some(std::ffi::OsString::from(s));
+        assert!(super::names_a_client_command(arg("jobs").as_ref()));
+        assert!(super::names_a_client_command(arg("recipe-types").as_ref()));
+        assert!(!super::names_a_client_command(arg("serve").as_ref()));
+        assert!(!super::names_a_client_command(arg("--gateway-addr").as_ref()));
+        assert!(!super::names_a_client_command(None));
     }
 }

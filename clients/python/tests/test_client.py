@@ -16,7 +16,7 @@ from brigade_client import (
     ResultRejected,
     Unavailable,
 )
-from conftest import EXPOSURE_PARAMS, EXPOSURE_RESULT, BrigadeServer
+from conftest import EXPOSURE_PARAMS, EXPOSURE_RESULT, BrigadeServer, wait_for
 
 
 def test_register_service_is_idempotent(client: Client) -> None:
@@ -108,7 +108,8 @@ def test_fail_with_retry_requeues_until_attempts_run_out(client: Client, server:
     job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
     [first] = client.claim(service_id)
     assert client.fail(job_id, first.lease_token, "try again", retry=True).status is JobStatus.REGISTERED
-    [second] = client.claim(service_id)
+    # The retry waits out the service's backoff (a second by default).
+    [second] = wait_for(lambda: client.claim(service_id), bool, 10, what="the retried job after its backoff")
     failed = client.fail(job_id, second.lease_token, "still broken", retry=True)
     assert (failed.status, failed.attempts, failed.error_message) == (JobStatus.ERROR, 2, "still broken")
 

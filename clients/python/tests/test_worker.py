@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from brigade_client import Client, Job, NotFound, ResultRejected, RetryJob, Worker, current_job
+from brigade_client import (
+    Client,
+    Job,
+    NotFound,
+    ResultRejected,
+    RetryJob,
+    Worker,
+    cancel_reason,
+    current_job,
+    job_cancelled,
+)
 from conftest import EXPOSURE_PARAMS, EXPOSURE_RESULT, BrigadeServer, expose, status_is, wait_for
 
 WORKER_PROCESS = Path(__file__).with_name("worker_process.py")
@@ -43,7 +53,7 @@ def test_job_submitted_over_rest_is_completed_by_the_worker(
         job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"))
         assert job["status"] == "COMPLETED", job
         assert job["results"] == expose({"exposure_ms": ms, "gain": 2.0})
-        assert job["attempts"] == 0
+        assert job["attempts"] == 1  # attempts counts deliveries
     assert server.job(job_ids[1])["results"]["saturated"] is True
     assert worker.stop(timeout=10)
     assert worker.stats.completed == 2 and worker.stats.claimed == 2
@@ -81,12 +91,12 @@ def test_killed_worker_job_is_redelivered_after_the_lease_and_completed(
         wait_for(started.exists, bool, 30, what="the first worker starting the job")
         assert started.read_text() == job_id
         first = server.job(job_id)
-        assert first["status"] == "WORKING" and first["attempts"] == 0
+        assert first["status"] == "WORKING" and first["attempts"] == 1
         # Past two lease lengths the job is still held: the lease is being renewed.
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             job = server.job(job_id)
-            assert (job["status"], job["attempts"]) == ("WORKING", 0), job
+            assert (job["status"], job["attempts"]) == ("WORKING", 1), job
             time.sleep(0.25)
     finally:
         process.kill()
@@ -104,7 +114,7 @@ def test_killed_worker_job_is_redelivered_after_the_lease_and_completed(
     job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"), timeout=20)
     assert job["status"] == "COMPLETED", job
     assert job["results"] == expose({"exposure_ms": 100, "gain": 3.0})
-    assert job["attempts"] == 1  # the expired lease counted as an attempt
+    assert job["attempts"] == 2  # two deliveries: the expired lease and the completion
     assert calls == [job_id]
 
 
@@ -171,7 +181,7 @@ def test_lease_is_extended_while_a_long_handler_runs(
     start(workers, Worker(client, service_id, slow, concurrency=1))
     job_id = server.submit(service_id, {"exposure_ms": 7, "gain": 1.0})
     job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"), timeout=20)
-    assert (job["status"], job["attempts"]) == ("COMPLETED", 0), job
+    assert (job["status"], job["attempts"]) == ("COMPLETED", 1), job
     assert len(calls) == 1
 
 
@@ -248,7 +258,7 @@ def test_handler_can_ask_for_a_retry(client: Client, server: BrigadeServer, work
         job = current_job()
         assert job is not None
         seen.append(job.attempts)
-        if job.attempts == 0:
+        if job.attempts == 1:
             raise RetryJob("cooling down")
         return expose(params)
 
@@ -256,8 +266,8 @@ def test_handler_can_ask_for_a_retry(client: Client, server: BrigadeServer, work
     start(workers, Worker(client, service_id, handler, poll_interval=0.2))
     job_id = server.submit(service_id, {"exposure_ms": 3, "gain": 1.0})
     job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"))
-    assert (job["status"], job["attempts"]) == ("COMPLETED", 1)
-    assert seen == [0, 1]
+    assert (job["status"], job["attempts"]) == ("COMPLETED", 2)
+    assert seen == [1, 2]
 
 
 def test_worker_for_a_missing_service_raises_not_found(client: Client) -> None:
@@ -291,7 +301,7 @@ def test_worker_survives_a_server_restart(fresh_server: BrigadeServer, workers: 
         after = server.submit(service_id, {"exposure_ms": 3, "gain": 1.0})
         for job_id in (held, after):
             job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"), timeout=30)
-            assert (job["status"], job["attempts"]) == ("COMPLETED", 0), job
+            assert (job["status"], job["attempts"]) == ("COMPLETED", 1), job
     finally:
         for w in workers:
             w.stop(graceful=False, timeout=10)
@@ -311,3 +321,34 @@ def test_a_handler_can_stop_its_worker(client: Client, server: BrigadeServer) ->
     holder[0].start()
     assert holder[0].join(20)
     assert server.job(job_id)["status"] == "COMPLETED"
+
+
+def test_cancel_reaches_the_running_handler_within_a_second(
+    client: Client, server: BrigadeServer, workers: list[Worker]
+) -> None:
+    """A cancel sets the handler's flag through the queue watch, long before a heartbeat."""
+    started = threading.Event()
+    seen: list[tuple[float, str | None]] = []
+
+    def handler(params: dict[str, Any]) -> dict[str, Any]:
+        started.set()
+        deadline = time.monotonic() + 30
+        while not job_cancelled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((time.monotonic(), cancel_reason()))
+        return {"image": "never-reported", "saturated": False}
+
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT, timeout=60)
+    worker = start(workers, Worker(client, service_id, handler, lease_seconds=60))
+    job_id = server.submit(service_id, {"exposure_ms": 10, "gain": 1.0})
+    assert started.wait(15), "the handler started"
+    cancelled_at = time.monotonic()
+    client.cancel(job_id, reason="sample damaged")
+    wait_for(lambda: len(seen), bool, 5, what="the handler to see the cancel")
+    saw_at, reason = seen[0]
+    assert saw_at - cancelled_at < 1.0, saw_at - cancelled_at
+    assert reason == "sample damaged"
+    wait_for(lambda: worker.stats.cancelled, lambda n: n == 1, 5, what="the worker to count the cancel")
+    job = server.job(job_id)
+    assert job["status"] == "ERROR", job
+    assert worker.stats.completed == 0

@@ -333,12 +333,17 @@ impl Client {
     /// Cancels a REGISTERED or WORKING job (it ends in ERROR, `cancelled`).
     /// A worker holding it loses its lease.
     pub async fn cancel_job(&self, id: &str) -> Result<Job> {
+        self.cancel_job_because(id, "").await
+    }
+
+    /// [`cancel_job`](Self::cancel_job) with a reason the worker hears.
+    pub async fn cancel_job_because(&self, id: &str, reason: &str) -> Result<Job> {
         let response = self
             .inner
             .clone()
             .cancel_job(pb::CancelJobRequest {
                 job_id: id.to_owned(),
-                ..Default::default()
+                reason: reason.to_owned(),
             })
             .await
             .map_err(Error::from_status)?;
@@ -383,9 +388,31 @@ impl Client {
             })
             .await
             .map_err(|s| Error::from_lease_status(s, job_id))?;
-        let at = response.into_inner().lease_expires_at;
-        at.and_then(|t| time(t.seconds, t.nanos))
-            .ok_or_else(|| Error::Malformed("the extended lease has no expiry".to_owned()))
+        lease_answer(job_id, response.into_inner())
+    }
+
+    /// [`extend_lease`](Self::extend_lease) with a progress report: `progress`
+    /// 0–100 and an optional short message, shown on the job.
+    pub async fn report_progress(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        progress: i32,
+        message: Option<&str>,
+    ) -> Result<SystemTime> {
+        let response = self
+            .inner
+            .clone()
+            .extend_lease(pb::ExtendLeaseRequest {
+                job_id: job_id.to_owned(),
+                lease_token: lease_token.to_owned(),
+                progress: Some(progress),
+                progress_message: message.map(str::to_owned),
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| Error::from_lease_status(s, job_id))?;
+        lease_answer(job_id, response.into_inner())
     }
 
     /// Completes a leased job with `results`, which must satisfy the service's
@@ -451,3 +478,21 @@ impl Client {
         WorkerBuilder::new(self.clone(), service_id, handler)
     }
 }
+
+/// The new expiry, or [`Error::LeaseLost`] for a job cancelled under the lease
+/// (its message starts with [`CANCELLED_PREFIX`] and carries the reason).
+fn lease_answer(job_id: &str, answer: pb::ExtendLeaseResponse) -> Result<SystemTime> {
+    if answer.cancelled {
+        return Err(Error::LeaseLost {
+            job_id: job_id.to_owned(),
+            message: format!("{CANCELLED_PREFIX}{}", answer.cancel_reason),
+        });
+    }
+    answer
+        .lease_expires_at
+        .and_then(|t| time(t.seconds, t.nanos))
+        .ok_or_else(|| Error::Malformed("the extended lease has no expiry".to_owned()))
+}
+
+/// How a heartbeat's [`Error::LeaseLost`] says the job was cancelled.
+pub const CANCELLED_PREFIX: &str = "job cancelled: ";

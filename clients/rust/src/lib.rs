@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod backoff;
+mod cancel;
 mod client;
 mod error;
 mod recipes;
@@ -73,11 +74,12 @@ mod types;
 mod watch;
 mod worker;
 
-pub use client::{Client, ConnectOptions};
+pub use cancel::{Cancellation, cancellation};
+pub use client::{CANCELLED_PREFIX, Client, ConnectOptions};
 pub use error::{Error, Result};
 pub use recipes::{Recipe, RecipeClient, RecipeStatus};
 pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition};
-pub use watch::JobStream;
+pub use watch::{JobStream, QueueEvent};
 pub use worker::{HandlerError, SHUTDOWN_MESSAGE, Worker, WorkerBuilder, WorkerEvent, WorkerSummary};
 
 /// Why a call failed, beyond its gRPC code (`brigade.errors.v1.ErrorReason`):

@@ -17,7 +17,30 @@ use crate::types::Job;
 /// a failed stream yields one `Err` and ends. Drop it to stop watching.
 pub type JobStream = BoxStream<'static, Result<Job>>;
 
+/// What a queue watch reports.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum QueueEvent {
+    /// A claimable job.
+    Queued(Box<Job>),
+    /// A WORKING job was cancelled; whoever holds it should stop.
+    Cancelled {
+        /// The job.
+        job_id: String,
+        /// Why, as the canceller said.
+        reason: String,
+    },
+}
+
 fn jobs<M, F>(stream: tonic::Streaming<M>, job_of: F) -> JobStream
+where
+    M: Send + 'static,
+    F: Fn(M) -> Option<pb::Job> + Send + 'static,
+{
+    jobs_of(stream.boxed(), job_of)
+}
+
+fn jobs_of<M, F>(stream: BoxStream<'static, std::result::Result<M, tonic::Status>>, job_of: F) -> JobStream
 where
     M: Send + 'static,
     F: Fn(M) -> Option<pb::Job> + Send + 'static,
@@ -64,7 +87,35 @@ impl Client {
             .await
             .map_err(Error::from_status)?
             .into_inner();
-        Ok(jobs(stream, |m: pb::WatchQueueResponse| m.job))
+        // Cancel notices carry no job; they are for workers (see `watch_queue_events`).
+        let stream = stream.filter(|item| futures::future::ready(!matches!(item, Ok(m) if m.job.is_none())));
+        Ok(jobs_of(stream.boxed(), |m: pb::WatchQueueResponse| m.job))
+    }
+
+    /// [`watch_queue`](Self::watch_queue) with the cancel notices of WORKING
+    /// jobs, so a worker can stop a cancelled job's handler within a second.
+    pub async fn watch_queue_events(&self, service_id: &str) -> Result<BoxStream<'static, Result<QueueEvent>>> {
+        let stream = self
+            .inner
+            .clone()
+            .watch_queue(pb::WatchQueueRequest {
+                service_id: service_id.to_owned(),
+            })
+            .await
+            .map_err(Error::from_status)?
+            .into_inner();
+        Ok(stream
+            .map(|item| match item {
+                Ok(m) => match m.cancelled_job_id {
+                    Some(job_id) => Ok(QueueEvent::Cancelled {
+                        job_id,
+                        reason: m.cancel_reason,
+                    }),
+                    None => Job::from_opt(m.job).map(|j| QueueEvent::Queued(Box::new(j))),
+                },
+                Err(status) => Err(Error::from_status(status)),
+            })
+            .boxed())
     }
 
     /// Waits until the job is COMPLETED or ERROR and returns it, following the

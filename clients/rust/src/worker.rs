@@ -16,9 +16,11 @@ use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tonic::Code;
 
 use crate::backoff::Backoff;
-use crate::client::Client;
+use crate::cancel::Cancellation;
+use crate::client::{CANCELLED_PREFIX, Client};
 use crate::error::{Error, Result};
 use crate::types::{Job, JobStatus, LeasedJob, lease_seconds};
+use crate::watch::QueueEvent;
 
 /// The most jobs the job-queue hands out per claim.
 const MAX_BATCH: usize = 1000;
@@ -132,6 +134,15 @@ pub enum WorkerEvent {
         job_id: String,
         /// The server's explanation.
         message: String,
+    },
+    /// The job was cancelled on the server while its handler ran: the
+    /// handler's [`Cancellation`](crate::Cancellation) was set, it was given
+    /// one heartbeat interval to return, and nothing was reported.
+    Cancelled {
+        /// The job.
+        job_id: String,
+        /// Why, as the canceller said.
+        reason: String,
     },
     /// A claim found fewer jobs than there were free slots: the queue is
     /// drained for now, and the worker waits for a wake-up from the queue
@@ -328,6 +339,8 @@ struct Shared {
     handler: Handler,
     on_event: Option<EventSink>,
     hard_stop: watch::Receiver<bool>,
+    /// The cancellation of each job whose handler runs, by job id.
+    running: Running,
     claimed: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
@@ -360,6 +373,10 @@ impl Shared {
             }
             WorkerEvent::LeaseLost { job_id, message } => {
                 tracing::warn!(%job_id, %message, "lease lost; handler stopped");
+                Some(&self.lease_lost)
+            }
+            WorkerEvent::Cancelled { job_id, reason } => {
+                tracing::info!(%job_id, %reason, "job cancelled; handler stopped");
                 Some(&self.lease_lost)
             }
             WorkerEvent::Idle | WorkerEvent::Stopping => None,
@@ -460,6 +477,7 @@ impl Worker {
             handler: config.handler.clone(),
             on_event: config.on_event.clone(),
             hard_stop: stop_rx,
+            running: Running::default(),
             claimed: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -481,6 +499,7 @@ impl Worker {
                 client.clone(),
                 service.id.clone(),
                 wake.clone(),
+                shared.running.clone(),
             )))
         });
         let mut tasks = JoinSet::new();
@@ -592,14 +611,15 @@ fn log_task_end(done: std::result::Result<(), JoinError>) {
 
 /// Wakes the claim loop whenever the queue reports a REGISTERED job; reconnects
 /// with backoff when the stream ends.
-async fn follow_queue(client: Client, service_id: String, wake: Arc<Notify>) {
+async fn follow_queue(client: Client, service_id: String, wake: Arc<Notify>, running: Running) {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
     loop {
-        match client.watch_queue(&service_id).await {
+        match client.watch_queue_events(&service_id).await {
             Ok(mut stream) => {
                 // Anything queued while we were not watching is in the backlog it sends.
                 while let Some(item) = stream.next().await {
                     match item {
+                        Ok(QueueEvent::Cancelled { job_id, reason }) => running.cancel(&job_id, &reason),
                         Ok(_) => {
                             backoff.reset();
                             wake.notify_one();
@@ -623,14 +643,43 @@ async fn follow_queue(client: Client, service_id: String, wake: Arc<Notify>) {
 enum Outcome {
     Finished(std::result::Result<Result<Value, HandlerError>, JoinError>),
     LeaseLost(Error),
+    Cancelled,
     Stop,
+}
+
+/// The cancellations of running handlers, shared with the queue watch.
+#[derive(Clone, Default)]
+struct Running(Arc<std::sync::Mutex<std::collections::HashMap<String, Cancellation>>>);
+
+impl Running {
+    fn start(&self, job_id: &str) -> Cancellation {
+        let token = Cancellation::default();
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(job_id.to_owned(), token.clone());
+        }
+        token
+    }
+
+    fn finish(&self, job_id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(job_id);
+        }
+    }
+
+    fn cancel(&self, job_id: &str, reason: &str) {
+        let token = self.0.lock().ok().and_then(|map| map.get(job_id).cloned());
+        if let Some(token) = token {
+            token.cancel(reason);
+        }
+    }
 }
 
 /// Runs one leased job: the handler, its heartbeats, and the report.
 async fn run_job(shared: Arc<Shared>, leased: LeasedJob, permit: OwnedSemaphorePermit) {
     let _permit = permit;
     let job_id = leased.job.id.clone();
-    let mut handler = AbortOnDrop(tokio::spawn((shared.handler)(leased.job.clone())));
+    let token = shared.running.start(&job_id);
+    let mut handler = AbortOnDrop(tokio::spawn(token.clone().scope((shared.handler)(leased.job.clone()))));
     let start = tokio::time::Instant::now() + shared.heartbeat;
     let mut ticker = tokio::time::interval_at(start, shared.heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -646,10 +695,15 @@ async fn run_job(shared: Arc<Shared>, leased: LeasedJob, permit: OwnedSemaphoreP
         tokio::select! {
             biased;
             finished = &mut handler.0 => break Outcome::Finished(finished),
+            () = token.cancelled() => break Outcome::Cancelled,
             () = &mut stopping => break Outcome::Stop,
             _ = ticker.tick() => {
                 match shared.client.extend_lease(&job_id, &leased.lease_token, Some(shared.lease)).await {
                     Ok(_) => {}
+                    Err(Error::LeaseLost { message, .. }) if message.starts_with(CANCELLED_PREFIX) => {
+                        token.cancel(message.trim_start_matches(CANCELLED_PREFIX));
+                        break Outcome::Cancelled;
+                    }
                     Err(error @ Error::LeaseLost { .. }) => break Outcome::LeaseLost(error),
                     // Try again at the next tick; the lease has room for it.
                     Err(error) => shared.emit(WorkerEvent::Error { job_id: Some(job_id.clone()), error }),
@@ -658,7 +712,18 @@ async fn run_job(shared: Arc<Shared>, leased: LeasedJob, permit: OwnedSemaphoreP
         }
     };
 
+    shared.running.finish(&job_id);
     match outcome {
+        Outcome::Cancelled => {
+            // Cooperative: the handler may see its cancellation and return;
+            // whatever it returns is not reported (the job is already ERROR).
+            let _ = tokio::time::timeout(shared.heartbeat, &mut handler.0).await;
+            drop(handler);
+            shared.emit(WorkerEvent::Cancelled {
+                job_id,
+                reason: token.reason().unwrap_or_default(),
+            });
+        }
         Outcome::Finished(Ok(Ok(results))) => complete(&shared, &leased, &results).await,
         Outcome::Finished(Ok(Err(error))) => fail(&shared, &leased, error.message(), error.is_retryable()).await,
         Outcome::Finished(Err(join_error)) => {

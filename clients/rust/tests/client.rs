@@ -188,11 +188,15 @@ async fn results_violating_the_schema_are_result_rejected_and_the_job_stays_leas
         .expect("valid results are accepted");
     assert_eq!(done.status, JobStatus::Completed);
     assert_eq!(done.results, Some(json!({"square": 9})));
-    // Completed once: the token is spent.
+    // Completed once: a retried completion with the same token answers the
+    // completed job unchanged; another token is refused.
+    let again = client
+        .complete(&job.id, &leased.lease_token, &json!({"square": 10}))
+        .await
+        .expect("a retried completion answers the job");
+    assert_eq!(again.results, Some(json!({"square": 9})));
     assert!(matches!(
-        client
-            .complete(&job.id, &leased.lease_token, &json!({"square": 9}))
-            .await,
+        client.complete(&job.id, "not-the-token", &json!({"square": 9})).await,
         Err(Error::LeaseLost { .. })
     ));
     sys.stop().await;
@@ -213,7 +217,11 @@ async fn fail_with_and_without_retry() {
     assert_eq!(retried.status, JobStatus::Registered);
     assert_eq!(retried.attempts, 1);
 
-    let leased = client.claim(&service.id, 1, None, "t").await.expect("claim").remove(0);
+    // The retry waits out the service's backoff (a second by default).
+    let leased = eventually(Duration::from_secs(10), "the retried job after its backoff", || async {
+        client.claim(&service.id, 1, None, "t").await.expect("claim").pop()
+    })
+    .await;
     let failed = client
         .fail(&job.id, &leased.lease_token, "broken", false)
         .await

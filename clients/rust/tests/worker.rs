@@ -77,7 +77,7 @@ async fn a_job_submitted_over_rest_is_completed_and_visible_over_rest() {
     })
     .await;
     assert_eq!(data["results"], json!({"square": 144, "worker": "w1"}));
-    assert_eq!(data["attempts"], 0);
+    assert_eq!(data["attempts"], 1, "attempts counts deliveries");
     assert_eq!(calls.of(&job_id), 1);
 
     // The typed client sees the same.
@@ -120,7 +120,7 @@ async fn a_handler_error_marks_the_job_error_with_its_message() {
     assert_eq!(data["results"], Value::Null);
     let job = client.get_job(&job_id).await.expect("job");
     assert_eq!(job.status, JobStatus::Error);
-    assert_eq!(job.attempts, 0, "a final failure is not retried");
+    assert_eq!(job.attempts, 1, "a final failure is not retried: one delivery");
 
     stop.send(()).expect("running");
     let summary = within(Duration::from_secs(10), "stop", running)
@@ -216,7 +216,7 @@ async fn a_dead_workers_job_is_redelivered_after_the_lease_and_completed_once() 
     assert!(a.await.expect_err("aborted").is_cancelled());
     let held = client.get_job(&job_id).await.expect("job");
     assert_eq!(held.status, JobStatus::Working);
-    assert_eq!(held.attempts, 0);
+    assert_eq!(held.attempts, 1, "attempts counts deliveries");
 
     // Worker B gets it once A's lease has run out.
     let b_calls = Calls::default();
@@ -238,7 +238,7 @@ async fn a_dead_workers_job_is_redelivered_after_the_lease_and_completed_once() 
     })
     .await;
     assert_eq!(done.results, Some(json!({"square": 81, "worker": "B"})));
-    assert_eq!(done.attempts, 1, "exactly one lease expired");
+    assert_eq!(done.attempts, 2, "two deliveries: exactly one lease expired");
     assert_eq!(a_calls.of(&job_id), 1);
     assert_eq!(b_calls.of(&job_id), 1);
 
@@ -285,7 +285,7 @@ async fn heartbeats_keep_a_job_longer_than_its_lease() {
     })
     .await;
     assert_eq!(done.status, JobStatus::Completed);
-    assert_eq!(done.attempts, 0, "the lease never expired");
+    assert_eq!(done.attempts, 1, "one delivery: the lease never expired");
     assert_eq!(calls.of(&job_id), 1, "never re-delivered");
     stop.send(()).expect("running");
     let summary = within(Duration::from_secs(10), "stop", running)
@@ -508,13 +508,19 @@ async fn after_the_grace_period_held_jobs_are_handed_back_at_once() {
         .expect("ok");
     assert_eq!(summary.released, 1);
     assert!(dropped.load(Ordering::SeqCst), "the handler was stopped");
-    // Immediately available again, long before the 300 s lease would end.
+    // Available again after the service's retry backoff (a second by
+    // default), long before the 300 s lease would end.
     let job = client.get_job(&job_id).await.expect("job");
     assert_eq!(job.status, JobStatus::Registered);
     assert_eq!(job.error_message.as_deref(), Some(SHUTDOWN_MESSAGE));
     assert!(job.lease_expires_at.is_none());
-    let again = client.claim(&service.id, 1, None, "next").await.expect("claim");
-    assert_eq!(again.len(), 1, "re-delivered at once");
+    let handed_back = tokio::time::Instant::now();
+    eventually(Duration::from_secs(10), "re-delivery after the backoff", || async {
+        let again = client.claim(&service.id, 1, None, "next").await.expect("claim");
+        (again.len() == 1).then_some(())
+    })
+    .await;
+    assert!(handed_back.elapsed() < Duration::from_secs(10));
     sys.stop().await;
 }
 
@@ -586,4 +592,72 @@ async fn a_worker_for_a_missing_service_fails_fast() {
     .await;
     assert!(matches!(result, Err(Error::NotFound(_))), "{result:?}");
     sys.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancel_reaches_the_running_handler_within_a_second() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("cancellable")).await.expect("service");
+    let job_id = client.submit(&service.id, &json!({"n": 3})).await.expect("submit").id;
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    let handler = move |job: Job| {
+        let (started_tx, seen_tx) = (started_tx.clone(), seen_tx.clone());
+        async move {
+            let token = brigade_client::cancellation();
+            let _ = started_tx.send(job.id.clone());
+            // Long work that checks its flag, as an instrument controller would.
+            while !token.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let _ = seen_tx.send((tokio::time::Instant::now(), token.reason()));
+            Err::<Value, _>(HandlerError::new("stopped on cancel"))
+        }
+    };
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let worker = {
+        let events = events.clone();
+        client
+            .worker(&service.id, handler)
+            // Heartbeats far apart: only the queue watch can be this quick.
+            .lease(Duration::from_secs(60))
+            .heartbeat_interval(Duration::from_secs(20))
+            .on_event(move |e| events.lock().expect("lock").push(format!("{e:?}")))
+            .build()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run_until(async {
+        let _ = stopped.await;
+    }));
+    within(Duration::from_secs(10), "the handler to start", started.recv())
+        .await
+        .expect("started");
+    let cancelled_at = tokio::time::Instant::now();
+    client
+        .cancel_job_because(&job_id, "sample damaged")
+        .await
+        .expect("cancel");
+    let (saw_at, reason) = within(Duration::from_secs(5), "the handler to see the cancel", seen.recv())
+        .await
+        .expect("seen");
+    assert!(
+        saw_at.duration_since(cancelled_at) < Duration::from_secs(1),
+        "cancel reached the handler in {:?}",
+        saw_at.duration_since(cancelled_at)
+    );
+    assert_eq!(reason.as_deref(), Some("sample damaged"));
+    eventually(Duration::from_secs(5), "the Cancelled event", || async {
+        events
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|e| e.contains("Cancelled") && e.contains("sample damaged"))
+            .then_some(())
+    })
+    .await;
+    let job = client.get_job(&job_id).await.expect("job");
+    assert_eq!(job.status, JobStatus::Error);
+    let _ = stop.send(());
+    running.await.expect("join").expect("worker stops");
 }

@@ -56,6 +56,9 @@ pub struct Limits {
     /// number with `s`, `m`, `h` or `d`; `0` keeps everything.
     #[arg(long = "job-retention", env = "BRIGADE_JOB_RETENTION", value_name = "BRIGADE_JOB_RETENTION", default_value = "30d", value_parser = parse_retention)]
     pub job_retention: Duration,
+    /// Most jobs or services one list call returns (larger page sizes are capped).
+    #[arg(long = "max-page-size", env = "BRIGADE_MAX_PAGE_SIZE", value_name = "BRIGADE_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub max_page_size: i64,
 }
 
 impl Default for Limits {
@@ -64,6 +67,7 @@ impl Default for Limits {
             reaper_interval_ms: 1000,
             max_document_bytes: 1_048_576,
             job_retention: Duration::from_secs(30 * 86_400),
+            max_page_size: 1000,
         }
     }
 }

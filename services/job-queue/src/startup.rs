@@ -89,6 +89,8 @@ impl Application {
         };
         let limits = Limits {
             max_document_bytes: usize::try_from(config.limits.max_document_bytes).unwrap_or(usize::MAX),
+            max_page_size: config.limits.max_page_size,
+            default_page_size: config.limits.max_page_size.min(Limits::default().default_page_size),
             ..Limits::default()
         };
         let queue = Arc::new(JobQueue::new(repo, events, limits));

@@ -13,6 +13,7 @@ from brigade_client.errors import (
     ErrorReason,
     FieldViolation,
     InvalidArgument,
+    JobCancelled,
     LeaseLost,
     NotFound,
     PreconditionFailed,
@@ -20,7 +21,16 @@ from brigade_client.errors import (
     Unavailable,
 )
 from brigade_client.models import Job, JobStatus, JSONDict, LeasedJob, Service
-from brigade_client.worker import ErrorCallback, Handler, RetryJob, Worker, WorkerStats, current_job
+from brigade_client.worker import (
+    ErrorCallback,
+    Handler,
+    RetryJob,
+    Worker,
+    WorkerStats,
+    cancel_reason,
+    current_job,
+    job_cancelled,
+)
 
 __version__ = "0.1.0"
 
@@ -37,6 +47,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "JobStream",
+    "JobCancelled",
     "LeaseLost",
     "LeasedJob",
     "NotFound",
@@ -47,5 +58,7 @@ __all__ = [
     "Unavailable",
     "Worker",
     "WorkerStats",
+    "cancel_reason",
     "current_job",
+    "job_cancelled",
 ]

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -16,7 +16,7 @@ import grpc
 from brigade_client._backoff import Backoff
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2 as pb
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2_grpc as pb_grpc
-from brigade_client.errors import AlreadyExists, BrigadeError, Unavailable, from_rpc_error
+from brigade_client.errors import AlreadyExists, BrigadeError, JobCancelled, Unavailable, from_rpc_error
 from brigade_client.models import Job, LeasedJob, Service, _time
 
 __all__ = ["Client", "JobStream"]
@@ -51,22 +51,33 @@ def _dumps(document: Mapping[str, Any], what: str) -> str:
 
 
 class JobStream:
-    """An iterator over jobs from a server stream; ``cancel()`` ends it from any thread."""
+    """An iterator over jobs from a server stream; ``cancel()`` ends it from any thread.
 
-    def __init__(self, call: Any) -> None:
+    On a queue watch the server also sends cancel notices for WORKING jobs:
+    they are passed to ``on_cancel(job_id, reason)`` and not yielded.
+    """
+
+    def __init__(self, call: Any, *, on_cancel: Callable[[str, str], None] | None = None, queue: bool = False) -> None:
         self._call = call
+        self._on_cancel = on_cancel
+        self._queue = queue
 
     def __iter__(self) -> Iterator[Job]:
         return self
 
     def __next__(self) -> Job:
-        try:
-            response = next(self._call)
-        except grpc.RpcError as e:
-            if isinstance(e, grpc.Call) and e.code() == grpc.StatusCode.CANCELLED:
-                raise StopIteration from None
-            raise from_rpc_error(e) from e
-        return Job.from_pb(response.job)
+        while True:
+            try:
+                response = next(self._call)
+            except grpc.RpcError as e:
+                if isinstance(e, grpc.Call) and e.code() == grpc.StatusCode.CANCELLED:
+                    raise StopIteration from None
+                raise from_rpc_error(e) from e
+            if self._queue and response.HasField("cancelled_job_id"):
+                if self._on_cancel is not None:
+                    self._on_cancel(response.cancelled_job_id, response.cancel_reason)
+                continue
+            return Job.from_pb(response.job)
 
     def cancel(self) -> None:
         self._call.cancel()
@@ -328,17 +339,24 @@ class Client:
             if not token:
                 return
 
-    def cancel(self, job_id: str) -> Job:
-        """Cancels a REGISTERED or WORKING job (it becomes ERROR, ``cancelled``)."""
-        return Job.from_pb(self._unary("CancelJob", pb.CancelJobRequest(job_id=job_id)).job)
+    def cancel(self, job_id: str, reason: str = "") -> Job:
+        """Cancels a REGISTERED or WORKING job (it becomes ERROR, ``cancelled``).
+
+        The worker holding it hears of it within a second, with ``reason``.
+        """
+        return Job.from_pb(self._unary("CancelJob", pb.CancelJobRequest(job_id=job_id, reason=reason)).job)
 
     def watch_job(self, job_id: str, *, timeout: float | None = None) -> JobStream:
         """Streams the job: its current state first, then each change, ending after a terminal one."""
         return JobStream(self._stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=timeout))
 
-    def watch_queue(self, service_id: str) -> JobStream:
-        """Streams the service's REGISTERED jobs: the backlog first, then each new one."""
-        return JobStream(self._stub.WatchQueue(pb.WatchQueueRequest(service_id=service_id)))
+    def watch_queue(self, service_id: str, *, on_cancel: Callable[[str, str], None] | None = None) -> JobStream:
+        """Streams the service's REGISTERED jobs: the backlog first, then each new one.
+
+        ``on_cancel(job_id, reason)`` hears of WORKING jobs that were cancelled.
+        """
+        call = self._stub.WatchQueue(pb.WatchQueueRequest(service_id=service_id))
+        return JobStream(call, on_cancel=on_cancel, queue=True)
 
     def wait_for_job(self, job_id: str, *, timeout: float | None = None) -> Job:
         """Blocks until the job is COMPLETED or ERROR and returns it.
@@ -396,8 +414,25 @@ class Client:
         Raises :class:`LeaseLost` if the token is no longer the job's lease.
         """
         request = pb.ExtendLeaseRequest(job_id=job_id, lease_token=lease_token, lease_seconds=lease_seconds or 0)
-        response = self._unary("ExtendLease", request, timeout=timeout)
-        return _time(response, "lease_expires_at")
+        return _lease_answer(job_id, self._unary("ExtendLease", request, timeout=timeout))
+
+    def report_progress(
+        self,
+        job_id: str,
+        lease_token: str,
+        progress: int,
+        message: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> datetime | None:
+        """Renews a lease with a progress report (0-100 and a short message), shown on the job.
+
+        Raises :class:`JobCancelled` when the job was cancelled, :class:`LeaseLost` when the lease is gone.
+        """
+        request = pb.ExtendLeaseRequest(job_id=job_id, lease_token=lease_token, progress=progress)
+        if message is not None:
+            request.progress_message = message
+        return _lease_answer(job_id, self._unary("ExtendLease", request, timeout=timeout))
 
     def complete(
         self, job_id: str, lease_token: str, results: Mapping[str, Any], *, timeout: float | None = None
@@ -418,3 +453,9 @@ class Client:
         back to REGISTERED while attempts remain (each retry uses up an attempt)."""
         request = pb.FailJobRequest(job_id=job_id, lease_token=lease_token, error_message=error_message, retry=retry)
         return Job.from_pb(self._unary("FailJob", request, timeout=timeout).job)
+
+
+def _lease_answer(job_id: str, response: Any) -> datetime | None:
+    if response.cancelled:
+        raise JobCancelled(f"job {job_id} was cancelled: {response.cancel_reason}", cancel_reason=response.cancel_reason)
+    return _time(response, "lease_expires_at")

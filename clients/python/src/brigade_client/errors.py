@@ -16,6 +16,7 @@ __all__ = [
     "ErrorReason",
     "FieldViolation",
     "InvalidArgument",
+    "JobCancelled",
     "LeaseLost",
     "NotFound",
     "PreconditionFailed",
@@ -110,6 +111,17 @@ class ResultRejected(InvalidArgument):
 class LeaseLost(BrigadeError):
     """The lease token is not the job's current lease (it expired, the job was
     completed, failed, cancelled or re-leased). Nothing was changed."""
+
+
+class JobCancelled(LeaseLost):
+    """The job was cancelled while this lease held it; ``reason`` says why.
+
+    Raised by a heartbeat (``extend_lease``) so the worker stops the job.
+    """
+
+    def __init__(self, message: str, *, cancel_reason: str = "") -> None:
+        super().__init__(message)
+        self.cancel_reason = cancel_reason
 
 
 class PreconditionFailed(BrigadeError):

@@ -39,10 +39,10 @@ from typing import Any
 
 from brigade_client._backoff import Backoff
 from brigade_client.client import Client
-from brigade_client.errors import BrigadeError, LeaseLost, NotFound, ResultRejected, Unavailable
+from brigade_client.errors import BrigadeError, JobCancelled, LeaseLost, NotFound, ResultRejected, Unavailable
 from brigade_client.models import Job, JSONDict, LeasedJob, Service
 
-__all__ = ["ErrorCallback", "Handler", "RetryJob", "Worker", "WorkerStats", "current_job"]
+__all__ = ["ErrorCallback", "Handler", "RetryJob", "Worker", "WorkerStats", "cancel_reason", "current_job", "job_cancelled"]
 
 log = logging.getLogger("brigade_client.worker")
 
@@ -70,6 +70,25 @@ def current_job() -> Job | None:
     return getattr(_local, "job", None)
 
 
+def job_cancelled() -> bool:
+    """True once the job whose handler runs in this thread was cancelled.
+
+    The worker hears of a cancel through its queue watch (within a second) or
+    a heartbeat answer; a handler doing long work should check this and stop.
+    Its outcome is then dropped (the job is already ERROR). False outside handlers.
+    """
+    event: threading.Event | None = getattr(_local, "cancel", None)
+    return event is not None and event.is_set()
+
+
+def cancel_reason() -> str | None:
+    """Why the current job was cancelled, once :func:`job_cancelled` is true."""
+    held: _Held | None = getattr(_local, "held", None)
+    if held is None or not held.cancel.is_set():
+        return None
+    return held.cancel_reason
+
+
 @dataclass
 class WorkerStats:
     """Counters, for monitoring and tests. Read them; do not write."""
@@ -81,6 +100,7 @@ class WorkerStats:
     rejected: int = 0
     lost: int = 0
     released: int = 0
+    cancelled: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, n: int = 1) -> None:
@@ -103,6 +123,18 @@ class _Held:
     lost: bool = False
     released: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel_reason: str = ""
+
+    def cancelled(self, reason: str) -> bool:
+        """Marks the job cancelled (its outcome is dropped); false if it already was."""
+        with self.lock:
+            if self.cancel.is_set():
+                return False
+            self.cancel_reason = reason
+            self.lost = True
+            self.cancel.set()
+            return True
 
     @property
     def id(self) -> str:
@@ -434,6 +466,8 @@ class Worker:
     def _execute(self, held: _Held) -> None:
         job = held.leased.job
         _local.job = job
+        _local.cancel = held.cancel
+        _local.held = held
         try:
             kind: str
             payload: Any
@@ -453,6 +487,8 @@ class Worker:
             log.exception("job %s: unexpected error in the worker", job.id)
         finally:
             _local.job = None
+            _local.cancel = None
+            _local.held = None
             with self._idle:
                 held.state = _DONE
                 self._held.pop(held.id, None)
@@ -465,6 +501,9 @@ class Worker:
         with held.lock:
             held.state = _REPORTING
         while True:
+            if held.cancel.is_set():
+                log.info("job %s: cancelled (%s); outcome dropped", job.id, held.cancel_reason)
+                return
             if held.released or held.lost:
                 log.info("job %s: outcome dropped (lease %s)", job.id, "released" if held.released else "lost")
                 return
@@ -539,6 +578,9 @@ class Worker:
         sent = time.monotonic()
         try:
             self.client.extend_lease(held.id, held.token, lease_seconds=self._lease, timeout=self._call_timeout())
+        except JobCancelled as e:
+            self._job_cancelled(held.id, e.cancel_reason)
+            return
         except LeaseLost as e:
             with held.lock:
                 running = held.state == _RUNNING
@@ -564,7 +606,7 @@ class Worker:
         backoff = Backoff(0.2, self.max_backoff)
         while not self._stopping.is_set():
             try:
-                stream = self.client.watch_queue(self.service_id)
+                stream = self.client.watch_queue(self.service_id, on_cancel=self._job_cancelled)
                 with self._lock:
                     self._watch_stream = stream
                 if self._stopping.is_set():
@@ -583,6 +625,14 @@ class Worker:
             # The stream ended (server stopping or gone): look for jobs once, then watch again.
             self._wake.set()
             self._stopping.wait(backoff.next())
+
+    def _job_cancelled(self, job_id: str, reason: str) -> None:
+        """A job was cancelled on the server: tell its handler (if we hold it)."""
+        with self._lock:
+            held = self._held.get(job_id)
+        if held is not None and held.cancelled(reason):
+            self.stats.add("cancelled")
+            log.info("job %s cancelled while running: %s", job_id, reason)
 
     def _cancel_watch(self) -> None:
         with self._lock:

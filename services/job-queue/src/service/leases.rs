@@ -258,7 +258,11 @@ impl JobQueue {
     /// already applied it, the call answers the job again.
     pub async fn fail(&self, job_id: &JobId, token: &str, message: &str, mode: FailMode) -> Result<Job> {
         let job = self.get_job(job_id).await?;
-        if !job.cancelled && job.status != JobStatus::Working && job.applied_token.as_deref() == Some(token) {
+        // A retried failure: the job is where that failure put it.
+        if !job.cancelled
+            && matches!(job.status, JobStatus::Registered | JobStatus::Error)
+            && job.applied_token.as_deref() == Some(token)
+        {
             return Ok(job);
         }
         let message = if message.trim().is_empty() {

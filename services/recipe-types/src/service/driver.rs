@@ -47,12 +47,16 @@ pub struct Plan {
     pub services: HashMap<JobTypeKey, String>,
 }
 
-/// Parsed revisions by revision id: a revision never changes, nor does the
-/// job type revision it names.
+/// Parsed revisions by (recipe type id, revision number), with the
+/// revision's id: a revision never changes, nor does the job type revision it
+/// names.
 #[derive(Default)]
 pub struct PlanCache {
-    plans: Mutex<HashMap<i64, Arc<Plan>>>,
+    plans: Mutex<HashMap<PlanKey, (i64, Arc<Plan>)>>,
 }
+
+/// (recipe type id, revision number).
+type PlanKey = (i64, i64);
 
 pub(super) fn now() -> i64 {
     chrono::Utc::now().timestamp_micros()
@@ -66,14 +70,15 @@ impl Recipes {
     /// The plan of a recipe type revision; job-queue is asked outside any
     /// write transaction.
     pub(crate) async fn plan(&self, recipe_type_id: i64, revision_num: i64) -> Result<(i64, Arc<Plan>)> {
+        let key = (recipe_type_id, revision_num);
+        if let Some(found) = self.plans.plans.lock().ok().and_then(|p| p.get(&key).cloned()) {
+            return Ok(found);
+        }
         let mut tx = self.repo.begin_read().await?;
         let revision = tx
             .get_revision(RecipeTypeId(recipe_type_id), revision_num)
             .await?
             .ok_or_else(|| Error::Internal(format!("revision {revision_num} of type {recipe_type_id} is missing")))?;
-        if let Some(plan) = self.plans.plans.lock().ok().and_then(|p| p.get(&revision.id).cloned()) {
-            return Ok((revision.id, plan));
-        }
         let value: Value = serde_json::from_str(&revision.definition).map_err(|_| corrupt("definition"))?;
         let def = parse_definition(&value).map_err(|_| corrupt("definition"))?;
         let (resolved, infos) = self.types.resolve(tx.as_mut(), &def).await?;
@@ -87,7 +92,7 @@ impl Recipes {
             services,
         });
         if let Ok(mut plans) = self.plans.plans.lock() {
-            plans.insert(revision.id, plan.clone());
+            plans.insert(key, (revision.id, plan.clone()));
         }
         Ok((revision.id, plan))
     }

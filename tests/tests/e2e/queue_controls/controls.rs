@@ -478,3 +478,47 @@ async fn an_empty_version_on_update_is_invalid() {
         .expect_err("empty version");
     assert_eq!(e.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn a_claim_checks_the_service_in_and_pages_are_capped() {
+    let db = TestDatabase::new(Backend::Sqlite).await.expect("sqlite");
+    let jq = Replica::start_with(&db, nowhere(), |c| c.limits.max_page_size = 2).await;
+    let mut client = jq.client().await;
+    let service_id = service(&mut client, "checked-in", |_| {}).await;
+    for n in 0..3 {
+        submit_n(&mut client, &service_id, n).await;
+    }
+    let checked_in = |client: &mut brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient<_>| {
+        let mut client = client.clone();
+        let id = service_id.clone();
+        async move {
+            let s = client
+                .get_service(pb::GetServiceRequest { id })
+                .await
+                .expect("service")
+                .into_inner()
+                .service
+                .expect("service");
+            micros(s.last_checked_in.as_ref().expect("checked in"))
+        }
+    };
+    let before = checked_in(&mut client).await;
+    let started = Instant::now();
+    eventually(DEADLINE, "a second after the last check-in", || async {
+        (started.elapsed() >= Duration::from_millis(1100)).then_some(())
+    })
+    .await;
+    claim(&mut client, &service_id, 1, "w").await;
+    assert!(checked_in(&mut client).await > before, "a claim counts as a check-in");
+    let page = client
+        .list_jobs(pb::ListJobsRequest {
+            service_id: service_id.clone(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(page.jobs.len(), 2, "the page size is capped");
+    assert!(!page.next_page_token.is_empty());
+}

@@ -27,6 +27,14 @@ pub struct Replica {
 
 impl Replica {
     pub async fn start(db: &TestDatabase, recipe_types_url: String) -> Self {
+        Self::start_with(db, recipe_types_url, |_| {}).await
+    }
+
+    pub async fn start_with(
+        db: &TestDatabase,
+        recipe_types_url: String,
+        tune: impl FnOnce(&mut brigade_job_queue::Config),
+    ) -> Self {
         let mut config = brigade_job_queue::Config::local(
             "127.0.0.1:0".parse().expect("addr"),
             db.dir.path().to_path_buf(),
@@ -34,6 +42,7 @@ impl Replica {
             recipe_types_url,
         );
         config.limits.reaper_interval_ms = 100;
+        tune(&mut config);
         let app = brigade_job_queue::Application::build(config)
             .await
             .expect("job-queue starts");
