@@ -16,6 +16,8 @@ pub enum BodyError {
     NotJson,
     Malformed(String),
     TooDeep(u32),
+    /// The client did not send the whole body in time.
+    Timeout,
 }
 
 impl BodyError {
@@ -23,6 +25,7 @@ impl BodyError {
         match self {
             Self::TooLarge(_) => http::StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Timeout => http::StatusCode::REQUEST_TIMEOUT,
             _ => http::StatusCode::BAD_REQUEST,
         }
     }
@@ -32,6 +35,8 @@ impl BodyError {
 pub struct BodyLimits {
     pub max_bytes: u64,
     pub max_depth: u32,
+    /// Time allowed for the whole body to arrive, so a stalled body cannot hold a slot.
+    pub read_timeout: std::time::Duration,
 }
 
 /// `application/json` or any `*+json`, parameters such as charset allowed.
@@ -43,11 +48,13 @@ pub fn is_json_content_type(headers: &HeaderMap) -> Option<bool> {
 
 pub async fn read_bytes(body: Body, limits: BodyLimits) -> Result<Bytes, BodyError> {
     let limit = usize::try_from(limits.max_bytes).unwrap_or(usize::MAX);
-    Limited::new(body, limit)
-        .collect()
-        .await
-        .map(http_body_util::Collected::to_bytes)
-        .map_err(|_| BodyError::TooLarge(limits.max_bytes))
+    let collect = Limited::new(body, limit).collect();
+    match tokio::time::timeout(limits.read_timeout, collect).await {
+        Err(_) => Err(BodyError::Timeout),
+        Ok(collected) => collected
+            .map(http_body_util::Collected::to_bytes)
+            .map_err(|_| BodyError::TooLarge(limits.max_bytes)),
+    }
 }
 
 /// Nesting depth of raw JSON text, counted before parsing so a hostile body

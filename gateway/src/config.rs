@@ -63,6 +63,57 @@ pub struct Limits {
     /// Deadline of each gRPC call to a service, in milliseconds.
     #[arg(long = "grpc-timeout-ms", env = "BRIGADE_GRPC_TIMEOUT_MS", value_name = "BRIGADE_GRPC_TIMEOUT_MS", default_value_t = Limits::default().grpc_timeout_ms, value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub grpc_timeout_ms: u64,
+    /// Most jobs one TopChef list answer holds; `links.next` leads to the rest.
+    #[arg(long = "max-list-items", env = "BRIGADE_MAX_LIST_ITEMS", value_name = "BRIGADE_MAX_LIST_ITEMS", default_value_t = Limits::default().max_list_items, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_list_items: u32,
+    /// Time allowed for a client to send a request's headers, in milliseconds (per connection).
+    #[arg(long = "header-read-timeout-ms", env = "BRIGADE_HEADER_READ_TIMEOUT_MS", value_name = "BRIGADE_HEADER_READ_TIMEOUT_MS", default_value_t = Limits::default().header_read_timeout_ms, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub header_read_timeout_ms: u64,
+    /// Time allowed for a client to send a request body, in milliseconds (408 after).
+    #[arg(long = "body-read-timeout-ms", env = "BRIGADE_BODY_READ_TIMEOUT_MS", value_name = "BRIGADE_BODY_READ_TIMEOUT_MS", default_value_t = Limits::default().body_read_timeout_ms, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub body_read_timeout_ms: u64,
+    #[command(flatten)]
+    pub api: ApiInfo,
+}
+
+/// What `GET /` says about this deployment (TopChef's API metadata).
+#[derive(clap::Args, Clone, Debug)]
+#[group(id = "gateway_api_info")]
+pub struct ApiInfo {
+    /// `documentation_url` at `GET /`.
+    #[arg(id = "api_documentation_url", long = "api-documentation-url", env = "BRIGADE_API_DOCUMENTATION_URL", value_name = "BRIGADE_API_DOCUMENTATION_URL", default_value = ApiInfo::DOCUMENTATION_URL)]
+    pub documentation_url: String,
+    /// `maintainer_name` at `GET /`.
+    #[arg(long = "api-maintainer-name", env = "BRIGADE_API_MAINTAINER_NAME", value_name = "BRIGADE_API_MAINTAINER_NAME", default_value = ApiInfo::MAINTAINER_NAME)]
+    pub maintainer_name: String,
+    /// `maintainer_email` at `GET /`.
+    #[arg(long = "api-maintainer-email", env = "BRIGADE_API_MAINTAINER_EMAIL", value_name = "BRIGADE_API_MAINTAINER_EMAIL", default_value = ApiInfo::MAINTAINER_EMAIL)]
+    pub maintainer_email: String,
+    /// `source_code_repository_url` at `GET /`.
+    #[arg(long = "api-source-code-url", env = "BRIGADE_API_SOURCE_CODE_URL", value_name = "BRIGADE_API_SOURCE_CODE_URL", default_value = ApiInfo::SOURCE_CODE_URL)]
+    pub source_code_repository_url: String,
+    /// `version` at `GET /` (default: Brigade's version).
+    #[arg(id = "api_version", long = "api-version", env = "BRIGADE_API_VERSION", value_name = "BRIGADE_API_VERSION", default_value = env!("CARGO_PKG_VERSION"))]
+    pub version: String,
+}
+
+impl ApiInfo {
+    const DOCUMENTATION_URL: &str = "https://github.com/brigade-lab/brigade#readme";
+    const MAINTAINER_NAME: &str = "Brigade maintainers";
+    const MAINTAINER_EMAIL: &str = "maintainers@brigade.invalid";
+    const SOURCE_CODE_URL: &str = "https://github.com/brigade-lab/brigade";
+}
+
+impl Default for ApiInfo {
+    fn default() -> Self {
+        Self {
+            documentation_url: Self::DOCUMENTATION_URL.to_owned(),
+            maintainer_name: Self::MAINTAINER_NAME.to_owned(),
+            maintainer_email: Self::MAINTAINER_EMAIL.to_owned(),
+            source_code_repository_url: Self::SOURCE_CODE_URL.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -73,6 +124,10 @@ impl Default for Limits {
             request_timeout_ms: 30_000,
             max_concurrent_requests: 1024,
             grpc_timeout_ms: 10_000,
+            max_list_items: 1000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            api: ApiInfo::default(),
         }
     }
 }

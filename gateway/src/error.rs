@@ -73,6 +73,17 @@ pub fn describe(status: &tonic::Status) -> Failure {
     }
 }
 
+/// A 503 tells the client when to try again.
+pub fn retry_after(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(http::header::RETRY_AFTER)
+            .or_insert(http::HeaderValue::from_static("1"));
+    }
+    response
+}
+
 // ---------------------------------------------------------------- TopChef --
 
 /// One TopChef error.
@@ -111,6 +122,9 @@ pub mod titles {
     pub const TIMEOUT: &str = "Gateway Timeout";
     pub const INTERNAL: &str = "Internal Server Error";
     pub const TOO_MANY: &str = "Too Many Requests";
+    pub const TIMEOUT_BODY: &str = "Request Timeout";
+    pub const UNSUPPORTED: &str = "Unsupported Media Type";
+    pub const BAD_PATH: &str = "Bad Request";
 }
 
 /// Brigade's fix of TopChef's reducer: equal codes stay, any mix of 4xx is 400,
@@ -181,11 +195,15 @@ impl TopChefError {
 
 impl From<BodyError> for TopChefError {
     fn from(e: BodyError) -> Self {
-        let status = e.status();
-        let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            titles::TOO_LARGE
-        } else {
-            titles::NOT_JSON
+        // TopChef answers a body that is not JSON with its 400, whatever the content type.
+        let status = match e.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::BAD_REQUEST,
+            other => other,
+        };
+        let title = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => titles::TOO_LARGE,
+            StatusCode::REQUEST_TIMEOUT => titles::TIMEOUT_BODY,
+            _ => titles::NOT_JSON,
         };
         let detail = match e {
             BodyError::TooLarge(limit) => format!("The request body is larger than the limit of {limit} bytes"),
@@ -195,6 +213,7 @@ impl From<BodyError> for TopChefError {
                 .to_owned(),
             BodyError::Malformed(m) => format!("The request body is not valid JSON: {m}"),
             BodyError::TooDeep(d) => format!("The request body is nested deeper than {d} levels"),
+            BodyError::Timeout => "The request body did not arrive in time".to_owned(),
         };
         Self::single(status, title, detail)
     }
@@ -243,7 +262,7 @@ impl IntoResponse for TopChefError {
         if let Some(allow) = self.allow.and_then(|a| a.parse().ok()) {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
-        response
+        retry_after(response)
     }
 }
 
@@ -294,6 +313,7 @@ impl From<BodyError> for ScaleError {
             BodyError::NotJson => "The request body must be a JSON object.".to_owned(),
             BodyError::Malformed(m) => format!("JSON parse error - {m}"),
             BodyError::TooDeep(d) => format!("JSON parse error - nested deeper than {d} levels"),
+            BodyError::Timeout => "The request body did not arrive in time.".to_owned(),
         };
         Self::new(status, detail)
     }
@@ -302,7 +322,7 @@ impl From<BodyError> for ScaleError {
 impl IntoResponse for ScaleError {
     fn into_response(self) -> Response {
         let body = crate::scale::model::ScaleErrorBody { detail: self.detail };
-        (self.status, Json(body)).into_response()
+        retry_after((self.status, Json(body)).into_response())
     }
 }
 
@@ -318,6 +338,29 @@ mod tests {
         assert_eq!(reduce_status([404, 405]), 400);
         assert_eq!(reduce_status([400, 500]), 500);
         assert_eq!(reduce_status([]), 500);
+    }
+
+    #[test]
+    fn conflicts_are_409_in_each_envelope() {
+        for status in [
+            ErrorReason::Conflict.status(Code::Aborted, "the row changed; retry", &[]),
+            ErrorReason::AlreadyExists.status(Code::AlreadyExists, "the name is taken", &[]),
+            ErrorReason::IdempotencyConflict.status(Code::AlreadyExists, "key reused", &[]),
+        ] {
+            let topchef = TopChefError::from(status.clone());
+            assert_eq!(topchef.status(), StatusCode::CONFLICT);
+            assert_eq!(topchef.errors[0].title, titles::CONFLICT);
+            assert_eq!(ScaleError::from(status).status, StatusCode::CONFLICT);
+        }
+    }
+
+    #[test]
+    fn unavailable_carries_retry_after() {
+        let response = ScaleError::new(StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+        let response =
+            TopChefError::single(StatusCode::SERVICE_UNAVAILABLE, titles::UNAVAILABLE, "down").into_response();
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER));
     }
 
     #[test]

@@ -154,3 +154,69 @@ impl Kind for LenientBool {
         }
     }
 }
+
+/// Any whole number that fits 32 bits (a priority).
+#[derive(Debug)]
+pub struct Int32(pub i32);
+
+impl Kind for Int32 {
+    fn read(value: Value) -> Result<Self, Vec<(String, String)>> {
+        value
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map_or_else(|| invalid("Not a valid integer."), |n| Ok(Self(n)))
+    }
+}
+
+/// An RFC 3339 date and time, e.g. `2026-01-01T12:00:00Z`.
+#[derive(Debug)]
+pub struct Timestamp(pub prost_types::Timestamp);
+
+impl Timestamp {
+    pub fn parse(text: &str) -> Option<prost_types::Timestamp> {
+        let t = chrono::DateTime::parse_from_rfc3339(text.trim()).ok()?;
+        Some(prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+        })
+    }
+}
+
+impl Kind for Timestamp {
+    fn read(value: Value) -> Result<Self, Vec<(String, String)>> {
+        match value.as_str().and_then(Self::parse) {
+            Some(t) => Ok(Self(t)),
+            None => invalid("Not a valid RFC 3339 datetime."),
+        }
+    }
+}
+
+/// A limit that `null` removes: a whole number ≥ 1, or `null` for none.
+#[derive(Debug)]
+pub struct Limit(pub Option<i32>);
+
+impl Kind for Limit {
+    const NULL_IS_ABSENT: bool = false;
+    fn read(value: Value) -> Result<Self, Vec<(String, String)>> {
+        match value {
+            Value::Null => Ok(Self(None)),
+            v => match v.as_i64().and_then(|n| i32::try_from(n).ok()) {
+                Some(n) if n >= 1 => Ok(Self(Some(n))),
+                _ => invalid("Must be an integer of at least 1, or null."),
+            },
+        }
+    }
+}
+
+/// A progress figure, 0 to 100.
+#[derive(Debug)]
+pub struct Percent(pub i32);
+
+impl Kind for Percent {
+    fn read(value: Value) -> Result<Self, Vec<(String, String)>> {
+        match value.as_i64() {
+            Some(n @ 0..=100) => Ok(Self(i32::try_from(n).unwrap_or(0))),
+            _ => invalid("Must be an integer between 0 and 100."),
+        }
+    }
+}

@@ -40,14 +40,99 @@ pub async fn not_found(request: Request) -> Response {
     .into_response()
 }
 
+/// Brigade's own routes under TopChef's paths (the worker protocol and queue controls),
+/// which answer a body that is not JSON with 415 as Scale's do, not TopChef's 400.
+pub fn is_brigade_path(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["", "services", _, "jobs", action] => ["batch", "claim", "cancel", "retry"].contains(action),
+        ["", "jobs", _, action] => ["heartbeat", "complete", "fail", "cancel", "retry"].contains(action),
+        _ => false,
+    }
+}
+
+/// A percent-encoded path that does not decode to UTF-8 is refused in the API's JSON shape
+/// (the path extractors would answer in plain text).
+fn path_is_utf8(path: &str) -> bool {
+    percent_decoded(path).is_some_and(|bytes| String::from_utf8(bytes).is_ok())
+}
+
+fn percent_decoded(path: &str) -> Option<Vec<u8>> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes.get(i + 1..i + 3))
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        if let Some(byte) = escaped {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// A state-changing request with a `Content-Type` that is not JSON: what a browser sends
+/// cross-site without a CORS preflight (forms, `text/plain`). PATCH is left to the handlers
+/// (TopChef's PATCH without JSON is a heartbeat, and PATCH always needs a preflight).
+fn refused_content_type(request: &Request) -> Option<Response> {
+    let method = request.method();
+    if ![Method::POST, Method::PUT, Method::DELETE].contains(method) {
+        return None;
+    }
+    if crate::body::is_json_content_type(request.headers()) != Some(false) {
+        return None;
+    }
+    let path = request.uri().path();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(not text)")
+        .to_owned();
+    let error = crate::body::BodyError::UnsupportedMediaType(content_type);
+    Some(if is_scale_path(path) {
+        ScaleError::from(error).into_response()
+    } else if is_brigade_path(path) || method == Method::DELETE {
+        let mut e = TopChefError::from(error);
+        if let Some(first) = e.errors.first_mut() {
+            first.status_code = StatusCode::UNSUPPORTED_MEDIA_TYPE.as_u16();
+            first.title = titles::UNSUPPORTED.to_owned();
+        }
+        e.into_response()
+    } else {
+        TopChefError::from(error).into_response()
+    })
+}
+
 /// Runs inside routing (the path is matched, the method not yet):
-/// * `X-HTTP-Method-Override` replaces the method; GET, HEAD, OPTIONS and DELETE drop the body.
+/// * A path that is not UTF-8 once decoded is a JSON 400.
+/// * `X-HTTP-Method-Override` on a POST replaces the method (never on another method, so a
+///   GET or HEAD cannot become a write); GET, HEAD, OPTIONS and DELETE drop the body. A
+///   method the route does not serve answers 405 as any other would.
+/// * A POST, PUT or DELETE with a `Content-Type` that is not JSON is refused (415 on Scale and
+///   Brigade routes, TopChef's 400 `Request Not JSON` on TopChef's).
 /// * OPTIONS answers 200 with `Allow`.
 /// * An unrouted method answers 405 in JSON with `Allow`.
 pub async fn methods(mut request: Request, next: Next) -> Response {
-    if let Some(method) = request
-        .headers()
+    if !path_is_utf8(request.uri().path()) {
+        let path = request.uri().path().to_owned();
+        return surface_error(
+            &path,
+            StatusCode::BAD_REQUEST,
+            titles::BAD_PATH,
+            "The request path is not valid UTF-8".to_owned(),
+        );
+    }
+    let overridable = request.method() == Method::POST;
+    if let Some(method) = (request.headers())
         .get("x-http-method-override")
+        .filter(|_| overridable)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_uppercase())
         .and_then(|v| Method::from_bytes(v.as_bytes()).ok())
@@ -70,6 +155,9 @@ pub async fn methods(mut request: Request, next: Next) -> Response {
             request.headers_mut().remove(header::TRANSFER_ENCODING);
         }
         *request.method_mut() = method;
+    }
+    if let Some(refused) = refused_content_type(&request) {
+        return refused;
     }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -167,4 +255,27 @@ pub async fn request_scope(request: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_owned();
     brigade_common::trace::REQUEST_ID.scope(id, next.run(request)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brigade_paths() {
+        assert!(is_brigade_path("/services/x/jobs/claim"));
+        assert!(is_brigade_path("/jobs/x/complete"));
+        assert!(is_brigade_path("/services/x/jobs/cancel"));
+        assert!(!is_brigade_path("/services/x/jobs"));
+        assert!(!is_brigade_path("/services"));
+        assert!(!is_brigade_path("/jobs/x"));
+    }
+
+    #[test]
+    fn utf8_paths() {
+        assert!(path_is_utf8("/services/%C3%A9"));
+        assert!(!path_is_utf8("/services/%FF"));
+        assert!(path_is_utf8("/services/%Z1"));
+        assert!(path_is_utf8("/v6/recipes/1/"));
+    }
 }

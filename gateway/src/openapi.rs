@@ -28,10 +28,12 @@ and Scale v6's recipe-type API (`/v6/recipe-types/…`).
 * Every Scale path is also served under `/v7/` and without its trailing slash (listed here too, \
 tagged *Scale v6 aliases*).
 * `HEAD` works on every GET route; `OPTIONS` answers 200 with `Allow` on every path; an unrouted \
-method is a JSON 405 with `Allow`; `X-HTTP-Method-Override` is honoured (GET, HEAD, OPTIONS and \
-DELETE drop the body).
+method is a JSON 405 with `Allow`; `X-HTTP-Method-Override` is honoured on POST only, to a method \
+the route serves (GET, HEAD, OPTIONS and DELETE drop the body).
+* A POST, PUT or DELETE with a non-JSON `Content-Type` is refused (415; TopChef's routes answer \
+TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
 * Any request may be shed with 503 and `Retry-After: 1` under load, or end in 504 after \
-`BRIGADE_REQUEST_TIMEOUT_MS`.";
+`BRIGADE_REQUEST_TIMEOUT_MS`; every 503 carries `Retry-After`.";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,12 +54,17 @@ DELETE drop the body).
         topchef::services::queue,
         topchef::services::jobs,
         topchef::services::submit,
+        topchef::services::jobs_heartbeat,
+        topchef::bulk::cancel,
+        topchef::bulk::retry,
         topchef::services::next,
         brigade::leases::batch_submit,
         brigade::leases::claim,
         topchef::jobs::list,
         topchef::jobs::detail,
         topchef::jobs::patch,
+        topchef::jobs::delete,
+        topchef::jobs::retry,
         brigade::leases::heartbeat,
         brigade::leases::complete,
         brigade::leases::fail,
@@ -70,6 +77,11 @@ DELETE drop the body).
         scale::recipe_types::revisions,
         scale::recipe_types::revision,
         scale::recipe_types::revision_short,
+        scale::recipes::list,
+        scale::recipes::create,
+        scale::recipes::detail,
+        scale::recipes::cancel,
+        scale::recipes::reprocess,
     ),
     components(schemas(topchef::model::TopChefErrors, scale::model::ScaleErrorBody)),
     modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &ScaleAliases),
@@ -232,7 +244,7 @@ fn error_response(description: &str, schema: &str, status: &str) -> Response {
             "Retry-After",
             HeaderBuilder::new()
                 .schema(string())
-                .description(Some("Seconds to wait; sent when load is shed."))
+                .description(Some("Seconds to wait before retrying."))
                 .build(),
         );
     }

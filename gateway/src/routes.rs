@@ -2,12 +2,12 @@
 
 use axum::Router;
 use axum::handler::Handler;
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use http::Method;
 
 use crate::brigade::{docs, health, leases};
 use crate::state::AppState;
-use crate::topchef::{jobs, root, services};
+use crate::topchef::{bulk, jobs, root, services};
 
 /// One method on one path and the handler that serves it.
 pub struct Route {
@@ -28,6 +28,10 @@ impl Route {
 
     pub fn patch<H: Handler<T, AppState>, T: 'static>(path: impl Into<String>, handler: H) -> Self {
         Self::new(Method::PATCH, path, patch(handler))
+    }
+
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(path: impl Into<String>, handler: H) -> Self {
+        Self::new(Method::DELETE, path, delete(handler))
     }
 
     fn new(method: Method, path: impl Into<String>, handler: MethodRouter<AppState>) -> Self {
@@ -56,12 +60,17 @@ pub fn table() -> Vec<Route> {
         Route::get("/services/{id}/queue", services::queue),
         Route::get("/services/{id}/jobs", services::jobs),
         Route::post("/services/{id}/jobs", services::submit),
+        Route::patch("/services/{id}/jobs", services::jobs_heartbeat),
+        Route::post("/services/{id}/jobs/cancel", bulk::cancel),
+        Route::post("/services/{id}/jobs/retry", bulk::retry),
         Route::get("/services/{id}/jobs/next", services::next),
         Route::post("/services/{id}/jobs/batch", leases::batch_submit),
         Route::post("/services/{id}/jobs/claim", leases::claim),
         Route::get("/jobs", jobs::list),
         Route::get("/jobs/{id}", jobs::detail),
         Route::patch("/jobs/{id}", jobs::patch),
+        Route::delete("/jobs/{id}", jobs::delete),
+        Route::post("/jobs/{id}/retry", jobs::retry),
         Route::post("/jobs/{id}/heartbeat", leases::heartbeat),
         Route::post("/jobs/{id}/complete", leases::complete),
         Route::post("/jobs/{id}/fail", leases::fail),

@@ -70,6 +70,7 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -84,7 +85,13 @@ impl Application {
         config.validate()?;
         let router = app(&config)?;
         let addr = listener.local_addr()?;
-        Ok(Self { listener, addr, router })
+        let header_read_timeout = Duration::from_millis(config.limits.header_read_timeout_ms);
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            header_read_timeout,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -92,11 +99,53 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    ///
+    /// Each connection is served on its own with a deadline for its request headers
+    /// (hyper's `header_read_timeout`); bodies have theirs in `body::read_bytes`. So a
+    /// client that stalls holds only its own connection, never a slot of the global limit
+    /// for longer than those deadlines.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::conn::auto::Builder;
+        use hyper_util::service::TowerToHyperService;
+
         tracing::info!(addr = %self.local_addr(), "gateway serving");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let service = TowerToHyperService::new(self.router);
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut shutdown => break,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off briefly, keep serving.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "connection ended");
+                }
+            });
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
         tracing::info!("gateway stopped");
         Ok(())
     }

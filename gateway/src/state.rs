@@ -21,6 +21,9 @@ pub struct AppState {
     pub job_queue_health: HealthClient<Channel>,
     pub recipe_types_health: HealthClient<Channel>,
     pub limits: BodyLimits,
+    /// Most jobs one TopChef list answer holds.
+    pub max_list_items: i32,
+    pub api: std::sync::Arc<crate::config::ApiInfo>,
 }
 
 /// A channel that connects on first use and reconnects after failures, with a
@@ -62,7 +65,10 @@ impl AppState {
             limits: BodyLimits {
                 max_bytes: config.limits.max_body_bytes,
                 max_depth: config.limits.max_json_depth,
+                read_timeout: Duration::from_millis(config.limits.body_read_timeout_ms),
             },
+            max_list_items: i32::try_from(config.limits.max_list_items).unwrap_or(1000),
+            api: std::sync::Arc::new(config.limits.api.clone()),
         })
     }
 }

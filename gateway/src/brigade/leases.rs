@@ -11,7 +11,7 @@ use crate::envelope::{BaseUrl, json, scale_date};
 use crate::error::TopChefError;
 use crate::state::AppState;
 use crate::topchef::extract::{Body, Json, OptionalJson, PathId, Problems};
-use crate::topchef::model::{JobDetail, Linked, Links, TopChefBodyErrors, TopChefErrors};
+use crate::topchef::model::{BrigadeBodyErrors, JobDetail, Linked, Links, TopChefErrors};
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
@@ -25,6 +25,7 @@ fn job_response(base: &BaseUrl, job: Option<pb::Job>) -> Linked<JobDetail> {
 impl Body for model::JobBatch {
     fn check(&self, problems: &mut Problems) {
         problems.required("parameters", &self.parameters);
+        self.controls.check(problems);
     }
 }
 
@@ -35,9 +36,11 @@ impl Body for model::JobBatch {
     request_body(content = model::JobBatch, content_type = "application/json"),
     responses(
         (status = 201, description = "All jobs created, REGISTERED, in the order given.", body = Linked<Vec<JobDetail>>),
+        (status = 200, description = "The `idempotency_key` was used before with the same batch: the first jobs, unchanged.", body = Linked<Vec<JobDetail>>),
+        (status = 409, description = "Conflict: the `idempotency_key` was used with a different body.", body = TopChefErrors),
         (status = 400, description = "JSONSchema Validation Error (any document invalid: nothing is created); Deserialization Error From Client Data (`parameters` missing, not a list of 1–1000 objects); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn batch_submit(
@@ -46,15 +49,37 @@ pub async fn batch_submit(
     PathId(id): PathId,
     Json(body): Json<model::JobBatch>,
 ) -> Result<Response> {
+    let priority = body.controls.priority.given().map_or(0, |p| p.0);
+    let run_at = body.controls.run_at.given().map(|t| t.0);
+    let key = body.controls.idempotency_key.given();
+    let parameters = body.parameters.given().map(|p| p.0).unwrap_or_default();
+    // Plain batches travel as plain parameters; controls need the per-job form.
+    let plain = priority == 0 && run_at.is_none() && key.is_none();
+    let jobs = (if plain { Vec::new() } else { parameters.clone() })
+        .into_iter()
+        .enumerate()
+        .map(|(i, parameters_json)| pb::JobSubmission {
+            parameters_json,
+            priority,
+            run_at,
+            idempotency_key: key.as_ref().map(|k| format!("{k}/{i}")),
+            ..Default::default()
+        })
+        .collect();
     let request = pb::SubmitJobsRequest {
         service_id: id.clone(),
-        parameters_json: body.parameters.given().map(|p| p.0).unwrap_or_default(),
-        ..Default::default()
+        parameters_json: if plain { parameters } else { Vec::new() },
+        jobs,
     };
-    let response = state.jq().submit_jobs(request).await?;
-    let jobs = response.into_inner().jobs;
+    let response = state.jq().submit_jobs(request).await?.into_inner();
+    let jobs = response.jobs;
+    let status = if response.created.iter().any(|c| *c) || response.created.is_empty() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(json(
-        StatusCode::CREATED,
+        status,
         Linked {
             data: jobs.iter().map(JobDetail::from).collect::<Vec<_>>(),
             links: Links::to(base.join(&format!("/services/{id}/jobs/batch"))),
@@ -81,6 +106,7 @@ impl Body for model::ClaimRequest {
         (status = 400, description = "Deserialization Error From Client Data (a field of the wrong type or out of range); Request Not JSON (a non-empty body without a JSON `Content-Type`, or a malformed one).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = TopChefErrors),
         (status = 413, description = "Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.", body = TopChefErrors),
+        (status = 415, description = "Unsupported Media Type: a `Content-Type` that is not JSON (a form post is refused).", body = TopChefErrors),
     )
 )]
 pub async fn claim(
@@ -107,10 +133,17 @@ impl Body for model::LeaseHeartbeat {
     fn check(&self, problems: &mut Problems) {
         problems.required("lease_token", &self.lease_token);
         problems.optional("lease_seconds", &self.lease_seconds);
+        problems.optional("progress", &self.progress);
+        problems.optional("progress_message", &self.progress_message);
+        if let crate::fields::Field::Given(m) = &self.progress_message
+            && m.chars().count() > 200
+        {
+            problems.push("progress_message", "Longer than 200 characters.");
+        }
     }
 }
 
-/// Extends a lease.
+/// Extends a lease and reports progress; the answer says when the job was cancelled.
 #[utoipa::path(
     post, path = "/jobs/{id}/heartbeat", operation_id = "heartbeat_lease", tag = "Worker protocol",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
@@ -119,7 +152,7 @@ impl Body for model::LeaseHeartbeat {
         (status = 200, description = "The lease's new expiry.", body = model::LeaseExtended),
         (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Deserialization Error From Client Data (`lease_token` missing, a field of the wrong type or out of range); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn heartbeat(
@@ -131,12 +164,14 @@ pub async fn heartbeat(
         job_id: id,
         lease_token: body.lease_token.given().unwrap_or_default(),
         lease_seconds: body.lease_seconds.given().map_or(0, |n| n.0),
-        ..Default::default()
+        progress: body.progress.given().map(|p| p.0),
+        progress_message: body.progress_message.given(),
     };
-    let response = state.jq().extend_lease(request).await?;
-    let expires = response.into_inner().lease_expires_at;
+    let response = state.jq().extend_lease(request).await?.into_inner();
     let data = model::LeaseExtendedData {
-        lease_expires_at: scale_date(expires.as_ref()),
+        lease_expires_at: scale_date(response.lease_expires_at.as_ref()),
+        cancelled: response.cancelled,
+        cancel_reason: Some(response.cancel_reason).filter(|r| !r.is_empty()),
     };
     Ok(json(StatusCode::OK, model::LeaseExtended { data }))
 }
@@ -157,7 +192,7 @@ impl Body for model::CompleteRequest {
         (status = 200, description = "The job, COMPLETED.", body = Linked<JobDetail>),
         (status = 400, description = "JSONSchema Validation Error (results invalid; the job stays WORKING); Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition (e.g. the job was cancelled); Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn complete(
@@ -194,7 +229,7 @@ impl Body for model::FailRequest {
         (status = 200, description = "The job, ERROR (or REGISTERED again).", body = Linked<JobDetail>),
         (status = 400, description = "Stale Lease (the token is not the job's current lease token; nothing changes); Failed Precondition; Deserialization Error From Client Data; Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
-        TopChefBodyErrors,
+        BrigadeBodyErrors,
     )
 )]
 pub async fn fail(
@@ -222,6 +257,7 @@ pub async fn fail(
     responses(
         (status = 200, description = "The job, ERROR with `cancelled: true` (any lease is revoked).", body = Linked<JobDetail>),
         (status = 400, description = "Failed Precondition: the job has already ended.", body = TopChefErrors),
+        (status = 415, description = "Unsupported Media Type: a `Content-Type` that is not JSON (a form post is refused).", body = TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Job Not Found.", body = TopChefErrors),
     )
 )]

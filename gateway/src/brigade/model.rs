@@ -7,8 +7,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::envelope::scale_date;
-use crate::fields::{Field, Kind, PositiveInt};
-use crate::topchef::model::{JobDetail, TopChefErrors};
+use crate::fields::{Field, Kind, Percent, PositiveInt};
+use crate::topchef::model::{JobControls, JobDetail, TopChefErrors};
 
 /// Liveness of the gateway process.
 #[derive(Serialize, ToSchema)]
@@ -96,6 +96,10 @@ pub struct JobBatch {
     /// Each validated against the service's registration schema.
     #[schema(value_type = Vec<Object>, required = true, min_items = 1, max_items = 1000)]
     pub parameters: Field<ParameterList>,
+    /// Controls for every job of the batch. With `idempotency_key` K, job i (from 0) is keyed `K/i`,
+    /// so the same batch sent again answers 200 with the first jobs.
+    #[serde(flatten)]
+    pub controls: JobControls,
 }
 
 /// `POST /services/{id}/jobs/claim` body (optional; empty means all defaults).
@@ -140,12 +144,22 @@ pub struct LeaseHeartbeat {
     /// New lease length from now (default: the service's `lease_seconds`).
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
+    /// Progress, 0–100; shown on the job.
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 100)]
+    pub progress: Field<Percent>,
+    /// A short note on the progress (at most 200 characters).
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub progress_message: Field<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct LeaseExtendedData {
     #[schema(required = true, format = DateTime)]
     pub lease_expires_at: Option<String>,
+    /// The job was cancelled: stop working on it (the lease is gone).
+    pub cancelled: bool,
+    #[schema(required = true)]
+    pub cancel_reason: Option<String>,
 }
 
 /// `POST /jobs/{id}/heartbeat` answer.

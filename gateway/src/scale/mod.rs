@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod model;
 pub mod recipe_types;
+pub mod recipes;
 
 use http::StatusCode;
 
@@ -34,9 +35,38 @@ pub fn routes() -> Vec<Route> {
                 Route::get(format!("{base}/{{name}}/revisions/{{revision_num}}{slash}"), revision),
                 Route::get(format!("{base}/{{name}}/{{revision_num}}{slash}"), revision_short),
             ]);
+            let base = format!("/{version}/recipes");
+            routes.extend([
+                Route::get(format!("{base}{slash}"), recipes::list),
+                Route::post(format!("{base}{slash}"), recipes::create),
+                Route::get(format!("{base}/{{id}}{slash}"), recipes::detail),
+                Route::post(format!("{base}/{{id}}/cancel{slash}"), recipes::cancel),
+                Route::post(format!("{base}/{{id}}/reprocess{slash}"), recipes::reprocess),
+            ]);
         }
     }
     routes
+}
+
+/// Most values one query key may take on a list, and the longest value.
+pub const MAX_FILTER_VALUES: usize = 100;
+pub const MAX_FILTER_CHARS: usize = 200;
+
+/// The values of one filter key, capped in count and length (400 past the cap),
+/// so a hostile query cannot make a list query unbounded.
+pub fn capped_values<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Vec<&'a str>> {
+    let found = values(pairs, key);
+    if found.len() > MAX_FILTER_VALUES {
+        return Err(ScaleError::bad_request(format!(
+            "Too many values for \"{key}\": at most {MAX_FILTER_VALUES}"
+        )));
+    }
+    if found.iter().any(|v| v.chars().count() > MAX_FILTER_CHARS) {
+        return Err(ScaleError::bad_request(format!(
+            "A value of \"{key}\" is longer than {MAX_FILTER_CHARS} characters"
+        )));
+    }
+    Ok(found)
 }
 
 /// The query string as ordered (key, value) pairs.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use crate::envelope::{document, json, scale_date};
-use crate::fields::{Field, LenientBool, Object};
+use crate::fields::{AnyObject, Field, LenientBool, Object, PositiveInt};
 
 /// Scale's (Django REST framework's) error body.
 #[derive(Serialize, ToSchema)]
@@ -395,4 +395,374 @@ pub enum OrderKey {
     RevisionNum,
     #[serde(rename = "-revision_num")]
     RevisionNumDesc,
+}
+
+// ---------------------------------------------------------------- recipes --
+
+/// The recipe type of a recipe, as Scale's recipe serializer shows it.
+#[derive(Serialize, ToSchema)]
+pub struct RecipeTypeBase {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    pub revision_num: i64,
+}
+
+impl From<pb::RecipeTypeSummary> for RecipeTypeBase {
+    fn from(s: pb::RecipeTypeSummary) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            title: s.title,
+            description: s.description,
+            revision_num: s.revision_num,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecipeTypeIdOnly {
+    pub id: i64,
+}
+
+/// The revision a recipe runs.
+#[derive(Serialize, ToSchema)]
+pub struct RecipeTypeRevBase {
+    pub id: i64,
+    pub recipe_type: RecipeTypeIdOnly,
+    pub revision_num: i64,
+}
+
+/// The event that queued a recipe: always a `USER` event in Brigade (the request that made it).
+#[derive(Serialize, ToSchema)]
+pub struct RecipeEvent {
+    /// The recipe's id (Brigade keeps no separate event table).
+    pub id: i64,
+    #[serde(rename = "type")]
+    #[schema(example = "USER")]
+    pub event_type: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred: Option<String>,
+}
+
+/// A recipe linked from another (parent, superseded, superseding): its id.
+#[derive(Serialize, ToSchema)]
+pub struct RecipeRef {
+    pub id: i64,
+}
+
+/// A recipe in the list (Scale's recipe serializer).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1,
+    "recipe_type": {"id": 1, "name": "my-recipe", "title": "My Recipe", "description": "Takes one file", "revision_num": 1},
+    "recipe_type_rev": {"id": 1, "recipe_type": {"id": 1}, "revision_num": 1},
+    "event": {"id": 1, "type": "USER", "occurred": "2018-11-01T13:59:38.462027Z"},
+    "recipe": null, "batch": null, "is_superseded": false, "superseded_recipe": null,
+    "status": "RUNNING", "is_completed": false,
+    "jobs_total": 2, "jobs_pending": 1, "jobs_blocked": 0, "jobs_queued": 1, "jobs_running": 0,
+    "jobs_failed": 0, "jobs_completed": 0, "jobs_canceled": 0, "sub_recipes_total": 0, "sub_recipes_completed": 0,
+    "created": "2018-11-01T13:59:38.471071Z", "completed": null, "superseded": null,
+    "last_modified": "2018-11-01T13:59:38.471175Z"
+}))]
+pub struct RecipeListItem {
+    pub id: i64,
+    pub recipe_type: RecipeTypeBase,
+    pub recipe_type_rev: RecipeTypeRevBase,
+    pub event: RecipeEvent,
+    /// The recipe containing this one (a sub-recipe), else null.
+    #[schema(required = true)]
+    pub recipe: Option<RecipeRef>,
+    /// Always null: Brigade has no batches.
+    #[schema(required = true, value_type = Option<Object>)]
+    pub batch: Option<Value>,
+    pub is_superseded: bool,
+    #[schema(required = true)]
+    pub superseded_recipe: Option<RecipeRef>,
+    /// Brigade's recipe-level status.
+    pub status: RecipeStatus,
+    pub is_completed: bool,
+    pub jobs_total: i32,
+    pub jobs_pending: i32,
+    pub jobs_blocked: i32,
+    pub jobs_queued: i32,
+    pub jobs_running: i32,
+    pub jobs_failed: i32,
+    pub jobs_completed: i32,
+    pub jobs_canceled: i32,
+    pub sub_recipes_total: i32,
+    pub sub_recipes_completed: i32,
+    #[schema(value_type = String, format = DateTime)]
+    pub created: Option<String>,
+    /// Null until every node has completed.
+    #[schema(required = true, format = DateTime)]
+    pub completed: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub superseded: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_modified: Option<String>,
+}
+
+/// A recipe's status.
+#[derive(Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecipeStatus {
+    Running,
+    Completed,
+    Failed,
+    Canceled,
+}
+
+impl RecipeStatus {
+    pub fn from_pb(status: i32) -> Self {
+        match pb::RecipeStatus::try_from(status) {
+            Ok(pb::RecipeStatus::Completed) => Self::Completed,
+            Ok(pb::RecipeStatus::Failed) => Self::Failed,
+            Ok(pb::RecipeStatus::Canceled) => Self::Canceled,
+            _ => Self::Running,
+        }
+    }
+
+    pub fn to_pb(self) -> pb::RecipeStatus {
+        match self {
+            Self::Running => pb::RecipeStatus::Running,
+            Self::Completed => pb::RecipeStatus::Completed,
+            Self::Failed => pb::RecipeStatus::Failed,
+            Self::Canceled => pb::RecipeStatus::Canceled,
+        }
+    }
+
+    /// A `status` query value, any letter case.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "RUNNING" => Some(Self::Running),
+            "COMPLETED" => Some(Self::Completed),
+            "FAILED" => Some(Self::Failed),
+            "CANCELED" | "CANCELLED" => Some(Self::Canceled),
+            _ => None,
+        }
+    }
+}
+
+impl From<pb::Recipe> for RecipeListItem {
+    fn from(r: pb::Recipe) -> Self {
+        let counts = r.counts.unwrap_or_default();
+        let status = RecipeStatus::from_pb(r.status);
+        Self {
+            id: r.id,
+            recipe_type: r.recipe_type.unwrap_or_default().into(),
+            recipe_type_rev: RecipeTypeRevBase {
+                id: r.recipe_type_rev_id,
+                recipe_type: RecipeTypeIdOnly { id: 0 },
+                revision_num: r.revision_num,
+            },
+            event: RecipeEvent {
+                id: r.id,
+                event_type: "USER",
+                occurred: scale_date(r.created.as_ref()),
+            },
+            recipe: r.parent_recipe_id.map(|id| RecipeRef { id }),
+            batch: None,
+            is_superseded: r.is_superseded,
+            superseded_recipe: r.superseded_recipe_id.map(|id| RecipeRef { id }),
+            status,
+            is_completed: status == RecipeStatus::Completed,
+            jobs_total: counts.jobs_total,
+            jobs_pending: counts.jobs_pending,
+            jobs_blocked: counts.jobs_blocked,
+            jobs_queued: counts.jobs_queued,
+            jobs_running: counts.jobs_running,
+            jobs_failed: counts.jobs_failed,
+            jobs_completed: counts.jobs_completed,
+            jobs_canceled: counts.jobs_canceled,
+            sub_recipes_total: counts.sub_recipes_total,
+            sub_recipes_completed: counts.sub_recipes_completed,
+            created: scale_date(r.created.as_ref()),
+            completed: scale_date(r.completed.as_ref()),
+            superseded: scale_date(r.superseded.as_ref()),
+            last_modified: scale_date(r.last_modified.as_ref()),
+        }
+        .with_type_id()
+    }
+}
+
+impl RecipeListItem {
+    fn with_type_id(mut self) -> Self {
+        self.recipe_type_rev.recipe_type.id = self.recipe_type.id;
+        self
+    }
+}
+
+/// One recipe in detail (Scale's recipe details serializer).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1,
+    "recipe_type": {"id": 1, "name": "my-recipe", "title": "My Recipe", "description": "Takes one file", "revision_num": 1},
+    "recipe_type_rev": {"id": 1, "recipe_type": {"id": 1}, "revision_num": 1},
+    "event": {"id": 1, "type": "USER", "occurred": "2018-11-01T13:59:38.462027Z"},
+    "recipe": null, "batch": null, "is_superseded": false, "superseded_recipe": null, "superseded_by_recipe": null,
+    "input": {"files": {"input_file": ["s3://bucket/a.png"]}, "json": {}},
+    "configuration": {},
+    "status": "RUNNING", "is_completed": false,
+    "jobs_total": 1, "jobs_pending": 0, "jobs_blocked": 0, "jobs_queued": 1, "jobs_running": 0,
+    "jobs_failed": 0, "jobs_completed": 0, "jobs_canceled": 0, "sub_recipes_total": 0, "sub_recipes_completed": 0,
+    "created": "2018-11-01T13:59:38.471071Z", "completed": null, "superseded": null,
+    "last_modified": "2018-11-01T13:59:38.471175Z",
+    "details": {"nodes": {"job-a": {"dependencies": [], "node_type": {"node_type": "job", "job_type_name": "spectrometer", "job_type_version": "1.0.0", "job_type_revision": 1, "job_id": "6f1c2a9e-4d1b-4e57-8c43-0a3f5b7d9e21", "status": "QUEUED"}}}},
+    "job_types": [{"id": "0b7e5a5e-1d2f-4a6c-9a53-3f1f0e5c2d11", "name": "spectrometer", "version": "1.0.0", "revision_num": 1, "description": "Takes a spectrum"}],
+    "sub_recipe_types": []
+}))]
+pub struct RecipeDetails {
+    #[serde(flatten)]
+    pub item: RecipeListItem,
+    #[schema(required = true)]
+    pub superseded_by_recipe: Option<RecipeRef>,
+    /// Scale's data JSON: `{"files": {name: [uri, …]}, "json": {name: value}}`.
+    #[schema(value_type = Object)]
+    pub input: Value,
+    /// The recipe configuration given on creation (`{}` when none).
+    #[schema(value_type = Object)]
+    pub configuration: Value,
+    /// Scale's recipe instance JSON: every node with its state.
+    #[schema(value_type = Object)]
+    pub details: Value,
+    pub job_types: Vec<JobTypeDetails>,
+    pub sub_recipe_types: Vec<RecipeTypeSummary>,
+}
+
+impl From<pb::Recipe> for RecipeDetails {
+    fn from(mut r: pb::Recipe) -> Self {
+        let superseded_by_recipe = r.superseded_by_recipe_id.map(|id| RecipeRef { id });
+        let input = document(&r.input_json);
+        let configuration = if r.configuration_json.is_empty() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            document(&r.configuration_json)
+        };
+        let details = document(&r.details_json);
+        let job_types = std::mem::take(&mut r.job_types)
+            .into_iter()
+            .map(|j| JobTypeDetails {
+                id: j.id,
+                name: j.name,
+                version: j.version,
+                revision_num: j.revision_num,
+                description: j.description,
+            })
+            .collect();
+        let sub_recipe_types = std::mem::take(&mut r.sub_recipe_types)
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Self {
+            item: RecipeListItem::from(r),
+            superseded_by_recipe,
+            input,
+            configuration,
+            details,
+            job_types,
+            sub_recipe_types,
+        }
+    }
+}
+
+/// `POST /v6/recipes/` body.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "recipe_type_name": "my-recipe",
+    "input": {"files": {"input_file": ["s3://bucket/a.png"]}, "json": {}},
+    "configuration": {}
+}))]
+pub struct NewRecipe {
+    /// The recipe type by id; or give `recipe_type_name`.
+    #[schema(value_type = Option<i64>)]
+    pub recipe_type_id: Field<PositiveInt>,
+    /// The recipe type by name; or give `recipe_type_id`.
+    #[schema(value_type = Option<String>)]
+    pub recipe_type_name: Field<String>,
+    /// A revision of the recipe type (default: the latest).
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub revision_num: Field<PositiveInt>,
+    /// Scale's data JSON: `{"files": {name: [uri, …]}, "json": {name: value}}`, checked against the input interface.
+    #[schema(value_type = Object, required = true)]
+    pub input: Field<Object>,
+    /// Scale's recipe configuration JSON.
+    #[schema(value_type = Option<Object>)]
+    pub configuration: Field<Object>,
+}
+
+/// Scale's forced-nodes JSON.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"all": false, "nodes": ["job-a"]}))]
+pub struct ForcedNodes {
+    /// Force every node (then `nodes` and `sub_recipes` are left out).
+    #[schema(required = true)]
+    pub all: bool,
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Forced nodes of sub-recipe nodes, by node name.
+    #[serde(default)]
+    #[schema(no_recursion)]
+    pub sub_recipes: std::collections::BTreeMap<String, ForcedNodes>,
+}
+
+impl From<ForcedNodes> for pb::ForcedNodes {
+    fn from(f: ForcedNodes) -> Self {
+        Self {
+            all: f.all,
+            nodes: f.nodes,
+            sub_recipes: f.sub_recipes.into_iter().map(|(k, v)| (k, v.into())).collect(),
+        }
+    }
+}
+
+/// `POST /v6/recipes/{id}/reprocess/` body.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"forced_nodes": {"all": false, "nodes": ["job-a"]}, "revision_num": 2}))]
+pub struct ReprocessRecipe {
+    #[schema(value_type = ForcedNodes, required = true)]
+    pub forced_nodes: Field<AnyObject>,
+    /// A revision of the recipe type (default: the latest).
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub revision_num: Field<PositiveInt>,
+}
+
+/// Scale's recipe list filters and ordering (read from the raw query, because keys repeat).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecipeListQuery {
+    /// Page number from 1, or `last`; past the last page is 404 `Invalid page.`
+    #[param(schema_with = scale_page, required = false)]
+    pub page: Option<String>,
+    /// Results per page: default 100, capped at 1000; a value that is not a positive number means 100.
+    #[param(minimum = 1)]
+    pub page_size: Option<i64>,
+    /// Recipes created at or after this ISO-8601 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub started: Option<String>,
+    /// Recipes created at or before this ISO-8601 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub ended: Option<String>,
+    /// Repeat for more.
+    #[param(style = Form, explode)]
+    pub recipe_id: Option<Vec<i64>>,
+    /// Repeat for more.
+    #[param(style = Form, explode)]
+    pub recipe_type_id: Option<Vec<i64>>,
+    /// Repeat for more.
+    #[param(style = Form, explode)]
+    pub recipe_type_name: Option<Vec<String>>,
+    /// Brigade's recipe status; repeat for more.
+    #[param(style = Form, explode, inline)]
+    pub status: Option<Vec<RecipeStatus>>,
+    pub is_superseded: Option<bool>,
+    pub is_completed: Option<bool>,
+    /// Only sub-recipes of these recipes; repeat for more.
+    #[param(style = Form, explode)]
+    pub root_recipe_id: Option<Vec<i64>>,
+    /// `id`, `created`, `last_modified`, each optionally prefixed by `-` (default `-last_modified`).
+    #[param(style = Form, explode)]
+    pub order: Option<Vec<String>>,
 }

@@ -47,10 +47,16 @@ pub async fn list(
         let mut client = state.rt();
         let request = optional_bool_query(&pairs, "is_active").and_then(|is_active| {
             Ok(pb::ListRecipeTypesRequest {
-                keywords: values(&pairs, "keyword").into_iter().map(str::to_owned).collect(),
+                keywords: super::capped_values(&pairs, "keyword")?
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
                 is_active,
                 is_system: optional_bool_query(&pairs, "is_system")?,
-                order: values(&pairs, "order").into_iter().map(str::to_owned).collect(),
+                order: super::capped_values(&pairs, "order")?
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
                 offset,
                 limit: paging.size,
             })

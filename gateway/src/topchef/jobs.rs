@@ -6,36 +6,38 @@ use brigade_proto::jobqueue::v1 as pb;
 use http::StatusCode;
 
 use super::extract::{Body, Json, PathId, Problems};
-use super::model::{self, Envelope, Links, PagedLinks};
-use super::{PageQuery, fetch_jobs, schemas};
+use super::model::{self, Envelope, Linked, Links, PagedLinks};
+use super::{JobListQuery, fetch_jobs, schemas};
 use crate::envelope::{BaseUrl, json};
 use crate::error::TopChefError;
 use crate::state::AppState;
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
-/// Every job of every service, oldest first.
+/// Jobs of every service, oldest first, at most `BRIGADE_MAX_LIST_ITEMS` per answer.
 #[utoipa::path(
     get, path = "/jobs", operation_id = "list_jobs", tag = "TopChef",
-    params(PageQuery),
+    params(JobListQuery),
     responses(
-        (status = 200, description = "All jobs (overview), or one page of them with `page_size`; follow `links.next`.", body = Envelope<Vec<model::JobOverview>, PagedLinks, model::DataSchemaMeta>),
-        (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
-            content((model::TopChefErrors = "application/json"), (String = "text/plain"))),
+        (status = 200, description = "Jobs (overview), at most `page_size` or `BRIGADE_MAX_LIST_ITEMS` (default 1000); `links.next` leads to the rest with the same filters.", body = Envelope<Vec<model::JobOverview>, PagedLinks, model::DataSchemaMeta>),
+        (status = 400, description = "Deserialization Error From Client Data: `page_size` not a positive integer, an unknown `status`, a `since`/`until` that is not RFC 3339, more than 100 filter values, or a `page_token` that is not one this list gave.", body = model::TopChefErrors),
     )
 )]
-pub async fn list(State(state): State<AppState>, base: BaseUrl, page: PageQuery) -> Result<impl IntoResponse> {
-    let (jobs, next) = fetch_jobs(&state, "", page.requested()?).await?;
+pub async fn list(State(state): State<AppState>, base: BaseUrl, query: JobListQuery) -> Result<impl IntoResponse> {
+    let listing = query.checked(state.max_list_items)?;
+    let (jobs, next) = fetch_jobs(&state, "", &listing).await?;
+    let self_url = base.join("/jobs");
     Ok(Envelope {
         data: jobs.iter().map(model::JobOverview::from).collect::<Vec<_>>(),
-        links: PagedLinks::new(base.join("/jobs"), next),
+        links: PagedLinks::with_next(self_url.clone(), listing.next_link(&self_url, next)),
         meta: model::DataSchemaMeta {
             data_schema: schemas::jobs_overview_list(),
         },
     })
 }
 
-/// One job, with Brigade's fields (`service_id`, `attempts`, `max_attempts`, `error_message`, `cancelled`).
+/// One job, with Brigade's fields (`service_id`, `attempts`, `max_attempts`, `error_message`, `cancelled`,
+/// `attempt_history`, `recipe_id`, `recipe_node`).
 #[utoipa::path(
     get, path = "/jobs/{id}", operation_id = "get_job", tag = "TopChef",
     params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
@@ -97,4 +99,43 @@ pub async fn patch(
     let response = state.jq().update_job(request).await?;
     let job = response.into_inner().job.unwrap_or_default();
     Ok(json(StatusCode::OK, model::JobDetail::from(&job)))
+}
+
+/// Retries a finished job that failed or was cancelled: REGISTERED again with a fresh attempt budget.
+#[utoipa::path(
+    post, path = "/jobs/{id}/retry", operation_id = "retry_job", tag = "Worker protocol",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "The job, REGISTERED.", body = Linked<model::JobDetail>),
+        (status = 400, description = "Failed Precondition: the job is not in ERROR.", body = model::TopChefErrors),
+        (status = 404, description = "Not UUID Error or Job Not Found.", body = model::TopChefErrors),
+        (status = 415, description = "A body that is not JSON (a form post is refused).", body = model::TopChefErrors),
+    )
+)]
+pub async fn retry(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    PathId(id): PathId,
+) -> Result<Linked<model::JobDetail>> {
+    let response = state.jq().retry_job(pb::RetryJobRequest { job_id: id.clone() }).await?;
+    let job = response.into_inner().job.unwrap_or_default();
+    Ok(Linked {
+        data: model::JobDetail::from(&job),
+        links: Links::to(base.join(&format!("/jobs/{id}"))),
+    })
+}
+
+/// Deletes a finished (COMPLETED or ERROR) job.
+#[utoipa::path(
+    delete, path = "/jobs/{id}", operation_id = "delete_job", tag = "Worker protocol",
+    params(("id" = String, Path, description = "Job id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 204, description = "Deleted (empty body)."),
+        (status = 400, description = "Failed Precondition: the job has not finished.", body = model::TopChefErrors),
+        (status = 404, description = "Not UUID Error or Job Not Found.", body = model::TopChefErrors),
+    )
+)]
+pub async fn delete(State(state): State<AppState>, PathId(id): PathId) -> Result<Response> {
+    state.jq().delete_job(pb::DeleteJobRequest { job_id: id }).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoResponses, ToSchema};
 
-use crate::envelope::{document, json, topchef_date};
+use crate::envelope::{document, json, scale_date, topchef_date};
 use crate::error::ErrorObject;
-use crate::fields::{AnyObject, Field, Kind, Object, PositiveInt};
+use crate::fields::{AnyObject, Field, Int32, Kind, Limit, Object, PositiveInt, Timestamp};
 
 /// TopChef's error envelope. The HTTP status is reduced over the objects: equal
 /// codes stay, any mix of 4xx is 400, a 5xx anywhere is 500.
@@ -21,13 +21,23 @@ pub struct TopChefErrors {
     pub errors: Vec<ErrorObject>,
 }
 
-/// A body TopChef routes refuse before looking at it.
+/// A body TopChef routes refuse before looking at it (a `Content-Type` that is not JSON is
+/// TopChef's 400 `Request Not JSON`, as the original answers).
 #[derive(IntoResponses)]
 pub enum TopChefBodyErrors {
     /// Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.
     #[response(status = 413)]
     TooLarge(TopChefErrors),
-    /// Request Not JSON: the `Content-Type` is not `application/json` (or `application/*+json`).
+}
+
+/// A body Brigade's own routes refuse before looking at it.
+#[derive(IntoResponses)]
+pub enum BrigadeBodyErrors {
+    /// Request Entity Too Large: the body is over `BRIGADE_MAX_BODY_BYTES`.
+    #[response(status = 413)]
+    TooLarge(TopChefErrors),
+    /// Unsupported Media Type: a `Content-Type` that is not `application/json` (or
+    /// `application/*+json`), e.g. a form post, whatever the body.
     #[response(status = 415)]
     UnsupportedMediaType(TopChefErrors),
 }
@@ -90,6 +100,11 @@ pub struct PagedLinks {
 }
 
 impl PagedLinks {
+    /// Links whose `next` is already built (see `JobListing::next_link`).
+    pub fn with_next(self_url: String, next: Option<String>) -> Self {
+        Self { self_url, next }
+    }
+
     pub fn new(self_url: String, next_token: Option<String>) -> Self {
         let next = next_token.map(|token| {
             let sep = if self_url.contains('?') { '&' } else { '?' };
@@ -105,12 +120,16 @@ impl PagedLinks {
 /// `GET /` data.
 #[derive(Serialize, ToSchema)]
 pub struct ApiMetadata {
-    pub documentation_url: &'static str,
-    pub maintainer_email: &'static str,
-    pub maintainer_name: &'static str,
-    pub source_code_repository_url: &'static str,
-    /// Brigade's version.
-    pub version: &'static str,
+    /// `BRIGADE_API_DOCUMENTATION_URL`.
+    pub documentation_url: String,
+    /// `BRIGADE_API_MAINTAINER_EMAIL`.
+    pub maintainer_email: String,
+    /// `BRIGADE_API_MAINTAINER_NAME`.
+    pub maintainer_name: String,
+    /// `BRIGADE_API_SOURCE_CODE_URL`.
+    pub source_code_repository_url: String,
+    /// `BRIGADE_API_VERSION` (default: Brigade's version).
+    pub version: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -209,6 +228,13 @@ pub struct NewService {
     /// Default lease length in seconds (default 30).
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
+    /// Most jobs WORKING at once (e.g. 1 for an instrument); `null` or left out: no limit.
+    #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 1)]
+    pub max_concurrency: Field<Limit>,
+    /// No claims while paused; submits are still accepted (default false).
+    #[schema(value_type = Option<bool>)]
+    pub paused: Field<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -245,6 +271,11 @@ pub struct ServiceDetail {
     pub revision: i64,
     pub max_attempts: i32,
     pub lease_seconds: i64,
+    /// Most jobs WORKING at once; `null`: no limit.
+    #[schema(required = true)]
+    pub max_concurrency: Option<i32>,
+    /// No claims while paused.
+    pub paused: bool,
 }
 
 impl ServiceDetail {
@@ -263,6 +294,8 @@ impl ServiceDetail {
             revision: s.revision,
             max_attempts: s.max_attempts,
             lease_seconds: s.lease_seconds,
+            max_concurrency: s.max_concurrency,
+            paused: s.paused,
         }
     }
 }
@@ -297,6 +330,13 @@ pub struct ServicePatch {
     pub max_attempts: Field<PositiveInt>,
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400)]
     pub lease_seconds: Field<PositiveInt>,
+    /// An integer ≥ 1 sets the limit; `null` removes it; left out: unchanged.
+    #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 1)]
+    pub max_concurrency: Field<Limit>,
+    /// Pause (`true`) or resume (`false`) claims.
+    #[schema(value_type = Option<bool>)]
+    pub paused: Field<bool>,
 }
 
 /// `PATCH /services/{id}` without a JSON body: a heartbeat.
@@ -310,18 +350,29 @@ pub struct CheckedIn {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ServicePatched {
-    Updated(Box<Envelope<ServiceDetail, Links, ServiceDetailMeta>>),
+    Updated(Box<Envelope<ServiceDetail, PagedLinks, ServiceDetailMeta>>),
     CheckedIn(CheckedIn),
 }
 
 /// A job's status.
-#[derive(Clone, Copy, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum JobStatus {
     Registered = pb::JobStatus::Registered as isize,
     Working = pb::JobStatus::Working as isize,
     Completed = pb::JobStatus::Completed as isize,
     Error = pb::JobStatus::Error as isize,
+}
+
+impl JobStatus {
+    pub fn to_pb(self) -> pb::JobStatus {
+        match self {
+            Self::Registered => pb::JobStatus::Registered,
+            Self::Working => pb::JobStatus::Working,
+            Self::Completed => pb::JobStatus::Completed,
+            Self::Error => pb::JobStatus::Error,
+        }
+    }
 }
 
 impl From<i32> for JobStatus {
@@ -400,6 +451,36 @@ impl From<&pb::Job> for JobDetail {
     }
 }
 
+/// One delivery of a job to a worker.
+#[derive(Serialize, ToSchema)]
+pub struct JobAttempt {
+    /// From 1.
+    pub number: i32,
+    pub worker_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub claimed: Option<String>,
+    /// `null` while the attempt runs.
+    #[schema(required = true, format = DateTime)]
+    pub finished: Option<String>,
+    /// `RUNNING`, `COMPLETED`, `FAILED`, `RETRIED`, `EXPIRED`, `RELEASED` or `CANCELLED`.
+    pub outcome: String,
+    #[schema(required = true)]
+    pub error_message: Option<String>,
+}
+
+impl From<pb::JobAttempt> for JobAttempt {
+    fn from(a: pb::JobAttempt) -> Self {
+        Self {
+            number: a.number,
+            worker_id: a.worker_id,
+            claimed: scale_date(a.claimed.as_ref()),
+            finished: scale_date(a.finished.as_ref()),
+            outcome: a.outcome,
+            error_message: a.error_message,
+        }
+    }
+}
+
 /// A job with Brigade's fields.
 #[derive(Serialize, ToSchema)]
 pub struct JobFull {
@@ -413,6 +494,27 @@ pub struct JobFull {
     #[schema(required = true)]
     pub error_message: Option<String>,
     pub cancelled: bool,
+    /// Higher is claimed first, then oldest (default 0).
+    pub priority: i32,
+    /// When a REGISTERED job becomes claimable (`run_at` or retry backoff); `null` when due now.
+    #[schema(required = true, format = DateTime)]
+    pub due_at: Option<String>,
+    /// 0–100, reported by the worker with its heartbeats.
+    #[schema(required = true)]
+    pub progress: Option<i32>,
+    #[schema(required = true)]
+    pub progress_message: Option<String>,
+    /// Why the job was cancelled.
+    #[schema(required = true)]
+    pub cancel_reason: Option<String>,
+    /// Every attempt, oldest first.
+    pub attempt_history: Vec<JobAttempt>,
+    /// The recipe this job belongs to (a Scale recipe id), else `null`.
+    #[schema(required = true)]
+    pub recipe_id: Option<String>,
+    /// The recipe node this job runs, else `null`.
+    #[schema(required = true)]
+    pub recipe_node: Option<String>,
 }
 
 impl From<pb::Job> for JobFull {
@@ -424,6 +526,14 @@ impl From<pb::Job> for JobFull {
             max_attempts: job.max_attempts,
             error_message: job.error_message,
             cancelled: job.cancelled,
+            priority: job.priority,
+            due_at: scale_date(job.due_at.as_ref()),
+            progress: job.progress,
+            progress_message: job.progress_message,
+            cancel_reason: job.cancel_reason,
+            attempt_history: job.attempt_history.into_iter().map(JobAttempt::from).collect(),
+            recipe_id: job.recipe_id,
+            recipe_node: job.recipe_node,
         }
     }
 }
@@ -470,6 +580,86 @@ pub struct NewJob {
     /// Validated against the service's current registration schema.
     #[schema(value_type = Object, required = true)]
     pub parameters: Field<Object>,
+    #[serde(flatten)]
+    pub controls: JobControls,
+}
+
+/// Queue controls of a submit (single or batch).
+#[derive(Deserialize, ToSchema)]
+pub struct JobControls {
+    /// Higher is claimed first, then oldest (default 0).
+    #[schema(value_type = Option<i32>)]
+    pub priority: Field<Int32>,
+    /// RFC 3339: the job is not claimable before then (it stays REGISTERED with `due_at`).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub run_at: Field<Timestamp>,
+    /// A second submit with the same key for the same service answers 200 with the first job;
+    /// a different body under a used key is 409. At most 200 characters.
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub idempotency_key: Field<String>,
+}
+
+/// Longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+impl JobControls {
+    pub fn check(&self, problems: &mut crate::topchef::extract::Problems) {
+        problems.optional("priority", &self.priority);
+        problems.optional("run_at", &self.run_at);
+        problems.optional("idempotency_key", &self.idempotency_key);
+        if let Field::Given(key) = &self.idempotency_key
+            && (key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY)
+        {
+            problems.push(
+                "idempotency_key",
+                format!("Must be between 1 and {MAX_IDEMPOTENCY_KEY} characters."),
+            );
+        }
+    }
+}
+
+/// A page of a bulk operation's outcome.
+#[derive(Serialize, ToSchema)]
+pub struct BulkCount {
+    /// How many jobs were touched.
+    pub count: i64,
+}
+
+/// `POST /services/{id}/jobs/cancel` and `/retry` body: which jobs.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"status": ["REGISTERED"], "since": "2026-01-01T00:00:00Z"}))]
+pub struct BulkFilter {
+    /// A status or a list of statuses (required).
+    #[schema(value_type = Vec<JobStatus>, required = true)]
+    pub status: Field<StatusList>,
+    /// Only jobs submitted at or after this RFC 3339 time.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub since: Field<Timestamp>,
+    /// Only jobs submitted before this RFC 3339 time.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Field<Timestamp>,
+    /// Kept as each cancelled job's `cancel_reason` (cancel only).
+    #[schema(value_type = Option<String>)]
+    pub reason: Field<String>,
+}
+
+/// One status, or a list of 1–4 statuses.
+#[derive(Debug)]
+pub struct StatusList(pub Vec<JobStatus>);
+
+impl Kind for StatusList {
+    fn read(value: Value) -> Result<Self, Vec<(String, String)>> {
+        let items = match value {
+            Value::Array(items) if !items.is_empty() && items.len() <= 4 => items,
+            Value::Array(_) => return Err(vec![(String::new(), "Must list 1 to 4 statuses.".to_owned())]),
+            single => vec![single],
+        };
+        items
+            .into_iter()
+            .map(JobStatus::read)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
 }
 
 /// `POST /services/{id}/jobs` answer (`Location` names the job).

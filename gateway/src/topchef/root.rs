@@ -14,16 +14,17 @@ use crate::state::AppState;
 /// API metadata.
 #[utoipa::path(
     get, path = "/", operation_id = "api_metadata", tag = "TopChef",
-    responses((status = 200, description = "TopChef's API metadata, with its JSON Schema in `meta`.", body = Envelope<model::ApiMetadata, Links, model::ApiMetadataMeta>))
+    responses((status = 200, description = "TopChef's API metadata (from the `BRIGADE_API_*` settings), with its JSON Schema in `meta`.", body = Envelope<model::ApiMetadata, Links, model::ApiMetadataMeta>))
 )]
-pub async fn metadata(base: BaseUrl) -> Response {
+pub async fn metadata(State(state): State<AppState>, base: BaseUrl) -> Response {
+    // From configuration (`BRIGADE_API_*`), so a deployment names its own maintainers.
+    let api = &state.api;
     let data = model::ApiMetadata {
-        documentation_url: "https://topchef.readthedocs.io/en/latest/",
-        maintainer_email: "michalkononenko@gmail.com",
-        maintainer_name: "Michal Kononenko",
-        source_code_repository_url: "https://www.github.com/MichalKononenko/TopChef",
-        // TopChef's own value: clients of the original compare it.
-        version: "0.1dev",
+        documentation_url: api.documentation_url.clone(),
+        maintainer_email: api.maintainer_email.clone(),
+        maintainer_name: api.maintainer_name.clone(),
+        source_code_repository_url: api.source_code_repository_url.clone(),
+        version: api.version.clone(),
     };
     Envelope {
         data,

@@ -7,7 +7,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::extract::{Body, Json, PathId, Problems};
 use super::model::{self, Envelope, Linked, Links, PagedLinks};
-use super::{PageQuery, fetch_jobs, list_pages, schemas};
+use super::{JobListQuery, JobListing, PageQuery, fetch_jobs, list_pages, schemas};
 use crate::body::{BodyError, is_json_content_type, parse_json, read_bytes};
 use crate::envelope::{BaseUrl, document, json, naive_date, with_location};
 use crate::error::TopChefError;
@@ -69,9 +69,21 @@ impl Body for model::NewService {
         problems.required("job_registration_schema", &self.job_registration_schema);
         problems.required("job_result_schema", &self.job_result_schema);
         problems.optional("version", &self.version);
+        empty_version(&self.version, problems);
         problems.optional("timeout", &self.timeout);
         problems.optional("max_attempts", &self.max_attempts);
         problems.optional("lease_seconds", &self.lease_seconds);
+        problems.optional("max_concurrency", &self.max_concurrency);
+        problems.optional("paused", &self.paused);
+    }
+}
+
+/// `""` is not a version (it would silently mean the default).
+fn empty_version(version: &crate::fields::Field<String>, problems: &mut Problems) {
+    if let crate::fields::Field::Given(v) = version
+        && v.is_empty()
+    {
+        problems.push("version", "Must match ^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$.");
     }
 }
 
@@ -101,6 +113,8 @@ pub async fn create(
         timeout_seconds: body.timeout.given().map(|n| n.0),
         max_attempts: body.max_attempts.given().map(|n| n.as_i32()),
         lease_seconds: body.lease_seconds.given().map(|n| n.0),
+        max_concurrency: body.max_concurrency.given().and_then(|l| l.0),
+        paused: body.paused.given().unwrap_or(false),
         ..Default::default()
     };
     let response = state.jq().create_service(request).await?;
@@ -120,10 +134,12 @@ async fn detail_body(
     state: &AppState,
     base: &BaseUrl,
     service: pb::Service,
-) -> Result<Envelope<model::ServiceDetail, Links, model::ServiceDetailMeta>> {
-    let (jobs, _) = fetch_jobs(state, &service.id, None).await?;
+    listing: &JobListing,
+) -> Result<Envelope<model::ServiceDetail, PagedLinks, model::ServiceDetailMeta>> {
+    let (jobs, next) = fetch_jobs(state, &service.id, listing).await?;
+    let self_url = base.join(&format!("/services/{}", service.id));
     Ok(Envelope {
-        links: Links::to(base.join(&format!("/services/{}", service.id))),
+        links: PagedLinks::with_next(self_url.clone(), listing.next_link(&self_url, next)),
         data: model::ServiceDetail::new(service, &jobs),
         meta: model::ServiceDetailMeta {
             service_schema: schemas::service_detail(),
@@ -131,18 +147,28 @@ async fn detail_body(
     })
 }
 
-/// One service with an overview of each of its jobs.
+/// One service with an overview of its jobs (at most `BRIGADE_MAX_LIST_ITEMS`, filtered like the job lists).
 #[utoipa::path(
     get, path = "/services/{id}", operation_id = "get_service", tag = "TopChef",
-    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts."), JobListQuery),
     responses(
-        (status = 200, description = "The service, with its JSON Schema in `meta`.", body = Envelope<model::ServiceDetail, Links, model::ServiceDetailMeta>),
+        (status = 200, description = "The service, with its JSON Schema in `meta`; `links.next` leads to the rest of its jobs.", body = Envelope<model::ServiceDetail, PagedLinks, model::ServiceDetailMeta>),
+        (status = 400, description = "Deserialization Error From Client Data: a job filter out of range.", body = model::TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
     )
 )]
-pub async fn detail(State(state): State<AppState>, base: BaseUrl, PathId(id): PathId) -> Result<Response> {
+pub async fn detail(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    PathId(id): PathId,
+    query: JobListQuery,
+) -> Result<Response> {
+    let listing = query.checked(state.max_list_items)?;
     let service = get_service(&state, &id).await?;
-    Ok(json(StatusCode::OK, detail_body(&state, &base, service).await?))
+    Ok(json(
+        StatusCode::OK,
+        detail_body(&state, &base, service, &listing).await?,
+    ))
 }
 
 impl Body for model::ServicePatch {
@@ -152,10 +178,13 @@ impl Body for model::ServicePatch {
         problems.optional("name", &self.name);
         problems.optional("timeout", &self.timeout);
         problems.optional("version", &self.version);
+        empty_version(&self.version, problems);
         problems.optional("job_registration_schema", &self.job_registration_schema);
         problems.optional("job_result_schema", &self.job_result_schema);
         problems.optional("max_attempts", &self.max_attempts);
         problems.optional("lease_seconds", &self.lease_seconds);
+        problems.optional("max_concurrency", &self.max_concurrency);
+        problems.optional("paused", &self.paused);
     }
 }
 
@@ -211,11 +240,18 @@ pub async fn patch(
         job_result_schema_json: body.job_result_schema.given().map(|o| o.0),
         max_attempts: body.max_attempts.given().map(|n| n.as_i32()),
         lease_seconds: body.lease_seconds.given().map(|n| n.0),
+        clear_max_concurrency: matches!(
+            body.max_concurrency,
+            crate::fields::Field::Given(crate::fields::Limit(None))
+        ),
+        max_concurrency: body.max_concurrency.given().and_then(|l| l.0),
+        paused: body.paused.given(),
         ..Default::default()
     };
     let response = state.jq().update_service(request).await?;
     let service = response.into_inner().service.unwrap_or_default();
-    let updated = detail_body(&state, &base, service).await?;
+    let listing = JobListQuery::default().checked(state.max_list_items)?;
+    let updated = detail_body(&state, &base, service, &listing).await?;
     Ok(json(StatusCode::OK, model::ServicePatched::Updated(Box::new(updated))))
 }
 
@@ -282,14 +318,13 @@ pub async fn next(State(state): State<AppState>, base: BaseUrl, PathId(id): Path
 
 const DATA_SCHEMA_DESCRIPTION: &str = "The schema for reading data contained in the data key of this response";
 
-/// Every job of a service, oldest first.
+/// Jobs of a service, oldest first, at most `BRIGADE_MAX_LIST_ITEMS` per answer.
 #[utoipa::path(
     get, path = "/services/{id}/jobs", operation_id = "list_service_jobs", tag = "TopChef",
-    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts."), PageQuery),
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts."), JobListQuery),
     responses(
-        (status = 200, description = "The service's jobs, or one page of them with `page_size`; `meta.new_job_schema` holds the service's registration schema.", body = Envelope<Vec<model::JobDetail>, PagedLinks, model::ServiceJobsMeta>),
-        (status = 400, description = "Deserialization Error From Client Data: `page_size` out of range, or a `page_token` that is not one this list gave. A repeated `page_size` or `page_token` is refused by the query-string parser before the handler, in plain text.",
-            content((model::TopChefErrors = "application/json"), (String = "text/plain"))),
+        (status = 200, description = "The service's jobs, at most `page_size` or `BRIGADE_MAX_LIST_ITEMS` (default 1000); `links.next` leads to the rest with the same filters; `meta.new_job_schema` holds the service's registration schema.", body = Envelope<Vec<model::JobDetail>, PagedLinks, model::ServiceJobsMeta>),
+        (status = 400, description = "Deserialization Error From Client Data: `page_size` not a positive integer, an unknown `status`, a `since`/`until` that is not RFC 3339, more than 100 filter values, or a `page_token` that is not one this list gave.", body = model::TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
     )
 )]
@@ -297,14 +332,15 @@ pub async fn jobs(
     State(state): State<AppState>,
     base: BaseUrl,
     PathId(id): PathId,
-    page: PageQuery,
+    query: JobListQuery,
 ) -> Result<impl IntoResponse> {
-    let paging = page.requested()?;
+    let listing = query.checked(state.max_list_items)?;
     let service = get_service(&state, &id).await?;
-    let (jobs, next) = fetch_jobs(&state, &id, paging).await?;
+    let (jobs, next) = fetch_jobs(&state, &id, &listing).await?;
+    let self_url = base.join(&format!("/services/{id}/jobs"));
     Ok(Envelope {
         data: jobs.iter().map(model::JobDetail::from).collect::<Vec<_>>(),
-        links: PagedLinks::new(base.join(&format!("/services/{id}/jobs")), next),
+        links: PagedLinks::with_next(self_url.clone(), listing.next_link(&self_url, next)),
         meta: model::ServiceJobsMeta {
             new_job_schema: schemas::new_job(document(&service.job_registration_schema_json)),
             data_schema: schemas::job_list(
@@ -319,6 +355,7 @@ pub async fn jobs(
 impl Body for model::NewJob {
     fn check(&self, problems: &mut Problems) {
         problems.required("parameters", &self.parameters);
+        self.controls.check(problems);
     }
 }
 
@@ -328,8 +365,11 @@ impl Body for model::NewJob {
     params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
     request_body(content = model::NewJob, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created, REGISTERED.", body = model::JobSubmitted,
+        (status = 201, description = "Created, REGISTERED (not claimable before `run_at`).", body = model::JobSubmitted,
             headers(("Location" = String, description = "Absolute URL of the new job."))),
+        (status = 200, description = "The `idempotency_key` was used before with the same body: the first job, unchanged.", body = model::JobSubmitted,
+            headers(("Location" = String, description = "Absolute URL of the job."))),
+        (status = 409, description = "Conflict: the `idempotency_key` was used with a different body.", body = model::TopChefErrors),
         (status = 400, description = "JSONSchema Validation Error (one error object per violation); Deserialization Error From Client Data (`parameters` missing or not an object); Request Not JSON (no `Content-Type`, an empty, malformed, non-UTF-8 or too deeply nested body).", body = model::TopChefErrors),
         (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
         model::TopChefBodyErrors,
@@ -344,14 +384,39 @@ pub async fn submit(
     let request = pb::SubmitJobRequest {
         service_id: id,
         parameters_json: body.parameters.given().map(|o| o.0).unwrap_or_default(),
+        priority: body.controls.priority.given().map_or(0, |p| p.0),
+        run_at: body.controls.run_at.given().map(|t| t.0),
+        idempotency_key: body.controls.idempotency_key.given(),
         ..Default::default()
     };
-    let response = state.jq().submit_job(request).await?;
-    let job = response.into_inner().job.unwrap_or_default();
+    let response = state.jq().submit_job(request).await?.into_inner();
+    let job = response.job.unwrap_or_default();
     let location = base.join(&format!("/jobs/{}", job.id));
     let submitted = model::JobSubmitted {
         data: (&job).into(),
         meta: format!("new job ID is {}", job.id),
     };
-    Ok(with_location(json(StatusCode::CREATED, submitted), &location))
+    let status = if response.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(with_location(json(status, submitted), &location))
+}
+
+/// TopChef's `PATCH /services/{id}/jobs`: "A PATCH request here will reset the time since the
+/// service was last polled". Any body is ignored.
+#[utoipa::path(
+    patch, path = "/services/{id}/jobs", operation_id = "service_jobs_heartbeat", tag = "TopChef",
+    params(("id" = String, Path, description = "Service id: a UUID in any spelling Python's `UUID()` accepts.")),
+    responses(
+        (status = 200, description = "The service checked in.", body = model::CheckedIn),
+        (status = 404, description = "Not UUID Error (the id is not a UUID) or Service Not Found.", body = model::TopChefErrors),
+    )
+)]
+pub async fn jobs_heartbeat(State(state): State<AppState>, PathId(id): PathId) -> Result<Response> {
+    let response = state.jq().heartbeat(pb::HeartbeatRequest { id }).await?;
+    let at = response.into_inner().checked_in_at;
+    let meta = format!("Service checked in at {}", naive_date(at.as_ref()));
+    Ok(json(StatusCode::OK, model::CheckedIn { meta }))
 }
