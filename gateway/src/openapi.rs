@@ -264,7 +264,7 @@ impl Modify for MiddlewareResponses {
                 RefOr::T(error_response(description, "ScaleError", status)),
             );
         }
-        for (path, item) in openapi.paths.paths.iter_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             let surface = if crate::middleware::is_scale_path(path) {
                 "Scale"
             } else {

@@ -94,7 +94,7 @@ pub(crate) fn record_failure(component: &str, target: &str, error: &AuthError, p
     let (token_id, name) = principal.map_or(("", ""), |p| (p.token_id.as_str(), p.name.as_str()));
     match error {
         AuthError::Undeclared => {
-            tracing::error!(component, path = target, "method has no declared scope: refused")
+            tracing::error!(component, path = target, "method has no declared scope: refused");
         }
         AuthError::Unavailable => tracing::warn!(component, path = target, "token store unavailable"),
         _ => tracing::warn!(

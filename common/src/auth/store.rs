@@ -184,7 +184,7 @@ impl StaticTokenStore {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.certificates.is_empty() && self.tokens.lock().map(|t| t.is_empty()).unwrap_or(true)
+        self.certificates.is_empty() && self.tokens.lock().map_or(true, |t| t.is_empty())
     }
 
     /// The records, for listing (hashes stay inside the records).

@@ -690,7 +690,7 @@ async fn batch_completion(app: &TestApp) {
         ]
     );
     assert_eq!(
-        outcomes[0].job.as_ref().map(|j| j.status()),
+        outcomes[0].job.as_ref().map(brigade_proto::jobqueue::v1::Job::status),
         Some(pb::JobStatus::Completed)
     );
     assert_eq!(

@@ -247,13 +247,16 @@ fn details(r: &rt::Recipe) -> Value {
 fn node_status(r: &rt::Recipe, node: &str) -> String {
     let d = details(r);
     let t = &d["nodes"][node]["node_type"];
-    t["status"].as_str().map(str::to_owned).unwrap_or_else(|| {
-        if t["is_processed"] == json!(true) || t["is_completed"] == json!(true) {
-            "COMPLETED".to_owned()
-        } else {
-            "PENDING".to_owned()
-        }
-    })
+    t["status"].as_str().map_or_else(
+        || {
+            if t["is_processed"] == json!(true) || t["is_completed"] == json!(true) {
+                "COMPLETED".to_owned()
+            } else {
+                "PENDING".to_owned()
+            }
+        },
+        str::to_owned,
+    )
 }
 
 fn add_one() -> Work {

@@ -229,7 +229,7 @@ async fn service_creation_rejects_bad_input() {
     );
     for e in body["errors"].as_array().into_iter().flatten() {
         assert_eq!(
-            e.as_object().map(|o| o.len()),
+            e.as_object().map(serde_json::Map::len),
             Some(3),
             "exactly detail, status_code, title"
         );
@@ -567,7 +567,7 @@ async fn lists_page_when_asked() {
             .expect("next page");
         let (status, page) = read(r).await;
         assert_eq!(status, 200, "{page}");
-        seen += page["data"].as_array().map(Vec::len).unwrap_or(0);
+        seen += page["data"].as_array().map_or(0, Vec::len);
         next = page["links"]["next"].as_str().map(str::to_owned);
     }
     assert_eq!(seen, 5);

@@ -136,7 +136,7 @@ fn compare(nd: &mut NodeDiff, node: &Node, old: &Node, status: &HashMap<&str, No
             }
         }
         (kind, old_kind, _) => {
-            nd.prev_node_type = Some(old_kind.type_name().to_string());
+            nd.prev_node_type = Some(old_kind.type_name().to_owned());
             let text = format!(
                 "Node type changed from {} to {}",
                 old_kind.type_name(),
@@ -481,13 +481,13 @@ mod tests {
         let d1 = def(base_input(), nodes);
         let mut d = diff(&d1, &d1.clone());
         let inner = ForcedNodes {
-            nodes: ["1".to_string(), "2".to_string()].into(),
+            nodes: ["1".to_owned(), "2".to_owned()].into(),
             ..ForcedNodes::default()
         };
         let forced = ForcedNodes {
             all: false,
-            nodes: ["C".to_string()].into(),
-            sub_recipes: [("D".to_string(), inner.clone())].into(),
+            nodes: ["C".to_owned()].into(),
+            sub_recipes: [("D".to_owned(), inner.clone())].into(),
         };
         d.set_force_reprocess(&forced);
         assert!(

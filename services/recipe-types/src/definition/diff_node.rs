@@ -134,7 +134,7 @@ impl NodeDiff {
     pub fn to_json(&self) -> Value {
         let mut node_type = Map::new();
         let mut put = |k: &str, v: Value| {
-            node_type.insert(k.to_string(), v);
+            node_type.insert(k.to_owned(), v);
         };
         match &self.node_type {
             DiffNodeType::Job {
@@ -207,8 +207,8 @@ mod tests {
         assert_eq!(all.for_sub_recipe("r"), Some(all.clone()));
         let some = ForcedNodes {
             all: false,
-            nodes: ["a".to_string()].into(),
-            sub_recipes: [("r".to_string(), all.clone())].into(),
+            nodes: ["a".to_owned()].into(),
+            sub_recipes: [("r".to_owned(), all.clone())].into(),
         };
         assert!(some.is_forced("a") && some.is_forced("r") && !some.is_forced("b"));
         assert_eq!(some.for_sub_recipe("a"), None);

@@ -102,14 +102,15 @@ impl Condition {
         let first = values.first();
         let ord = |v: Option<&Value>| v.and_then(|v| json_cmp(input, v));
         match self {
-            Condition::Lt => ord(first).is_some_and(|o| o.is_lt()),
-            Condition::Le => ord(first).is_some_and(|o| o.is_le()),
-            Condition::Gt => ord(first).is_some_and(|o| o.is_gt()),
-            Condition::Ge => ord(first).is_some_and(|o| o.is_ge()),
+            Condition::Lt => ord(first).is_some_and(std::cmp::Ordering::is_lt),
+            Condition::Le => ord(first).is_some_and(std::cmp::Ordering::is_le),
+            Condition::Gt => ord(first).is_some_and(std::cmp::Ordering::is_gt),
+            Condition::Ge => ord(first).is_some_and(std::cmp::Ordering::is_ge),
             Condition::Eq => first.is_some_and(|v| json_eq(input, v)),
             Condition::Ne => first.is_some_and(|v| !json_eq(input, v)),
             Condition::Between => {
-                ord(first).is_some_and(|o| o.is_ge()) && ord(values.get(1)).is_some_and(|o| o.is_le())
+                ord(first).is_some_and(std::cmp::Ordering::is_ge)
+                    && ord(values.get(1)).is_some_and(std::cmp::Ordering::is_le)
             }
             Condition::In => values.iter().any(|v| json_eq(input, v)),
             Condition::NotIn => !values.iter().any(|v| json_eq(input, v)),

@@ -22,7 +22,7 @@ impl FileInfo {
         let path = uri.split(['?', '#']).next().unwrap_or_default();
         let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
         FileInfo {
-            file_name: name.to_string(),
+            file_name: name.to_owned(),
             ..FileInfo::default()
         }
     }
@@ -308,14 +308,14 @@ mod tests {
         let infos = value.as_array()?.iter().map(|v| {
             let name = v.as_str().unwrap_or_default();
             FileInfo {
-                file_name: name.to_string(),
+                file_name: name.to_owned(),
                 media_type: Some(
                     if name.ends_with(".json") {
                         "application/json"
                     } else {
                         "image/png"
                     }
-                    .to_string(),
+                    .to_owned(),
                 ),
                 data_type_tags: Some(vec![format!("tag-{name}")]),
                 meta_data: Some(json!({"a": {"b": if name.ends_with(".json") { "foo" } else { "bar" }}})),

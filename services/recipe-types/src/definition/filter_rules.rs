@@ -191,7 +191,7 @@ fn parse_fields(v: &Value) -> Option<Vec<Vec<String>>> {
         .iter()
         .map(|path| {
             let keys = path.as_array().filter(|p| !p.is_empty())?;
-            keys.iter().map(|k| k.as_str().map(str::to_string)).collect()
+            keys.iter().map(|k| k.as_str().map(str::to_owned)).collect()
         })
         .collect()
 }

@@ -291,7 +291,7 @@ fn check_node(
                 match from_kind {
                     // Parsing already reported recipe sources; unresolved
                     // sources were reported above and cannot be checked.
-                    Some((NodeKind::Recipe { .. }, _)) | Some((_, None)) | None => None,
+                    Some((NodeKind::Recipe { .. }, _) | (_, None)) | None => None,
                     Some((_, Some(ifaces))) => {
                         let found = ifaces.output.parameter(output);
                         if found.is_none() {

@@ -99,11 +99,11 @@ impl Interface {
     pub(super) fn push_renamed(&mut self, param: Parameter<'_>, name: &str) {
         match param {
             Parameter::File(p) => self.files.push(FileParameter {
-                name: name.to_string(),
+                name: name.to_owned(),
                 ..p.clone()
             }),
             Parameter::Json(p) => self.json.push(JsonParameter {
-                name: name.to_string(),
+                name: name.to_owned(),
                 ..p.clone()
             }),
         }
@@ -168,7 +168,7 @@ impl Interface {
                 None if target.required() => check.errors.push(ConnIssue {
                     code: "PARAM_REQUIRED",
                     description: format!("Parameter '{}' is required", target.name()),
-                    missing: Some(target.name().to_string()),
+                    missing: Some(target.name().to_owned()),
                 }),
                 None => {}
             }
@@ -292,7 +292,7 @@ fn list<'a>(map: &'a Map<String, Value>, key: &str, defaults: bool, issues: &mut
 }
 
 fn note_name(name: &str, seen: &mut BTreeSet<String>, duplicates: &mut Vec<Message>) {
-    if !seen.insert(name.to_string()) {
+    if !seen.insert(name.to_owned()) {
         duplicates.push(Message::new(
             names::DUPLICATE_INPUT,
             format!("Duplicate parameter '{name}'"),
@@ -377,7 +377,7 @@ mod tests {
     fn file(name: &str, media: &[&str], required: bool, multiple: bool) -> FileParameter {
         FileParameter {
             name: name.into(),
-            media_types: media.iter().map(|s| s.to_string()).collect(),
+            media_types: media.iter().map(std::string::ToString::to_string).collect(),
             required,
             multiple,
         }
@@ -386,7 +386,7 @@ mod tests {
     fn jp(name: &str, t: Option<&str>, required: bool) -> JsonParameter {
         JsonParameter {
             name: name.into(),
-            json_type: t.map(str::to_string),
+            json_type: t.map(str::to_owned),
             required,
         }
     }
@@ -494,7 +494,7 @@ mod tests {
         let check = target.check_connection(&missing, &BTreeSet::new());
         assert_eq!(check.errors[0].missing.as_deref(), Some("f"));
         assert_eq!(check.errors[0].description, "Parameter 'f' is required");
-        let skip: BTreeSet<String> = ["f".to_string(), "j".to_string()].into();
+        let skip: BTreeSet<String> = ["f".to_owned(), "j".to_owned()].into();
         assert!(target.check_connection(&missing, &skip).errors.is_empty());
     }
 

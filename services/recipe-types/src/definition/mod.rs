@@ -88,7 +88,7 @@ pub struct Message {
 impl Message {
     pub fn new(name: &str, description: impl Into<String>) -> Self {
         Message {
-            name: name.to_string(),
+            name: name.to_owned(),
             description: description.into(),
         }
     }
@@ -400,7 +400,7 @@ mod tests {
             "b": job_node("jt", "1.0", 1, json!([{"name": "a"}]), json!({})),
             "a": job_node("jt", "1.0", 1, json!([]), json!({})),
         }}));
-        assert_eq!(def.topological_order(), Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(def.topological_order(), Some(vec!["a".to_owned(), "b".to_owned()]));
         let cyclic = parse(json!({"nodes": {
             "a": job_node("jt", "1.0", 1, json!([{"name": "b"}]), json!({})),
             "b": job_node("jt", "1.0", 1, json!([{"name": "a"}]), json!({})),

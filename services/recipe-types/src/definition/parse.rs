@@ -115,7 +115,7 @@ pub fn parse_definition(json: &Value) -> Result<Definition, Vec<Message>> {
 
 fn parse_node(name: &str, v: &Value, found: &mut Found) -> RawNode {
     let mut raw = RawNode {
-        name: name.to_string(),
+        name: name.to_owned(),
         deps: None,
         inputs: None,
         kind: None,

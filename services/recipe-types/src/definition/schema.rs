@@ -18,7 +18,7 @@ pub(super) struct Issues {
 impl Issues {
     pub(super) fn new(context: &str) -> Self {
         Issues {
-            context: context.to_string(),
+            context: context.to_owned(),
             list: Vec::new(),
         }
     }
@@ -72,7 +72,7 @@ impl Issues {
     }
 
     pub(super) fn string(&mut self, v: &Value) -> Option<String> {
-        let s = v.as_str().map(str::to_string);
+        let s = v.as_str().map(str::to_owned);
         if s.is_none() {
             self.push(format!("{} is not of type 'string'", show(v)));
         }

@@ -48,7 +48,7 @@ pub(crate) fn cond_node(deps: Value, inputs: Value, interface: Value, filter: Va
 pub(crate) fn file(name: &str, media: &[&str], required: bool, multiple: bool) -> FileParameter {
     FileParameter {
         name: name.into(),
-        media_types: media.iter().map(|s| s.to_string()).collect(),
+        media_types: media.iter().map(std::string::ToString::to_string).collect(),
         required,
         multiple,
     }

@@ -62,7 +62,7 @@ impl Sources<'_> {
                             Value::String(s) => vec![s.clone()],
                             Value::Array(items) => items
                                 .iter()
-                                .map(|v| v.as_str().map(str::to_string))
+                                .map(|v| v.as_str().map(str::to_owned))
                                 .collect::<Option<_>>()?,
                             _ => return None,
                         };

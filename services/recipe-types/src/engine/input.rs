@@ -78,7 +78,10 @@ pub fn validate_recipe_input(interface: &Interface, input: &Value) -> Result<Rec
             None => errors.push(unknown(name)),
         }
     }
-    for param in interface.parameters().filter(|p| p.required()) {
+    for param in interface.parameters() {
+        if !param.required() {
+            continue;
+        }
         let name = param.name();
         if !files.contains_key(name) && !json.contains_key(name) {
             errors.push(Message::new(
@@ -120,7 +123,7 @@ fn check_files(p: &FileParameter, value: &Value, errors: &mut Vec<Message>) -> O
     let mut uris = Vec::new();
     for item in items {
         match item.as_str().filter(|s| is_uri(s)) {
-            Some(uri) => uris.push(uri.to_string()),
+            Some(uri) => uris.push(uri.to_owned()),
             None => errors.push(Message::new(
                 names::INVALID_FILE_URI,
                 format!("Parameter '{name}' must receive file URIs: {item} is not a URI"),

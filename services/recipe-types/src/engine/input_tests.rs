@@ -88,12 +88,12 @@ fn missing_required_inputs_are_named() {
         found,
         vec![
             (
-                names::PARAM_REQUIRED.to_string(),
-                "Parameter 'image' is required".to_string()
+                names::PARAM_REQUIRED.to_owned(),
+                "Parameter 'image' is required".to_owned()
             ),
             (
-                names::PARAM_REQUIRED.to_string(),
-                "Parameter 'count' is required".to_string()
+                names::PARAM_REQUIRED.to_owned(),
+                "Parameter 'count' is required".to_owned()
             ),
         ]
     );
@@ -110,8 +110,8 @@ fn integers_are_whole_numbers() {
     assert_eq!(
         found,
         vec![(
-            names::INVALID_JSON_TYPE.to_string(),
-            "Parameter 'count' must receive an integer".to_string()
+            names::INVALID_JSON_TYPE.to_owned(),
+            "Parameter 'count' must receive an integer".to_owned()
         )]
     );
 }
@@ -167,7 +167,7 @@ proptest! {
         match validate_recipe_input(&interface(), &given) {
             Ok(data) => {
                 prop_assert_eq!(data.files.get("image").map(Vec::len), Some(1));
-                prop_assert!(data.json.get("count").is_some_and(|v| v.is_i64()));
+                prop_assert!(data.json.get("count").is_some_and(serde_json::Value::is_i64));
                 prop_assert!(data.files.values().flatten().all(|u| crate::engine::is_uri(u)));
                 // An empty optional file list counts as not given.
                 let non_empty = files.values().filter(|v| !v.is_empty()).count();

@@ -14,7 +14,7 @@ pub fn media_type(uri: &str, declared: &[String]) -> String {
     mime_guess::from_path(&name)
         .first_or_octet_stream()
         .essence_str()
-        .to_string()
+        .to_owned()
 }
 
 /// The URI's last path segment, without query or fragment: what a
@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn a_single_declared_type_wins() {
-        let declared = vec!["image/tiff".to_string()];
+        let declared = vec!["image/tiff".to_owned()];
         assert_eq!(media_type("s3://b/x.json", &declared), "image/tiff");
     }
 
@@ -49,7 +49,7 @@ mod tests {
         assert_eq!(media_type("https://h/a/b.png?sig=1#f", &[]), "image/png");
         assert_eq!(media_type("file:///data/scan.tif", &[]), "image/tiff");
         assert_eq!(media_type("s3://bucket/report.json", &[]), "application/json");
-        let two = vec!["a/b".to_string(), "c/d".to_string()];
+        let two = vec!["a/b".to_owned(), "c/d".to_owned()];
         assert_eq!(media_type("s3://bucket/notes.txt", &two), "text/plain");
         assert_eq!(media_type("s3://bucket/blob", &[]), "application/octet-stream");
     }

@@ -140,7 +140,7 @@ fn forced_at(v: &Value, at: &str, errors: &mut Vec<Message>) -> ForcedNodes {
     match obj.get("nodes") {
         None => {}
         Some(Value::Array(items)) => {
-            let names: Option<BTreeSet<String>> = items.iter().map(|i| i.as_str().map(str::to_string)).collect();
+            let names: Option<BTreeSet<String>> = items.iter().map(|i| i.as_str().map(str::to_owned)).collect();
             match names {
                 Some(names) => out.nodes = names,
                 None => fail(format!("'{at}.nodes' must be a list of node names")),

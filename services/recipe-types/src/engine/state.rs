@@ -194,7 +194,7 @@ impl RecipeState {
 
     /// Records what an action produced; the test and replay helper.
     pub fn record(&mut self, node: &str, facts: NodeFacts) {
-        self.nodes.insert(node.to_string(), facts);
+        self.nodes.insert(node.to_owned(), facts);
     }
 }
 

@@ -19,8 +19,7 @@ fn input(v: Value) -> RecipeData {
 fn state_of(def: &crate::definition::Definition, state: &RecipeState, node: &str) -> NodeState {
     node_states(def, state)
         .get(node)
-        .map(|v| v.state)
-        .unwrap_or(NodeState::Pending)
+        .map_or(NodeState::Pending, |v| v.state)
 }
 
 /// The seed's shape: job → job → condition → sub-recipe.
@@ -286,7 +285,7 @@ fn run_branching(n: i64) -> (crate::definition::Definition, RecipeState, Vec<Str
             break;
         }
         for action in &actions {
-            ran.push(action.node().to_string());
+            ran.push(action.node().to_owned());
             if let Action::CreateJob { node, .. } = action {
                 complete(&mut state, node, json!({}));
             }

@@ -16,7 +16,7 @@ use super::{
 /// a child recipe RUNNING, conditions and input failures as decided.
 pub(crate) fn apply(state: &mut RecipeState, actions: &[Action]) {
     for action in actions {
-        let node = action.node().to_string();
+        let node = action.node().to_owned();
         assert!(state.facts(&node).is_none(), "node {node} acted on twice");
         let facts = match action {
             Action::CreateJob { .. } => NodeFacts::Job(JobFacts {

@@ -103,8 +103,7 @@ fn stored(rt: &RecipeType) -> Result<Definition> {
 fn first_description(errors: &[Message]) -> String {
     errors
         .first()
-        .map(|m| m.description.clone())
-        .unwrap_or_else(|| "the definition is invalid".to_owned())
+        .map_or_else(|| "the definition is invalid".to_owned(), |m| m.description.clone())
 }
 
 fn not_found(name: &str) -> Error {
