@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from brigade_client import (
+    AlreadyExists,
     BrigadeError,
     Client,
     ErrorReason,
@@ -40,6 +42,25 @@ def test_submit_and_get_job(client: Client, server: BrigadeServer) -> None:
     assert client.get_job(job.id) == job
     assert server.job(job.id)["status"] == "REGISTERED"
     assert [j.id for j in client.list_jobs(service_id)] == [job.id]
+
+
+def test_submit_controls(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    low = client.submit(service_id, {"exposure_ms": 1, "gain": 1.0}, priority=1)
+    high = client.submit(service_id, {"exposure_ms": 2, "gain": 1.0}, priority=9)
+    assert high.priority == 9
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    deferred = client.submit(service_id, {"exposure_ms": 3, "gain": 1.0}, run_at=later)
+    assert deferred.due_at is not None and deferred.due_at > datetime.now(timezone.utc)
+    claimed = client.claim(service_id, 10, worker_id="w")
+    assert [c.job.id for c in claimed] == [high.id, low.id]
+
+    first = client.submit(service_id, {"exposure_ms": 4, "gain": 1.0}, idempotency_key="k-1")
+    assert first.idempotency_key == "k-1"
+    again = client.submit(service_id, {"exposure_ms": 4, "gain": 1.0}, idempotency_key="k-1")
+    assert again.id == first.id
+    with pytest.raises(AlreadyExists):
+        client.submit(service_id, {"exposure_ms": 5, "gain": 1.0}, idempotency_key="k-1")
 
 
 def test_parameters_violating_the_schema_are_rejected(client: Client, server: BrigadeServer) -> None:

@@ -10,7 +10,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
-use crate::types::{Job, LeasedJob, Service, ServiceDefinition, lease_seconds, time};
+use crate::types::{Job, LeasedJob, Service, ServiceDefinition, SubmitOptions, lease_seconds, time};
 use crate::worker::{HandlerError, WorkerBuilder};
 
 /// Page size of the list calls, which fetch every page.
@@ -272,6 +272,33 @@ impl Client {
             .await
             .map_err(Error::from_status)?;
         Job::from_opt(response.into_inner().job)
+    }
+
+    /// Submits one job with its controls (priority, run-at, idempotency key).
+    /// Returns the job and whether this call created it: `false` when the key
+    /// returned the job an earlier submit made, so a submit retried after a lost
+    /// reply never runs twice.
+    pub async fn submit_with(
+        &self,
+        service_id: &str,
+        parameters: &Value,
+        options: &SubmitOptions,
+    ) -> Result<(Job, bool)> {
+        let response = self
+            .inner
+            .clone()
+            .submit_job(pb::SubmitJobRequest {
+                service_id: service_id.to_owned(),
+                parameters_json: parameters.to_string(),
+                priority: options.priority,
+                run_at: options.run_at_pb(),
+                idempotency_key: options.idempotency_key.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(Error::from_status)?
+            .into_inner();
+        Ok((Job::from_opt(response.job)?, response.created))
     }
 
     /// Submits several jobs of one service, all or none: if any parameters

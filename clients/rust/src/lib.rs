@@ -78,7 +78,7 @@ pub use cancel::{Cancellation, cancellation};
 pub use client::{CANCELLED_PREFIX, Client, ConnectOptions};
 pub use error::{Error, Result};
 pub use recipes::{Recipe, RecipeClient, RecipeStatus};
-pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition};
+pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition, SubmitOptions};
 pub use watch::{JobStream, QueueEvent};
 pub use worker::{HandlerError, SHUTDOWN_MESSAGE, Worker, WorkerBuilder, WorkerEvent, WorkerSummary};
 

@@ -57,7 +57,7 @@ pub struct Job {
     pub results: Option<Value>,
     /// When it was submitted.
     pub date_submitted: Option<SystemTime>,
-    /// Failed or expired attempts so far.
+    /// Deliveries so far: each claim counts one (a completed first try shows 1).
     pub attempts: i32,
     /// Attempts allowed before the job ends in ERROR.
     pub max_attempts: i32,
@@ -69,6 +69,59 @@ pub struct Job {
     pub service_revision: i64,
     /// Whether it was cancelled.
     pub cancelled: bool,
+    /// Higher is claimed first (then oldest).
+    pub priority: i32,
+    /// When a REGISTERED job becomes claimable (its `run_at`, or a retry's backoff); `None` when due now.
+    pub due_at: Option<SystemTime>,
+    /// The key it was submitted under, if any.
+    pub idempotency_key: Option<String>,
+    /// The worker's last progress report, 0–100.
+    pub progress: Option<i32>,
+}
+
+/// Controls for one submitted job; every one is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubmitOptions {
+    /// Higher is claimed first (default 0).
+    pub priority: i32,
+    /// Not claimable before then.
+    pub run_at: Option<SystemTime>,
+    /// A second submit with the same key for the same service returns the first job
+    /// (`created == false`); a different body under a used key is [`Error::AlreadyExists`].
+    pub idempotency_key: Option<String>,
+}
+
+impl SubmitOptions {
+    /// No controls: priority 0, due now, no key.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the priority.
+    #[must_use]
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Makes the job claimable only from `at`.
+    #[must_use]
+    pub fn run_at(mut self, at: SystemTime) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+
+    /// Sets the idempotency key.
+    #[must_use]
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    pub(crate) fn run_at_pb(&self) -> Option<prost_types::Timestamp> {
+        self.run_at.map(prost_types::Timestamp::from)
+    }
 }
 
 /// A job claimed under a lease: present `lease_token` to extend, complete or fail it.
@@ -224,6 +277,10 @@ impl Job {
             error_message: job.error_message,
             service_revision: job.service_revision,
             cancelled: job.cancelled,
+            priority: job.priority,
+            due_at: job.due_at.and_then(|t| time(t.seconds, t.nanos)),
+            idempotency_key: job.idempotency_key,
+            progress: job.progress,
         })
     }
 

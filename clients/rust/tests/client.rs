@@ -414,3 +414,51 @@ async fn wait_for_job_follows_the_job_across_a_server_restart() {
     );
     system.stop().await.expect("stops");
 }
+
+#[tokio::test]
+async fn submit_with_controls_orders_defers_and_never_duplicates() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("controls")).await.expect("service");
+    let opts = brigade_client::SubmitOptions::new;
+
+    let (low, created) = client
+        .submit_with(&service.id, &json!({"n": 1}), &opts().priority(1))
+        .await
+        .expect("low");
+    assert!(created);
+    let (high, _) = client
+        .submit_with(&service.id, &json!({"n": 2}), &opts().priority(9))
+        .await
+        .expect("high");
+    assert_eq!(high.priority, 9);
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let (deferred, _) = client
+        .submit_with(&service.id, &json!({"n": 3}), &opts().run_at(later))
+        .await
+        .expect("deferred");
+    assert!(deferred.due_at.is_some_and(|d| d > std::time::SystemTime::now()));
+
+    // Higher priority first; the deferred job is not claimable yet.
+    let claimed = client.claim(&service.id, 10, None, "w").await.expect("claim");
+    let ids: Vec<_> = claimed.iter().map(|j| j.job.id.clone()).collect();
+    assert_eq!(ids, vec![high.id.clone(), low.id.clone()]);
+
+    // The same key returns the first job; a different body under it is refused.
+    let keyed = opts().idempotency_key("batch-7");
+    let (first, created) = client
+        .submit_with(&service.id, &json!({"n": 4}), &keyed)
+        .await
+        .expect("first");
+    assert!(created);
+    assert_eq!(first.idempotency_key.as_deref(), Some("batch-7"));
+    let (again, created) = client
+        .submit_with(&service.id, &json!({"n": 4}), &keyed)
+        .await
+        .expect("again");
+    assert!(!created);
+    assert_eq!(again.id, first.id);
+    let conflict = client.submit_with(&service.id, &json!({"n": 5}), &keyed).await;
+    assert!(matches!(conflict, Err(Error::AlreadyExists(_))), "{conflict:?}");
+    sys.stop().await;
+}

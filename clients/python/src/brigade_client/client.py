@@ -309,9 +309,30 @@ class Client:
 
     # --------------------------------------------------------------------- jobs
 
-    def submit(self, service_id: str, parameters: Mapping[str, Any]) -> Job:
-        """Submits one job; raises :class:`InvalidArgument` if the parameters violate the schema."""
-        request = pb.SubmitJobRequest(service_id=service_id, parameters_json=_dumps(parameters, "parameters"))
+    def submit(
+        self,
+        service_id: str,
+        parameters: Mapping[str, Any],
+        *,
+        priority: int = 0,
+        run_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Submits one job; raises :class:`InvalidArgument` if the parameters violate the schema.
+
+        ``priority``: higher is claimed first (then oldest). ``run_at``: not claimable
+        before then (a timezone-aware datetime). ``idempotency_key``: a second submit with
+        the same key for the same service returns the first job, so a submit retried after
+        a lost reply never runs twice; a different body under a used key raises
+        :class:`AlreadyExists`.
+        """
+        request = pb.SubmitJobRequest(
+            service_id=service_id, parameters_json=_dumps(parameters, "parameters"), priority=priority
+        )
+        if run_at is not None:
+            request.run_at.FromDatetime(run_at)
+        if idempotency_key is not None:
+            request.idempotency_key = idempotency_key
         return Job.from_pb(self._unary("SubmitJob", request).job)
 
     def submit_many(self, service_id: str, parameters: Sequence[Mapping[str, Any]]) -> list[Job]:

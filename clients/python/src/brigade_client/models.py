@@ -109,6 +109,10 @@ class Job:
     lease_expires_at: datetime | None
     service_revision: int
     cancelled: bool
+    priority: int = 0
+    due_at: datetime | None = None
+    idempotency_key: str | None = None
+    progress: int | None = None
 
     @classmethod
     def from_pb(cls, j: pb.Job) -> Job:
@@ -125,6 +129,10 @@ class Job:
             lease_expires_at=_time(j, "lease_expires_at"),
             service_revision=j.service_revision,
             cancelled=j.cancelled,
+            priority=j.priority,
+            due_at=_time(j, "due_at"),
+            idempotency_key=j.idempotency_key if j.HasField("idempotency_key") else None,
+            progress=j.progress if j.HasField("progress") else None,
         )
 
 
