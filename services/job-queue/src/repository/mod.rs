@@ -200,6 +200,10 @@ pub trait Transaction: Send {
         error_message: Option<&str>,
         now: i64,
     ) -> Result<Option<i64>>;
+    /// Ends the running attempts of several jobs with one outcome and no
+    /// message; returns (job id, claimed) for each attempt it ended.
+    async fn finish_attempts(&mut self, ids: &[JobId], outcome: AttemptOutcome, now: i64)
+    -> Result<Vec<(String, i64)>>;
     /// Moves the expiry of a live lease and records progress; `None` when the token is not current.
     async fn extend_lease(
         &mut self,

@@ -169,3 +169,9 @@ pub const START_ATTEMPTS_FROM: &str = ", 'RUNNING' FROM jq_jobs j WHERE j.id IN 
 pub const START_ATTEMPTS_SUFFIX: &str = ")";
 pub const FINISH_ATTEMPT: &str = "UPDATE jq_job_attempts SET finished = $2, outcome = $3, error_message = $4 \
      WHERE job_id = $1 AND finished IS NULL RETURNING claimed";
+/// Followed by `now`, [`FINISH_ATTEMPTS_OUTCOME`], the outcome, [`FINISH_ATTEMPTS_WHERE`],
+/// job ids and [`FINISH_ATTEMPTS_SUFFIX`]: ends the running attempt of each job in one statement.
+pub const FINISH_ATTEMPTS_PREFIX: &str = "UPDATE jq_job_attempts SET finished = ";
+pub const FINISH_ATTEMPTS_OUTCOME: &str = ", outcome = ";
+pub const FINISH_ATTEMPTS_WHERE: &str = " WHERE finished IS NULL AND job_id IN (";
+pub const FINISH_ATTEMPTS_SUFFIX: &str = ") RETURNING job_id, claimed";

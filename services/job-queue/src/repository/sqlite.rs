@@ -510,6 +510,30 @@ impl Transaction for SqliteTransaction {
         Ok(())
     }
 
+    async fn finish_attempts(
+        &mut self,
+        ids: &[JobId],
+        outcome: AttemptOutcome,
+        now: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut ended = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut update = QueryBuilder::<Sqlite>::new(q::FINISH_ATTEMPTS_PREFIX);
+            update.push_bind(now);
+            update.push(q::FINISH_ATTEMPTS_OUTCOME);
+            update.push_bind(outcome);
+            update.push(q::FINISH_ATTEMPTS_WHERE);
+            let mut list = update.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str().to_owned());
+            }
+            update.push(q::FINISH_ATTEMPTS_SUFFIX);
+            let rows: Vec<(String, i64)> = update.build_query_as().fetch_all(&mut *self.tx).await?;
+            ended.extend(rows);
+        }
+        Ok(ended)
+    }
+
     async fn finish_attempt(
         &mut self,
         id: &JobId,

@@ -226,11 +226,17 @@ impl JobQueue {
             let now = now_micros();
             let mut tx = self.repo.begin().await?;
             let written = tx.complete_jobs(&writes, now).await?;
-            for job in written.iter().flatten() {
-                let claimed = tx.finish_attempt(&job.id, AttemptOutcome::Completed, None, now).await?;
-                record_completion(job, claimed, now);
-            }
             let done: Vec<Job> = written.iter().flatten().cloned().collect();
+            let ids: Vec<JobId> = done.iter().map(|j| j.id.clone()).collect();
+            // One statement for the whole batch, not a round trip per job.
+            let claimed: std::collections::HashMap<String, i64> = tx
+                .finish_attempts(&ids, AttemptOutcome::Completed, now)
+                .await?
+                .into_iter()
+                .collect();
+            for job in &done {
+                record_completion(job, claimed.get(job.id.as_str()).copied(), now);
+            }
             notices::notify_recipes(&mut *tx, &done, now).await?;
             tx.commit().await?;
             written

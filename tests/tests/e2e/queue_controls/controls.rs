@@ -522,3 +522,56 @@ async fn a_claim_checks_the_service_in_and_pages_are_capped() {
     assert_eq!(page.jobs.len(), 2, "the page size is capped");
     assert!(!page.next_page_token.is_empty());
 }
+
+/// A batch completion ends every attempt of the batch (one statement for the
+/// whole batch) and leaves the attempts of the other jobs running.
+#[tokio::test]
+async fn a_batch_completion_ends_each_attempt_on_both_databases() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(db) = TestDatabase::new(backend).await else {
+            continue;
+        };
+        let jq = Replica::start(&db, nowhere()).await;
+        let mut client = jq.client().await;
+        let service_id = service(&mut client, "batch-history", |_| {}).await;
+        for n in 0..4 {
+            submit_n(&mut client, &service_id, n).await;
+        }
+        let leased = claim(&mut client, &service_id, 4, "batcher").await;
+        assert_eq!(leased.len(), 4);
+        let (done, open) = leased.split_at(3);
+        let answers = client
+            .complete_jobs(pb::CompleteJobsRequest {
+                completions: done
+                    .iter()
+                    .map(|l| pb::CompleteJobRequest {
+                        job_id: job_id(l),
+                        lease_token: l.lease_token.clone(),
+                        results_json: json!({ "sum": 1 }).to_string(),
+                    })
+                    .collect(),
+            })
+            .await
+            .expect("complete batch")
+            .into_inner();
+        assert_eq!(answers.outcomes.len(), 3, "{backend:?}");
+        for l in done {
+            let job = get(&mut client, &job_id(l)).await;
+            assert_eq!(job.status(), pb::JobStatus::Completed, "{backend:?}");
+            let history: Vec<(&str, &str, bool)> = job
+                .attempt_history
+                .iter()
+                .map(|a| (a.worker_id.as_str(), a.outcome.as_str(), a.finished.is_some()))
+                .collect();
+            assert_eq!(history, vec![("batcher", "COMPLETED", true)], "{backend:?}");
+        }
+        let running = get(&mut client, &job_id(&open[0])).await;
+        let history: Vec<(&str, bool)> = running
+            .attempt_history
+            .iter()
+            .map(|a| (a.outcome.as_str(), a.finished.is_some()))
+            .collect();
+        assert_eq!(history, vec![("RUNNING", false)], "{backend:?}");
+        jq.stop().await;
+    }
+}
