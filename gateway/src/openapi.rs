@@ -52,6 +52,7 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         topchef::services::detail,
         topchef::services::patch,
         topchef::services::queue,
+        brigade::interface::show,
         topchef::services::jobs,
         topchef::services::submit,
         topchef::services::jobs_heartbeat,
