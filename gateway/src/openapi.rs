@@ -49,6 +49,7 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         brigade::health::metrics,
         brigade::docs::openapi_json,
         brigade::docs::page,
+        brigade::docs::redoc_script,
         topchef::root::validator_info,
         topchef::root::validate,
         topchef::services::list,
@@ -96,7 +97,7 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         (name = "Scale v6", description = "Scale v6's recipe-type API."),
         (name = "Scale v6 aliases", description = "The same Scale operations under `/v7/` and without the trailing slash."),
         (name = "Health", description = "Liveness and readiness."),
-        (name = "Documentation", description = "This document and the page that renders it."),
+        (name = "Documentation", description = "This document and the page that renders it (Redoc, embedded)."),
     )
 )]
 pub struct ApiDoc;
@@ -422,7 +423,7 @@ impl Modify for ScaleAliases {
                 (format!("/v7{rest}"), "v7"),
                 (format!("/v7{}", rest.trim_end_matches('/')), "v7_no_slash"),
             ];
-            for (alias, suffix) in aliases {
+            for (alias, suffix) in &aliases {
                 let mut copy = item.clone();
                 for operation in operations(&mut copy) {
                     if let Some(id) = operation.operation_id.as_mut() {
@@ -441,7 +442,22 @@ impl Modify for ScaleAliases {
                         None => note,
                     });
                 }
-                openapi.paths.paths.insert(alias, copy);
+                openapi.paths.paths.insert(alias.clone(), copy);
+            }
+            // The canonical operation names its aliases, so a view that folds them loses nothing.
+            let also = aliases
+                .iter()
+                .map(|(alias, _)| format!("`{alias}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Some(item) = openapi.paths.paths.get_mut(&path) {
+                for operation in operations(item) {
+                    let note = format!("Also served at {also}.");
+                    operation.description = Some(match operation.description.take() {
+                        Some(d) => format!("{d}\n\n{note}"),
+                        None => note,
+                    });
+                }
             }
         }
     }

@@ -51,6 +51,7 @@ pub fn table() -> Vec<Route> {
         Route::get("/metrics", health::metrics),
         Route::get("/openapi.json", docs::openapi_json),
         Route::get("/docs", docs::page),
+        Route::get("/docs/redoc.standalone.js", docs::redoc_script),
         Route::get("/validator", root::validator_info),
         Route::post("/validator", root::validate),
         Route::get("/services", services::list),
