@@ -321,6 +321,7 @@ const LINKS: &[LinkSpec] = &[
     ("create_service", "201", "next_job", SERVICE_ID, None),
     ("create_service", "201", "submit_jobs", SERVICE_ID, None),
     ("create_service", "201", "claim_jobs", SERVICE_ID, None),
+    ("create_service", "201", "service_interface", SERVICE_ID, None),
     ("submit_job", "201", "get_job", JOB_ID, None),
     ("submit_job", "201", "patch_job", JOB_ID, None),
     ("submit_job", "201", "cancel_job", JOB_ID, None),
