@@ -625,6 +625,7 @@ async fn docs_renders_the_operations_and_examples_offline_in_chromium() {
         .arg("--headless")
         .arg("--no-sandbox")
         .arg("--disable-gpu")
+        .arg("--disable-dev-shm-usage")
         .arg("--disable-extensions")
         .arg("--no-first-run")
         .arg(format!("--user-data-dir={}", profile.display()))
