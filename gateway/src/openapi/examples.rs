@@ -1,5 +1,5 @@
 //! Request and response examples of the operations the README walkthrough uses: the
-//! same bodies (an end-to-end test, `tests/tests/e2e/docs.rs`, checks that they agree), so
+//! same bodies (an end-to-end test, `tests/tests/e2e/docs/`, checks that they agree), so
 //! `/openapi.json` and `/docs` show them. (operation id, `request` or a status, JSON).
 
 pub const EXAMPLES: &[(&str, &str, &str)] = &[
