@@ -11,12 +11,15 @@ use std::sync::LazyLock;
 
 use utoipa::Modify;
 use utoipa::OpenApi;
+use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 use crate::{brigade, scale, topchef};
+
+mod examples;
 
 const DESCRIPTION: &str = "\
 Brigade's REST gateway: TopChef's job queue (`/`, `/services…`, `/jobs…`, `/validator`), \
@@ -25,8 +28,9 @@ and Scale v6's recipe-type API (`/v6/recipe-types/…`).
 
 * TopChef errors are `{\"errors\": [{\"detail\", \"status_code\", \"title\"}]}`; Scale errors are \
 `{\"detail\": \"…\"}`.
-* Every Scale path is also served under `/v7/` and without its trailing slash (listed here too, \
-tagged *Scale v6 aliases*).
+* Every Scale path is also served under `/v7/` and without its trailing slash (listed in \
+`/openapi.json` too, tagged *Scale v6 aliases* and marked `x-alias-of`; `/docs` folds them into the \
+`/v6/…/` operation).
 * `HEAD` works on every GET route; `OPTIONS` answers 200 with `Allow` on every path; an unrouted \
 method is a JSON 405 with `Allow`; `X-HTTP-Method-Override` is honoured on POST only, to a method \
 the route serves (GET, HEAD, OPTIONS and DELETE drop the body).
@@ -45,6 +49,7 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         brigade::health::metrics,
         brigade::docs::openapi_json,
         brigade::docs::page,
+        brigade::docs::redoc_script,
         topchef::root::validator_info,
         topchef::root::validate,
         topchef::services::list,
@@ -52,6 +57,7 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         topchef::services::detail,
         topchef::services::patch,
         topchef::services::queue,
+        brigade::interface::show,
         topchef::services::jobs,
         topchef::services::submit,
         topchef::services::jobs_heartbeat,
@@ -84,14 +90,14 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         scale::recipes::reprocess,
     ),
     components(schemas(topchef::model::TopChefErrors, scale::model::ScaleErrorBody)),
-    modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &ScaleAliases),
+    modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &Examples, &ScaleAliases),
     tags(
         (name = "TopChef", description = "TopChef's job-queue API: services (job types), jobs, the validator."),
         (name = "Worker protocol", description = "Brigade's lease protocol over REST: batch submit, claim, heartbeat, complete, fail, cancel."),
         (name = "Scale v6", description = "Scale v6's recipe-type API."),
         (name = "Scale v6 aliases", description = "The same Scale operations under `/v7/` and without the trailing slash."),
         (name = "Health", description = "Liveness and readiness."),
-        (name = "Documentation", description = "This document and the page that renders it."),
+        (name = "Documentation", description = "This document and the page that renders it (Redoc, embedded)."),
     )
 )]
 pub struct ApiDoc;
@@ -315,6 +321,7 @@ const LINKS: &[LinkSpec] = &[
     ("create_service", "201", "next_job", SERVICE_ID, None),
     ("create_service", "201", "submit_jobs", SERVICE_ID, None),
     ("create_service", "201", "claim_jobs", SERVICE_ID, None),
+    ("create_service", "201", "service_interface", SERVICE_ID, None),
     ("submit_job", "201", "get_job", JOB_ID, None),
     ("submit_job", "201", "patch_job", JOB_ID, None),
     ("submit_job", "201", "cancel_job", JOB_ID, None),
@@ -362,10 +369,44 @@ impl Modify for Links {
     }
 }
 
+/// The README walkthrough's bodies as the examples of its operations.
+struct Examples;
+
+impl Modify for Examples {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (operation_id, place, text) in examples::EXAMPLES {
+            let Ok(example) = serde_json::from_str::<serde_json::Value>(text) else {
+                continue;
+            };
+            let operation = openapi
+                .paths
+                .paths
+                .values_mut()
+                .flat_map(operations)
+                .find(|op| op.operation_id.as_deref() == Some(*operation_id));
+            let Some(operation) = operation else { continue };
+            let json = if *place == "request" {
+                (operation.request_body.as_mut()).and_then(|body| body.content.get_mut("application/json"))
+            } else {
+                match operation.responses.responses.get_mut(*place) {
+                    Some(RefOr::T(response)) => response.content.get_mut("application/json"),
+                    _ => None,
+                }
+            };
+            if let Some(json) = json {
+                json.example = Some(example);
+            }
+        }
+    }
+}
+
 /// The Scale routes are served under `/v6/` and `/v7/`, each with and without
 /// the trailing slash (see `scale::recipe_types::routes`); the document is
 /// annotated with the `/v6/…/` form and gets the other three here.
 struct ScaleAliases;
+
+/// The extension that marks an alias operation with the path it is an alias of.
+pub const ALIAS_OF: &str = "x-alias-of";
 
 impl Modify for ScaleAliases {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -383,7 +424,7 @@ impl Modify for ScaleAliases {
                 (format!("/v7{rest}"), "v7"),
                 (format!("/v7{}", rest.trim_end_matches('/')), "v7_no_slash"),
             ];
-            for (alias, suffix) in aliases {
+            for (alias, suffix) in &aliases {
                 let mut copy = item.clone();
                 for operation in operations(&mut copy) {
                     if let Some(id) = operation.operation_id.as_mut() {
@@ -391,13 +432,33 @@ impl Modify for ScaleAliases {
                         id.push_str(suffix);
                     }
                     operation.tags = Some(vec!["Scale v6 aliases".to_owned()]);
+                    let alias_of = ExtensionsBuilder::new().add(ALIAS_OF, path.as_str()).build();
+                    operation
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .merge(alias_of);
                     let note = format!("Alias of `{path}`.");
                     operation.description = Some(match operation.description.take() {
                         Some(d) => format!("{note}\n\n{d}"),
                         None => note,
                     });
                 }
-                openapi.paths.paths.insert(alias, copy);
+                openapi.paths.paths.insert(alias.clone(), copy);
+            }
+            // The canonical operation names its aliases, so a view that folds them loses nothing.
+            let also = aliases
+                .iter()
+                .map(|(alias, _)| format!("`{alias}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Some(item) = openapi.paths.paths.get_mut(&path) {
+                for operation in operations(item) {
+                    let note = format!("Also served at {also}.");
+                    operation.description = Some(match operation.description.take() {
+                        Some(d) => format!("{d}\n\n{note}"),
+                        None => note,
+                    });
+                }
             }
         }
     }
@@ -436,6 +497,29 @@ mod tests {
             .map(|(m, p)| (m.as_str().to_owned(), p))
             .collect();
         assert_eq!(documented, served);
+    }
+
+    /// Every example parses and lands on an operation's JSON content.
+    #[test]
+    fn every_example_is_shown() {
+        let doc = json_value();
+        for (operation_id, place, text) in examples::EXAMPLES {
+            let example: serde_json::Value = serde_json::from_str(text).expect("example is JSON");
+            let operation = doc["paths"]
+                .as_object()
+                .into_iter()
+                .flat_map(|paths| paths.values())
+                .filter_map(serde_json::Value::as_object)
+                .flat_map(|item| item.values())
+                .find(|op| op["operationId"] == *operation_id)
+                .unwrap_or_else(|| panic!("no operation {operation_id}"));
+            let content = if *place == "request" {
+                &operation["requestBody"]["content"]["application/json"]
+            } else {
+                &operation["responses"][*place]["content"]["application/json"]
+            };
+            assert_eq!(content["example"], example, "{operation_id} {place}");
+        }
     }
 
     /// Every link names operations that exist, with parameters they take.

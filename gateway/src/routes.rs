@@ -5,7 +5,7 @@ use axum::handler::Handler;
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use http::Method;
 
-use crate::brigade::{docs, health, leases};
+use crate::brigade::{docs, health, interface, leases};
 use crate::state::AppState;
 use crate::topchef::{bulk, jobs, root, services};
 
@@ -51,6 +51,7 @@ pub fn table() -> Vec<Route> {
         Route::get("/metrics", health::metrics),
         Route::get("/openapi.json", docs::openapi_json),
         Route::get("/docs", docs::page),
+        Route::get("/docs/redoc.standalone.js", docs::redoc_script),
         Route::get("/validator", root::validator_info),
         Route::post("/validator", root::validate),
         Route::get("/services", services::list),
@@ -58,6 +59,7 @@ pub fn table() -> Vec<Route> {
         Route::get("/services/{id}", services::detail),
         Route::patch("/services/{id}", services::patch),
         Route::get("/services/{id}/queue", services::queue),
+        Route::get("/services/{id}/interface", interface::show),
         Route::get("/services/{id}/jobs", services::jobs),
         Route::post("/services/{id}/jobs", services::submit),
         Route::patch("/services/{id}/jobs", services::jobs_heartbeat),

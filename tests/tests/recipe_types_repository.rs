@@ -355,7 +355,11 @@ async fn patch_cascades_up_the_chain(repo: Arc<dyn Repository>) {
         auto_update: false,
         is_active: Some(false),
     };
-    let report = service.edit("child", deactivate).await.expect("deactivate child");
+    let report = service
+        .edit("child", deactivate)
+        .await
+        .expect("deactivate child")
+        .report;
     assert!(
         report
             .warnings

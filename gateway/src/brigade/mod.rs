@@ -4,5 +4,6 @@
 
 pub mod docs;
 pub mod health;
+pub mod interface;
 pub mod leases;
 pub mod model;

@@ -193,3 +193,83 @@ pub struct FailRequest {
     #[schema(value_type = Option<bool>)]
     pub release: Field<bool>,
 }
+
+/// The interface a service revision's schemas become: what a recipe job node
+/// naming `(name, version, revision)` sees as the job type's inputs and outputs.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceInterface {
+    #[schema(example = "6f1c2a9e-4d1b-4e57-8c43-0a3f5b7d9e21")]
+    pub service_id: String,
+    /// The job type name (`job_type_name` in a recipe job node).
+    #[schema(example = "add")]
+    pub name: String,
+    /// `job_type_version` in a recipe job node.
+    #[schema(example = "1.0.0")]
+    pub version: String,
+    /// The revision shown (`job_type_revision`).
+    #[schema(example = 1)]
+    pub revision: i64,
+    /// The service's newest revision.
+    #[schema(example = 1)]
+    pub latest_revision: i64,
+    /// From `job_registration_schema`: the node's inputs.
+    pub inputs: InterfaceParameters,
+    /// From `job_result_schema`: the node's outputs, which later nodes connect to.
+    pub outputs: InterfaceParameters,
+}
+
+/// One side of an interface, in Scale's shape.
+#[derive(Serialize, ToSchema)]
+pub struct InterfaceParameters {
+    /// Properties that are `{"type": "string", "format": "uri"}` (or an array of them: `multiple`).
+    pub files: Vec<FileParameter>,
+    /// Every other top-level property.
+    pub json: Vec<JsonParameter>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FileParameter {
+    #[schema(example = "image")]
+    pub name: String,
+    /// From `contentMediaType`; empty: any.
+    pub media_types: Vec<String>,
+    pub required: bool,
+    pub multiple: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JsonParameter {
+    #[schema(example = "a")]
+    pub name: String,
+    /// The property's JSON type; absent when it has no single type (any value fits).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schema(example = "integer")]
+    pub json_type: Option<String>,
+    pub required: bool,
+}
+
+impl From<brigade_recipe_types::definition::Interface> for InterfaceParameters {
+    fn from(interface: brigade_recipe_types::definition::Interface) -> Self {
+        Self {
+            files: interface
+                .files
+                .into_iter()
+                .map(|p| FileParameter {
+                    name: p.name,
+                    media_types: p.media_types,
+                    required: p.required,
+                    multiple: p.multiple,
+                })
+                .collect(),
+            json: interface
+                .json
+                .into_iter()
+                .map(|p| JsonParameter {
+                    name: p.name,
+                    json_type: p.json_type,
+                    required: p.required,
+                })
+                .collect(),
+        }
+    }
+}

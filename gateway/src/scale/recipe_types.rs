@@ -174,7 +174,12 @@ impl Body for model::RecipeTypeEdit {
     params(("name" = String, Path, description = "Recipe type name (Scale's `[\\w.-]+`; anything else is 404)."),),
     request_body(content = model::RecipeTypeEdit, content_type = "application/json"),
     responses(
-        (status = 200, description = "The validation report of the edit (its warnings include `DEPRECATED_RECIPES` when parents were deactivated).", body = model::ValidationReport),
+        (status = 200, description = "The validation report of the edit (its warnings include `DEPRECATED_RECIPES` when parents were deactivated), as Scale answers. The headers say which revision the recipe type is at now and whether this PATCH made it.", body = model::ValidationReport,
+            headers(
+                ("X-Brigade-Revision" = i64, description = "The recipe type's `revision_num` after this PATCH."),
+                ("X-Brigade-New-Revision" = String, description = "`true` when this PATCH made that revision; `false` when none was needed (no `definition`, or the normalised definition is unchanged)."),
+                ("Location" = String, description = "Absolute URL of that revision (`/v6/recipe-types/{name}/revisions/{revision_num}/`)."),
+            )),
         (status = 400, description = "A mistyped parameter, an invalid definition, or the body is not a JSON object or not JSON (no `Content-Type`, empty, malformed, too deeply nested).", body = model::ScaleErrorBody),
         (status = 404, description = "`Not found.`", body = model::ScaleErrorBody),
         (status = 503, description = "job-queue (which knows the job types) or the database cannot be reached.", body = model::ScaleErrorBody),
@@ -183,11 +188,12 @@ impl Body for model::RecipeTypeEdit {
 )]
 pub async fn edit(
     State(state): State<AppState>,
+    base: BaseUrl,
     RecipeTypeName(name): RecipeTypeName,
     Json(body): Json<model::RecipeTypeEdit>,
 ) -> Result<Response> {
     let request = pb::UpdateRecipeTypeRequest {
-        name,
+        name: name.clone(),
         title: body.title.given(),
         description: body.description.given(),
         // `{}` keeps the current definition, as `null` does.
@@ -195,9 +201,21 @@ pub async fn edit(
         auto_update: body.auto_update.given().is_none_or(|LenientBool(b)| b),
         is_active: body.is_active.given().map(|LenientBool(b)| b),
     };
-    let response = state.rt().update_recipe_type(request).await?;
-    let result = response.into_inner().result;
-    Ok(json(StatusCode::OK, model::ValidationReport::from(result)))
+    let edited = state.rt().update_recipe_type(request).await?.into_inner();
+    let mut response = json(StatusCode::OK, model::ValidationReport::from(edited.result));
+    let revision = edited.revision_num;
+    let location = base.join(&format!("/v6/recipe-types/{name}/revisions/{revision}/"));
+    let headers = response.headers_mut();
+    for (header, value) in [
+        ("x-brigade-revision", revision.to_string()),
+        ("x-brigade-new-revision", edited.new_revision.to_string()),
+        ("location", location),
+    ] {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            headers.insert(header, value);
+        }
+    }
+    Ok(response)
 }
 
 /// A recipe type's revisions, newest first.

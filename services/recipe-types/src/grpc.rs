@@ -200,10 +200,19 @@ impl RecipeTypesApi for RecipeTypesGrpc {
     ) -> Result<Response<pb::UpdateRecipeTypeResponse>, Status> {
         let r = request.into_inner();
         let name = r.name.clone();
-        let edit = Edit::try_from(r)?;
-        let report = self.service.edit(&name, edit).await?;
+        let edit = match Edit::try_from(r) {
+            Ok(edit) => edit,
+            Err(invalid) => {
+                // An unknown recipe type is Scale's 404 whatever the body says.
+                self.service.get(&name).await?;
+                return Err(invalid.into());
+            }
+        };
+        let edited = self.service.edit(&name, edit).await?;
         Ok(Response::new(pb::UpdateRecipeTypeResponse {
-            result: Some(report_to_pb(report)),
+            result: Some(report_to_pb(edited.report)),
+            revision_num: edited.revision_num,
+            new_revision: edited.new_revision,
         }))
     }
 

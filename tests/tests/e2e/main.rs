@@ -9,6 +9,7 @@
 mod cli;
 mod concurrency;
 mod deploy_contract;
+mod docs;
 mod foundation;
 mod leases;
 mod openapi;

@@ -27,11 +27,20 @@ struct Plan {
     warnings: Vec<Message>,
 }
 
+/// What a PATCH did: its report, and the revision the recipe type is at after
+/// it (`new_revision` when this PATCH made that revision).
+#[derive(Debug)]
+pub struct Edited {
+    pub report: Report,
+    pub revision_num: i64,
+    pub new_revision: bool,
+}
+
 impl RecipeTypes {
     /// Scale's PATCH. A definition change makes a new revision only when the
     /// normalised definition differs; `auto_update` moves parents along, and
     /// deactivating deactivates every type that contains this one.
-    pub async fn edit(&self, name: &str, edit: Edit) -> Result<Report> {
+    pub async fn edit(&self, name: &str, edit: Edit) -> Result<Edited> {
         let mut attempt = 1;
         loop {
             match self.try_edit(name, &edit).await {
@@ -93,7 +102,7 @@ impl RecipeTypes {
         })
     }
 
-    async fn try_edit(&self, name: &str, edit: &Edit) -> Result<Report> {
+    async fn try_edit(&self, name: &str, edit: &Edit) -> Result<Edited> {
         let Plan {
             current,
             next,
@@ -124,11 +133,15 @@ impl RecipeTypes {
             }
         }
         tx.commit().await?;
-        Ok(Report {
-            is_valid: true,
-            errors: Vec::new(),
-            warnings,
-            diff: json!({}),
+        Ok(Edited {
+            report: Report {
+                is_valid: true,
+                errors: Vec::new(),
+                warnings,
+                diff: json!({}),
+            },
+            revision_num: saved.revision_num,
+            new_revision: new_def.is_some(),
         })
     }
 

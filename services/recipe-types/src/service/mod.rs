@@ -6,6 +6,8 @@ pub mod driver;
 mod edit;
 pub mod recipes;
 
+pub use edit::Edited;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
