@@ -38,7 +38,7 @@ pub struct Config {
     )]
     pub recipe_types_url: String,
     /// PEM CA bundle the services' certificates chain to (for `https://` service URLs).
-    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA")]
+    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA", value_parser = brigade_common::tls::path_or_empty)]
     pub tls_ca: Option<PathBuf>,
     #[command(flatten)]
     pub auth: AuthConfig,
@@ -173,7 +173,7 @@ impl Config {
             ("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url),
             ("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url),
         ] {
-            if url.trim().starts_with("https://") && self.tls_ca.is_none() {
+            if url.trim().starts_with("https://") && self.tls_ca().is_none() {
                 return Err(ConfigError {
                     variable,
                     message: "an https:// URL needs BRIGADE_TLS_CA, the CA the service's certificate chains to"
@@ -183,6 +183,13 @@ impl Config {
         }
         self.limits.cors_origins()?;
         Ok(())
+    }
+}
+
+impl Config {
+    /// `BRIGADE_TLS_CA`, when set and not empty.
+    pub fn tls_ca(&self) -> Option<&std::path::Path> {
+        self.tls_ca.as_deref().filter(|p| !p.as_os_str().is_empty())
     }
 }
 
@@ -213,6 +220,27 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         <super::Config as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn empty_tls_paths_mean_not_set() {
+        use clap::Parser as _;
+        let config = super::Config::try_parse_from([
+            "gateway",
+            "--tls-cert",
+            "",
+            "--tls-key",
+            "",
+            "--tls-client-ca",
+            "",
+            "--tls-ca",
+            "",
+        ])
+        .unwrap();
+        assert!(config.tls.load().unwrap().is_none());
+        assert!(config.tls_ca().is_none());
+        let config = super::Config::try_parse_from(["gateway", "--tls-cert", "/nowhere.pem", "--tls-key", ""]).unwrap();
+        assert_eq!(config.tls.load().unwrap_err().variable, "BRIGADE_TLS_KEY");
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl AppState {
 /// a certificate of its own (`BRIGADE_TLS_CERT`/`KEY`), that as its client
 /// identity for services that ask for one. `None` without a CA.
 fn client_tls(config: &Config) -> Result<Option<ClientTlsConfig>, ConfigError> {
-    let Some(ca) = &config.tls_ca else {
+    let Some(ca) = config.tls_ca() else {
         return Ok(None);
     };
     let read = |variable: &'static str, path: &std::path::Path| {
@@ -121,10 +121,11 @@ fn client_tls(config: &Config) -> Result<Option<ClientTlsConfig>, ConfigError> {
         })
     };
     let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("BRIGADE_TLS_CA", ca)?));
-    if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
+    let given = |path: &Option<std::path::PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
+    if let (Some(cert), Some(key)) = (given(&config.tls.cert), given(&config.tls.key)) {
         tls = tls.identity(Identity::from_pem(
-            read("BRIGADE_TLS_CERT", cert)?,
-            read("BRIGADE_TLS_KEY", key)?,
+            read("BRIGADE_TLS_CERT", &cert)?,
+            read("BRIGADE_TLS_KEY", &key)?,
         ));
     }
     Ok(Some(tls))
