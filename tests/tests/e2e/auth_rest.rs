@@ -180,6 +180,17 @@ async fn every_route_checks_its_declared_scope_in_its_envelope() {
     let http = http();
     let routes = brigade_gateway::routes::access();
     assert_eq!(routes.len(), brigade_gateway::routes::served().len());
+    // Only probes, metrics and the API's description are open: a new route left open fails here.
+    let open: BTreeSet<String> = routes
+        .iter()
+        .filter(|(_, _, access)| *access == Access::Open)
+        .map(|(method, path, _)| format!("{method} {path}"))
+        .collect();
+    let expected: BTreeSet<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
+        .iter()
+        .map(|path| format!("GET {path}"))
+        .collect();
+    assert_eq!(open, expected);
     let mut checked = 0;
     for (method, template, access) in &routes {
         let path = concrete(template);
