@@ -130,3 +130,42 @@ fn client_tls(config: &Config) -> Result<Option<ClientTlsConfig>, ConfigError> {
     }
     Ok(Some(tls))
 }
+
+#[cfg(test)]
+mod tests {
+    use brigade_common::auth::{BearerToken, with_caller_authorization};
+    use http::HeaderMap;
+
+    use super::*;
+
+    fn sent(outgoing: &mut Outgoing) -> Option<String> {
+        let request = outgoing.call(tonic::Request::new(())).unwrap();
+        let value = request.metadata().get("authorization")?;
+        Some(value.to_str().unwrap().to_owned())
+    }
+
+    /// Inside a REST request only the caller's token goes out (or none); outside
+    /// one, the gateway's own.
+    #[tokio::test]
+    async fn the_callers_token_inside_a_request_the_gateways_outside() {
+        let own = BearerToken::new("brg_the_gateways_own_token_0000000000");
+        let mut outgoing = Outgoing {
+            credentials: ClientCredentials::new(Some(&own)).unwrap(),
+        };
+        assert_eq!(
+            sent(&mut outgoing).as_deref(),
+            Some("Bearer brg_the_gateways_own_token_0000000000")
+        );
+        let mut caller = HeaderMap::new();
+        caller.insert(
+            http::header::AUTHORIZATION,
+            "Bearer brg_a_callers_token_000000000000".parse().unwrap(),
+        );
+        let mut inside = outgoing.clone();
+        let forwarded = with_caller_authorization(&caller, async move { sent(&mut inside) }).await;
+        assert_eq!(forwarded.as_deref(), Some("Bearer brg_a_callers_token_000000000000"));
+        let mut inside = outgoing.clone();
+        let anonymous = with_caller_authorization(&HeaderMap::new(), async move { sent(&mut inside) }).await;
+        assert_eq!(anonymous, None);
+    }
+}
