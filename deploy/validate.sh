@@ -29,7 +29,7 @@ status=0
 # overlay must render every Secret it references.
 external_secrets_for() {
   case "$1" in
-    production) echo "--external-secret job-queue-database --external-secret recipe-types-database" ;;
+    production) echo "--external-secret job-queue-database --external-secret recipe-types-database --external-secret brigade-tokens --external-secret brigade-service-tokens" ;;
     *) echo "" ;;
   esac
 }

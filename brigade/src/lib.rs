@@ -6,9 +6,11 @@ pub mod cli;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use brigade_common::auth::{AuthConfig, AuthMode};
 use brigade_common::config::{LogConfig, StorageConfig};
 use brigade_common::listen::{ListenAddr, dialable_url, listen};
 use brigade_common::shutdown::Shutdown;
+use brigade_common::tls::TlsConfig;
 use tokio::task::JoinHandle;
 
 /// Where the three components listen and keep their data (everything else at
@@ -22,17 +24,21 @@ pub struct SystemConfig {
     pub data_dir: PathBuf,
 }
 
+/// Where the all-in-one's REST gateway listens unless told otherwise: loopback,
+/// like both gRPC listeners, so a first run without tokens is not on the network.
+pub const DEFAULT_GATEWAY_ADDR: &str = "127.0.0.1:8080";
+
 /// Every setting of the all-in-one binary: the addresses it owns (each
 /// component's URL for the others follows from them) and, unchanged, the
 /// storage and tuning settings that the three processes take on their own.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Settings {
-    /// REST gateway address, host:port.
+    /// REST gateway address, host:port (loopback unless told otherwise).
     #[arg(
         long = "gateway-addr",
         env = "BRIGADE_GATEWAY_ADDR",
         value_name = "BRIGADE_GATEWAY_ADDR",
-        default_value = brigade_gateway::config::DEFAULT_ADDR
+        default_value = DEFAULT_GATEWAY_ADDR
     )]
     pub gateway_addr: ListenAddr,
     /// job-queue gRPC address, host:port (loopback unless told otherwise).
@@ -59,6 +65,12 @@ pub struct Settings {
     pub recipe_types: brigade_recipe_types::config::Limits,
     #[command(flatten)]
     pub gateway: brigade_gateway::config::Limits,
+    /// One authentication setting for all three components.
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    /// One certificate for all three listeners (today the gateway's).
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 impl From<SystemConfig> for Settings {
@@ -71,6 +83,8 @@ impl From<SystemConfig> for Settings {
             job_queue: Default::default(),
             recipe_types: Default::default(),
             gateway: Default::default(),
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -103,18 +117,42 @@ impl Settings {
             listen: self.gateway_addr.clone(),
             job_queue_url,
             recipe_types_url,
+            tls_ca: None,
+            auth: self.auth.clone(),
+            tls: self.tls.clone(),
             limits: self.gateway.clone(),
             log: LogConfig::default(),
         }
     }
 
+    /// Every address the three components listen on.
+    pub fn listen_addrs(&self) -> Vec<SocketAddr> {
+        [&self.gateway_addr, &self.job_queue_addr, &self.recipe_types_addr]
+            .into_iter()
+            .flat_map(|addr| addr.addrs().iter().copied())
+            .collect()
+    }
+
+    /// What start-up says about authentication, when it is off.
+    pub fn auth_notice(&self) -> Option<&'static str> {
+        match (&self.auth.tokens_file, self.auth.mode) {
+            (_, AuthMode::Off) => Some("authentication is off (BRIGADE_AUTH=off): every caller may do everything"),
+            (None, AuthMode::On) => Some("authentication is off: listening on loopback only"),
+            (Some(_), AuthMode::On) => None,
+        }
+    }
+
     /// Checks what clap's types cannot, before any socket opens; the error
     /// names the variable.
+    ///
+    /// A non-loopback address without tokens is refused here (naming
+    /// `BRIGADE_AUTH` and `BRIGADE_TOKENS_FILE`) unless `BRIGADE_AUTH=off`.
     pub fn validate(&self) -> Result<(), brigade_common::config::ConfigError> {
         let url = "http://127.0.0.1:1".to_owned();
         self.job_queue_config(url.clone()).validate()?;
         self.recipe_types_config(url.clone()).validate()?;
-        self.gateway_config(url.clone(), url).validate()
+        self.gateway_config(url.clone(), url).validate()?;
+        self.auth.check_exposure(&self.listen_addrs())
     }
 }
 
@@ -172,12 +210,22 @@ impl System {
         let gw_listener = listen(brigade_gateway::startup::COMPONENT, &settings.gateway_addr).await?;
         let jq_url = dialable_url(jq_listener.local_addr()?);
         let rt_url = dialable_url(rt_listener.local_addr()?);
+        if let Some(notice) = settings.auth_notice() {
+            tracing::warn!("{notice}");
+        }
+        // One authenticator for all three components. The two services do not
+        // take it yet: pass `authenticator` (and `settings.auth`) to job-queue and
+        // recipe-types here when their AuthLayer lands.
+        let gateway_config = settings.gateway_config(jq_url.clone(), rt_url.clone());
+        let gateway_state = brigade_gateway::state::AppState::new(&gateway_config)?;
+        let authenticator = brigade_gateway::startup::authenticator(&gateway_config, &gateway_state.job_queue_channel)?;
         let job_queue =
             brigade_job_queue::Application::build_on(settings.job_queue_config(rt_url.clone()), jq_listener).await?;
         let recipe_types =
             brigade_recipe_types::Application::build_on(settings.recipe_types_config(jq_url.clone()), rt_listener)
                 .await?;
-        let gateway = brigade_gateway::Application::build_on(settings.gateway_config(jq_url, rt_url), gw_listener)?;
+        let gateway =
+            brigade_gateway::Application::build_with(gateway_config, gw_listener, gateway_state, &authenticator)?;
         Ok(Self {
             job_queue: spawn(job_queue.local_addr(), |w| job_queue.run_until_stopped(w.wait())),
             recipe_types: spawn(recipe_types.local_addr(), |w| recipe_types.run_until_stopped(w.wait())),

@@ -34,6 +34,8 @@ fn names_a_client_command(first: Option<&std::ffi::OsString>) -> bool {
         .any(|c| c.get_name() == first)
 }
 
+// Parsed once at start-up: the size of the settings variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(clap::Subcommand, Debug)]
 enum TopCommand {
     /// Starts the whole system (the same as no subcommand).
@@ -70,6 +72,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         std::process::exit(2);
     }
     let _telemetry = brigade_common::telemetry::init("brigade", &args.log);
+    let notice = args.settings.auth_notice();
+    let gateway_scheme = if args.settings.tls.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let system = match System::start(args.settings).await {
         Ok(system) => system,
         Err(e) => {
@@ -88,7 +96,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             ""
         };
-        println!("  {name}   {}{scope}", component.url());
+        let mut url = component.url();
+        if name.starts_with("REST") {
+            url = url.replacen("http", gateway_scheme, 1);
+        }
+        println!("  {name}   {url}{scope}");
+    }
+    if let Some(notice) = notice {
+        println!("  {notice}");
     }
     brigade_common::shutdown::signal().await;
     system.stop().await

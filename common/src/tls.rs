@@ -24,16 +24,17 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TlsConfig {
     /// PEM certificate chain of this server; with BRIGADE_TLS_KEY turns TLS on.
-    #[arg(long = "tls-cert", env = "BRIGADE_TLS_CERT", value_name = "BRIGADE_TLS_CERT")]
+    #[arg(long = "tls-cert", env = "BRIGADE_TLS_CERT", value_name = "BRIGADE_TLS_CERT", value_parser = path_or_empty)]
     pub cert: Option<PathBuf>,
     /// PEM private key of the certificate.
-    #[arg(long = "tls-key", env = "BRIGADE_TLS_KEY", value_name = "BRIGADE_TLS_KEY")]
+    #[arg(long = "tls-key", env = "BRIGADE_TLS_KEY", value_name = "BRIGADE_TLS_KEY", value_parser = path_or_empty)]
     pub key: Option<PathBuf>,
     /// PEM CA bundle that client certificates must chain to (mTLS).
     #[arg(
         long = "tls-client-ca",
         env = "BRIGADE_TLS_CLIENT_CA",
-        value_name = "BRIGADE_TLS_CLIENT_CA"
+        value_name = "BRIGADE_TLS_CLIENT_CA",
+        value_parser = path_or_empty
     )]
     pub client_ca: Option<PathBuf>,
     /// Refuse clients without a certificate (otherwise one is verified when sent).
@@ -49,8 +50,10 @@ impl TlsConfig {
     /// The server's TLS settings, or `None` when no certificate is configured.
     pub fn load(&self) -> Result<Option<ServerTls>, ConfigError> {
         let fail = |variable: &'static str, message: String| ConfigError { variable, message };
-        match (&self.cert, &self.key) {
-            (None, None) if self.client_ca.is_none() => Ok(None),
+        let given = |path: &Option<PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
+        let (cert, key, client_ca) = (given(&self.cert), given(&self.key), given(&self.client_ca));
+        match (&cert, &key) {
+            (None, None) if client_ca.is_none() => Ok(None),
             (None, None) => Err(fail(
                 "BRIGADE_TLS_CERT",
                 "a client CA needs a server certificate".into(),
@@ -61,12 +64,17 @@ impl TlsConfig {
                 "missing: the key needs its certificate".into(),
             )),
             (Some(cert), Some(key)) => {
-                ServerTls::from_files(cert, key, self.client_ca.as_deref(), self.client_cert_required)
+                ServerTls::from_files(cert, key, client_ca.as_deref(), self.client_cert_required)
                     .map(Some)
                     .map_err(|e| fail(e.variable, e.message))
             }
         }
     }
+}
+
+/// A path, where an empty value (a manifest that sets the variable to "") means "not set".
+pub fn path_or_empty(value: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(value))
 }
 
 /// A TLS file that cannot be used; names the variable, never quotes a key.

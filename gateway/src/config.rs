@@ -1,10 +1,13 @@
 //! Gateway configuration, from flags and environment variables.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use brigade_common::auth::AuthConfig;
 pub use brigade_common::config::ConfigError;
 use brigade_common::config::{LogConfig, check_service_url};
 use brigade_common::listen::ListenAddr;
+use brigade_common::tls::TlsConfig;
 
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "brigade-gateway", about = "Brigade REST gateway", version)]
@@ -34,6 +37,13 @@ pub struct Config {
         default_value = "http://127.0.0.1:50052"
     )]
     pub recipe_types_url: String,
+    /// PEM CA bundle the services' certificates chain to (for `https://` service URLs).
+    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA", value_parser = brigade_common::tls::path_or_empty)]
+    pub tls_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub tls: TlsConfig,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
@@ -72,6 +82,15 @@ pub struct Limits {
     /// Time allowed for a client to send a request body, in milliseconds (408 after).
     #[arg(long = "body-read-timeout-ms", env = "BRIGADE_BODY_READ_TIMEOUT_MS", value_name = "BRIGADE_BODY_READ_TIMEOUT_MS", default_value_t = Limits::default().body_read_timeout_ms, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub body_read_timeout_ms: u64,
+    /// Browser origins allowed to call the API (CORS), comma-separated exact
+    /// origins such as `https://lab.example.org`; none by default.
+    #[arg(
+        long = "cors-origins",
+        env = "BRIGADE_CORS_ORIGINS",
+        value_name = "BRIGADE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub api: ApiInfo,
 }
@@ -127,6 +146,7 @@ impl Default for Limits {
             max_list_items: 1000,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
+            cors_origins: Vec::new(),
             api: ApiInfo::default(),
         }
     }
@@ -138,6 +158,9 @@ impl Config {
             listen: listen.into(),
             job_queue_url,
             recipe_types_url,
+            tls_ca: None,
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
             limits: Limits::default(),
             log: LogConfig::default(),
         }
@@ -145,7 +168,50 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_service_url("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url)?;
-        check_service_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)
+        check_service_url("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url)?;
+        for (variable, url) in [
+            ("BRIGADE_JOB_QUEUE_URL", &self.job_queue_url),
+            ("BRIGADE_RECIPE_TYPES_URL", &self.recipe_types_url),
+        ] {
+            if url.trim().starts_with("https://") && self.tls_ca().is_none() {
+                return Err(ConfigError {
+                    variable,
+                    message: "an https:// URL needs BRIGADE_TLS_CA, the CA the service's certificate chains to"
+                        .to_owned(),
+                });
+            }
+        }
+        self.limits.cors_origins()?;
+        Ok(())
+    }
+}
+
+impl Config {
+    /// `BRIGADE_TLS_CA`, when set and not empty.
+    pub fn tls_ca(&self) -> Option<&std::path::Path> {
+        self.tls_ca.as_deref().filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
+impl Limits {
+    /// The allowed CORS origins as header values; an origin is a scheme and a
+    /// host (and port), nothing else (`*` is refused: origins are listed exactly).
+    pub fn cors_origins(&self) -> Result<Vec<http::HeaderValue>, ConfigError> {
+        let fail = |origin: &str| ConfigError {
+            variable: "BRIGADE_CORS_ORIGINS",
+            message: format!("{origin:?} is not an origin like https://lab.example.org"),
+        };
+        let origins = self.cors_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty());
+        origins
+            .map(|origin| {
+                let parsed = url::Url::parse(origin).map_err(|_| fail(origin))?;
+                let exact = parsed.origin().ascii_serialization();
+                if !["http", "https"].contains(&parsed.scheme()) || exact != origin.trim_end_matches('/') {
+                    return Err(fail(origin));
+                }
+                http::HeaderValue::from_str(&exact).map_err(|_| fail(origin))
+            })
+            .collect()
     }
 }
 
@@ -154,5 +220,39 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         <super::Config as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn empty_tls_paths_mean_not_set() {
+        use clap::Parser as _;
+        let config = super::Config::try_parse_from([
+            "gateway",
+            "--tls-cert",
+            "",
+            "--tls-key",
+            "",
+            "--tls-client-ca",
+            "",
+            "--tls-ca",
+            "",
+        ])
+        .unwrap();
+        assert!(config.tls.load().unwrap().is_none());
+        assert!(config.tls_ca().is_none());
+        let config = super::Config::try_parse_from(["gateway", "--tls-cert", "/nowhere.pem", "--tls-key", ""]).unwrap();
+        assert_eq!(config.tls.load().unwrap_err().variable, "BRIGADE_TLS_KEY");
+    }
+
+    #[test]
+    fn cors_origins_are_exact() {
+        let mut limits = super::Limits::default();
+        assert!(limits.cors_origins().unwrap().is_empty());
+        limits.cors_origins = vec!["https://lab.example.org".into(), " http://localhost:3000".into()];
+        assert_eq!(limits.cors_origins().unwrap().len(), 2);
+        for bad in ["*", "lab.example.org", "https://lab.example.org/path", "ftp://x"] {
+            limits.cors_origins = vec![bad.into()];
+            let error = limits.cors_origins().unwrap_err();
+            assert_eq!(error.variable, "BRIGADE_CORS_ORIGINS", "{bad}");
+        }
     }
 }

@@ -125,6 +125,8 @@ pub mod titles {
     pub const TIMEOUT_BODY: &str = "Request Timeout";
     pub const UNSUPPORTED: &str = "Unsupported Media Type";
     pub const BAD_PATH: &str = "Bad Request";
+    pub const UNAUTHORIZED: &str = "Unauthorized";
+    pub const FORBIDDEN: &str = "Forbidden";
 }
 
 /// Brigade's fix of TopChef's reducer: equal codes stay, any mix of 4xx is 400,

@@ -1,9 +1,11 @@
 //! Brigade's REST gateway: the TopChef and Scale v6 JSON surfaces, translated
 //! into gRPC calls to job-queue and recipe-types. It holds no database.
 
+pub mod auth;
 pub mod body;
 pub mod brigade;
 pub mod config;
+pub mod cors;
 pub mod envelope;
 pub mod error;
 pub mod fields;

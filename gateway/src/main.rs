@@ -4,7 +4,10 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    if let Err(e) = config.validate() {
+    let checked = config
+        .validate()
+        .and_then(|()| config.auth.check_exposure(config.listen.addrs()));
+    if let Err(e) = checked {
         eprintln!("brigade-gateway: {e}");
         std::process::exit(2);
     }

@@ -36,6 +36,11 @@ method is a JSON 405 with `Allow`; `X-HTTP-Method-Override` is honoured on POST 
 the route serves (GET, HEAD, OPTIONS and DELETE drop the body).
 * A POST, PUT or DELETE with a non-JSON `Content-Type` is refused (415; TopChef's routes answer \
 TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
+* Every route but the probes, `/metrics` and this documentation needs a token \
+(`Authorization: Bearer …`) with the scope its operation names (`read`, `submit`, `work`, \
+`admin`; `admin` implies all, `submit` and `work` imply `read`) when the deployment has \
+tokens: 401 with `WWW-Authenticate` without a valid one, 403 without the scope, each in the \
+route's error envelope.
 * Any request may be shed with 503 and `Retry-After: 1` under load, or end in 504 after \
 `BRIGADE_REQUEST_TIMEOUT_MS`; every 503 carries `Retry-After`.";
 
@@ -90,7 +95,7 @@ TopChef's 400 `Request Not JSON`), so a cross-site form post does nothing.
         scale::recipes::reprocess,
     ),
     components(schemas(topchef::model::TopChefErrors, scale::model::ScaleErrorBody)),
-    modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &Examples, &ScaleAliases),
+    modifiers(&OptionalBodies, &MiddlewareResponses, &Links, &Examples, &ScaleAliases, &Security),
     tags(
         (name = "TopChef", description = "TopChef's job-queue API: services (job types), jobs, the validator."),
         (name = "Worker protocol", description = "Brigade's lease protocol over REST: batch submit, claim, heartbeat, complete, fail, cancel."),
@@ -464,6 +469,88 @@ impl Modify for ScaleAliases {
     }
 }
 
+/// The bearer scheme, and on every operation whose route declares a scope
+/// (`routes::table`) that scope as the required role and its 401 and 403.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Brigade token, `Authorization: Bearer brg_…`."))
+                    .build(),
+            ),
+        );
+        for (surface, schema) in [("TopChef", "TopChefErrors"), ("Scale", "ScaleError")] {
+            let mut unauthorized = error_response(
+                "No token, a malformed `Authorization` header, or an unknown or revoked token.",
+                schema,
+                "401",
+            );
+            unauthorized.headers.insert(
+                "WWW-Authenticate".to_owned(),
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some(
+                        "`Bearer realm=\"brigade\"`, with `error=\"invalid_token\"` for a bad token.",
+                    ))
+                    .build(),
+            );
+            components
+                .responses
+                .insert(format!("{surface}Unauthorized"), RefOr::T(unauthorized));
+            components.responses.insert(
+                format!("{surface}Forbidden"),
+                RefOr::T(error_response(
+                    "The token does not carry this operation's scope.",
+                    schema,
+                    "403",
+                )),
+            );
+        }
+        let scopes: std::collections::HashMap<(String, String), crate::auth::Access> = crate::routes::access()
+            .into_iter()
+            .map(|(method, path, access)| ((method.as_str().to_owned(), path), access))
+            .collect();
+        for (path, item) in &mut openapi.paths.paths {
+            let surface = if crate::middleware::is_scale_path(path) {
+                "Scale"
+            } else {
+                "TopChef"
+            };
+            let by_method = [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+                ("PUT", &mut item.put),
+            ];
+            for (method, operation) in by_method {
+                let Some(operation) = operation.as_mut() else {
+                    continue;
+                };
+                let Some(scope) = scopes.get(&(method.to_owned(), path.clone())).and_then(|a| a.scope()) else {
+                    continue;
+                };
+                operation.security = Some(vec![SecurityRequirement::new("bearer", [scope.as_str()])]);
+                for (status, name) in [("401", "Unauthorized"), ("403", "Forbidden")] {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(format!("{surface}{name}"))));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -549,6 +636,24 @@ mod tests {
                     .as_array()
                     .is_some_and(|ps| ps.iter().any(|p| p["name"] == *name));
                 assert!(takes, "{to} has no parameter {name}");
+            }
+        }
+    }
+
+    /// Every operation whose route needs a token says which scope, and documents 401 and 403.
+    #[test]
+    fn protected_operations_name_their_scope() {
+        let doc = json_value();
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        for (method, path, access) in crate::routes::access() {
+            let operation = &doc["paths"][&path][method.as_str().to_ascii_lowercase()];
+            match access.scope() {
+                Some(scope) => {
+                    assert_eq!(operation["security"][0]["bearer"][0], scope.as_str(), "{method} {path}");
+                    assert!(operation["responses"]["401"].is_object(), "{method} {path}");
+                    assert!(operation["responses"]["403"].is_object(), "{method} {path}");
+                }
+                None => assert!(operation.get("security").is_none(), "{method} {path}"),
             }
         }
     }

@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
-use brigade_common::trace::{Propagate, TracedChannel};
+use brigade_common::auth::ClientCredentials;
+use brigade_common::config::ConfigError;
+use brigade_common::trace::Propagate;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::body::BodyLimits;
@@ -14,10 +18,28 @@ use crate::config::Config;
 /// gRPC messages up to this size are accepted from the services.
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
+/// What every outgoing call carries: the trace context and request id, and
+/// credentials: inside a REST request the caller's own token (forwarded, see
+/// `auth::check`), outside one (readiness) the gateway's `BRIGADE_SERVICE_TOKEN`.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    credentials: ClientCredentials,
+}
+
+impl Interceptor for Outgoing {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        self.credentials.call(Propagate.call(request)?)
+    }
+}
+
+pub type ServiceChannel = InterceptedService<Channel, Outgoing>;
+
 #[derive(Clone)]
 pub struct AppState {
-    pub job_queue: JobQueueClient<TracedChannel>,
-    pub recipe_types: RecipeTypesClient<TracedChannel>,
+    pub job_queue: JobQueueClient<ServiceChannel>,
+    pub recipe_types: RecipeTypesClient<ServiceChannel>,
+    /// The raw channel to job-queue (for a token store that asks job-queue).
+    pub job_queue_channel: Channel,
     pub job_queue_health: HealthClient<Channel>,
     pub recipe_types_health: HealthClient<Channel>,
     pub limits: BodyLimits,
@@ -28,8 +50,12 @@ pub struct AppState {
 
 /// A channel that connects on first use and reconnects after failures, with a
 /// deadline on every call.
-fn channel(url: &str, timeout: Duration) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(url.to_owned())?
+fn channel(url: &str, timeout: Duration, tls: Option<&ClientTlsConfig>) -> Result<Channel, tonic::transport::Error> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())?;
+    if let Some(tls) = tls.filter(|_| url.trim().starts_with("https://")) {
+        endpoint = endpoint.tls_config(tls.clone())?;
+    }
+    Ok(endpoint
         .connect_timeout(Duration::from_secs(2))
         .timeout(timeout)
         .tcp_nodelay(true)
@@ -41,23 +67,31 @@ fn channel(url: &str, timeout: Duration) -> Result<Channel, tonic::transport::Er
 
 impl AppState {
     /// A job-queue client for one call (clients are cheap handles on one channel).
-    pub fn jq(&self) -> JobQueueClient<TracedChannel> {
+    pub fn jq(&self) -> JobQueueClient<ServiceChannel> {
         self.job_queue.clone()
     }
 
-    pub fn rt(&self) -> RecipeTypesClient<TracedChannel> {
+    pub fn rt(&self) -> RecipeTypesClient<ServiceChannel> {
         self.recipe_types.clone()
     }
 
-    pub fn new(config: &Config) -> Result<Self, tonic::transport::Error> {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
         let timeout = Duration::from_millis(config.limits.grpc_timeout_ms);
-        let jq = channel(&config.job_queue_url, timeout)?;
-        let rt = channel(&config.recipe_types_url, timeout)?;
+        let tls = client_tls(config)?;
+        let jq = channel(&config.job_queue_url, timeout, tls.as_ref())?;
+        let rt = channel(&config.recipe_types_url, timeout, tls.as_ref())?;
+        let outgoing = Outgoing {
+            credentials: ClientCredentials::new(config.auth.service_token().as_ref()).map_err(|_| ConfigError {
+                variable: "BRIGADE_SERVICE_TOKEN",
+                message: "not a valid header value".to_owned(),
+            })?,
+        };
         Ok(Self {
-            job_queue: JobQueueClient::with_interceptor(jq.clone(), Propagate)
+            job_queue: JobQueueClient::with_interceptor(jq.clone(), outgoing.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            recipe_types: RecipeTypesClient::with_interceptor(rt.clone(), Propagate)
+            job_queue_channel: jq.clone(),
+            recipe_types: RecipeTypesClient::with_interceptor(rt.clone(), outgoing)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             job_queue_health: HealthClient::new(jq),
@@ -70,5 +104,68 @@ impl AppState {
             max_list_items: i32::try_from(config.limits.max_list_items).unwrap_or(1000),
             api: std::sync::Arc::new(config.limits.api.clone()),
         })
+    }
+}
+
+/// TLS to the services: their CA (`BRIGADE_TLS_CA`) and, when the gateway has
+/// a certificate of its own (`BRIGADE_TLS_CERT`/`KEY`), that as its client
+/// identity for services that ask for one. `None` without a CA.
+fn client_tls(config: &Config) -> Result<Option<ClientTlsConfig>, ConfigError> {
+    let Some(ca) = config.tls_ca() else {
+        return Ok(None);
+    };
+    let read = |variable: &'static str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| ConfigError {
+            variable,
+            message: format!("cannot read {}: {}", path.display(), e.kind()),
+        })
+    };
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("BRIGADE_TLS_CA", ca)?));
+    let given = |path: &Option<std::path::PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
+    if let (Some(cert), Some(key)) = (given(&config.tls.cert), given(&config.tls.key)) {
+        tls = tls.identity(Identity::from_pem(
+            read("BRIGADE_TLS_CERT", &cert)?,
+            read("BRIGADE_TLS_KEY", &key)?,
+        ));
+    }
+    Ok(Some(tls))
+}
+
+#[cfg(test)]
+mod tests {
+    use brigade_common::auth::{BearerToken, with_caller_authorization};
+    use http::HeaderMap;
+
+    use super::*;
+
+    fn sent(outgoing: &mut Outgoing) -> Option<String> {
+        let request = outgoing.call(tonic::Request::new(())).unwrap();
+        let value = request.metadata().get("authorization")?;
+        Some(value.to_str().unwrap().to_owned())
+    }
+
+    /// Inside a REST request only the caller's token goes out (or none); outside
+    /// one, the gateway's own.
+    #[tokio::test]
+    async fn the_callers_token_inside_a_request_the_gateways_outside() {
+        let own = BearerToken::new("brg_the_gateways_own_token_0000000000");
+        let mut outgoing = Outgoing {
+            credentials: ClientCredentials::new(Some(&own)).unwrap(),
+        };
+        assert_eq!(
+            sent(&mut outgoing).as_deref(),
+            Some("Bearer brg_the_gateways_own_token_0000000000")
+        );
+        let mut caller = HeaderMap::new();
+        caller.insert(
+            http::header::AUTHORIZATION,
+            "Bearer brg_a_callers_token_000000000000".parse().unwrap(),
+        );
+        let mut inside = outgoing.clone();
+        let forwarded = with_caller_authorization(&caller, async move { sent(&mut inside) }).await;
+        assert_eq!(forwarded.as_deref(), Some("Bearer brg_a_callers_token_000000000000"));
+        let mut inside = outgoing.clone();
+        let anonymous = with_caller_authorization(&HeaderMap::new(), async move { sent(&mut inside) }).await;
+        assert_eq!(anonymous, None);
     }
 }

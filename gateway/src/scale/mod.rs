@@ -10,6 +10,7 @@ use http::StatusCode;
 
 use self::model::Page;
 use self::recipe_types::{create, detail, edit, list, revision, revision_short, revisions, validate};
+use crate::auth::{ADMIN, READ, SUBMIT};
 use crate::envelope::BaseUrl;
 use crate::error::ScaleError;
 use crate::routes::Route;
@@ -26,22 +27,26 @@ pub fn routes() -> Vec<Route> {
         for slash in ["/", ""] {
             let base = format!("/{version}/recipe-types");
             routes.extend([
-                Route::get(format!("{base}{slash}"), list),
-                Route::post(format!("{base}{slash}"), create),
-                Route::post(format!("{base}/validation{slash}"), validate),
-                Route::get(format!("{base}/{{name}}{slash}"), detail),
-                Route::patch(format!("{base}/{{name}}{slash}"), edit),
-                Route::get(format!("{base}/{{name}}/revisions{slash}"), revisions),
-                Route::get(format!("{base}/{{name}}/revisions/{{revision_num}}{slash}"), revision),
-                Route::get(format!("{base}/{{name}}/{{revision_num}}{slash}"), revision_short),
+                Route::get(format!("{base}{slash}"), READ, list),
+                Route::post(format!("{base}{slash}"), ADMIN, create),
+                Route::post(format!("{base}/validation{slash}"), READ, validate),
+                Route::get(format!("{base}/{{name}}{slash}"), READ, detail),
+                Route::patch(format!("{base}/{{name}}{slash}"), ADMIN, edit),
+                Route::get(format!("{base}/{{name}}/revisions{slash}"), READ, revisions),
+                Route::get(
+                    format!("{base}/{{name}}/revisions/{{revision_num}}{slash}"),
+                    READ,
+                    revision,
+                ),
+                Route::get(format!("{base}/{{name}}/{{revision_num}}{slash}"), READ, revision_short),
             ]);
             let base = format!("/{version}/recipes");
             routes.extend([
-                Route::get(format!("{base}{slash}"), recipes::list),
-                Route::post(format!("{base}{slash}"), recipes::create),
-                Route::get(format!("{base}/{{id}}{slash}"), recipes::detail),
-                Route::post(format!("{base}/{{id}}/cancel{slash}"), recipes::cancel),
-                Route::post(format!("{base}/{{id}}/reprocess{slash}"), recipes::reprocess),
+                Route::get(format!("{base}{slash}"), READ, recipes::list),
+                Route::post(format!("{base}{slash}"), SUBMIT, recipes::create),
+                Route::get(format!("{base}/{{id}}{slash}"), READ, recipes::detail),
+                Route::post(format!("{base}/{{id}}/cancel{slash}"), ADMIN, recipes::cancel),
+                Route::post(format!("{base}/{{id}}/reprocess{slash}"), SUBMIT, recipes::reprocess),
             ]);
         }
     }

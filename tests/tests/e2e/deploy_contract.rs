@@ -617,24 +617,50 @@ async fn check_declared_env(binary: &Path, env: &BTreeMap<String, String>, who: 
     }
 }
 
-/// The container's emptyDir mounts as (mountPath, local directory): one local
-/// directory per pod volume, so the pod's containers share it as in Kubernetes.
-fn local_mounts(pod: &Value, container: &Value, pod_dir: &Path) -> Vec<(String, PathBuf)> {
-    let volumes: BTreeSet<&str> = pod["volumes"]
+/// The container's emptyDir and Secret mounts as (mountPath, local directory):
+/// one local directory per pod volume, so the pod's containers share it as in
+/// Kubernetes. A Secret volume's directory holds its keys (or its `items`) as
+/// files, from the rendered Secret, as the kubelet projects them.
+fn local_mounts(objects: &[Value], pod: &Value, container: &Value, pod_dir: &Path) -> Vec<(String, PathBuf)> {
+    let volumes: BTreeMap<&str, &Value> = pod["volumes"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|v| v.get("emptyDir").is_some())
-        .filter_map(|v| v["name"].as_str())
+        .filter(|v| v.get("emptyDir").is_some() || v.get("secret").is_some())
+        .filter_map(|v| Some((v["name"].as_str()?, v)))
         .collect();
     container["volumeMounts"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|m| volumes.contains(m["name"].as_str().unwrap_or_default()))
-        .map(|m| {
+        .filter_map(|m| Some((m, *volumes.get(m["name"].as_str().unwrap_or_default())?)))
+        .map(|(m, volume)| {
             let local = pod_dir.join(m["name"].as_str().expect("mount name"));
             std::fs::create_dir_all(&local).expect("scratch dir");
+            if let Some(secret) = volume.get("secret") {
+                let name = secret["secretName"].as_str().expect("secretName");
+                let entries = all_entries(objects, "Secret", name)
+                    .unwrap_or_else(|| panic!("volume {}: Secret {name} is not rendered", volume["name"]));
+                let items: Vec<(String, String)> = match secret["items"].as_array() {
+                    Some(items) => items
+                        .iter()
+                        .map(|i| {
+                            (
+                                i["key"].as_str().unwrap_or_default().to_owned(),
+                                i["path"].as_str().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect(),
+                    None => entries.iter().map(|(k, _)| (k.clone(), k.clone())).collect(),
+                };
+                for (key, path) in items {
+                    let value = entries
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .unwrap_or_else(|| panic!("Secret {name} has no key {key}"));
+                    std::fs::write(local.join(path), &value.1).expect("secret file");
+                }
+            }
             (m["mountPath"].as_str().expect("mountPath").to_owned(), local)
         })
         .collect()
@@ -883,7 +909,7 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
 
         // Writable paths: each must be on an emptyDir mount (the root filesystem is read-only).
         let pod_dir = scratch.path().join(name_of(d));
-        let mounts = local_mounts(pod, container, &pod_dir);
+        let mounts = local_mounts(&objects, pod, container, &pod_dir);
         localize_env(&objects, &port_map, &ports, &mut env, &mounts, &workload);
         let grace = Duration::from_secs(pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
 
@@ -935,7 +961,7 @@ async fn dev_overlay_processes_start_and_pass_their_probes() {
                     .expect("the server's database was created above");
                 init_env.insert("DATABASE_URL".into(), local);
             }
-            let init_mounts = local_mounts(pod, init, &pod_dir);
+            let init_mounts = local_mounts(&objects, pod, init, &pod_dir);
             localize_env(&objects, &port_map, &ports, &mut init_env, &init_mounts, &who);
 
             let log = scratch.path().join(format!(

@@ -505,6 +505,8 @@ async fn host_names_are_accepted_and_the_banner_prints_urls_a_user_can_open() {
             ("BRIGADE_GATEWAY_ADDR", "0.0.0.0:0"),
             ("BRIGADE_JOB_QUEUE_ADDR", "localhost:0"),
             ("BRIGADE_RECIPE_TYPES_ADDR", "localhost:0"),
+            // Every interface without tokens is refused unless authentication is off.
+            ("BRIGADE_AUTH", "off"),
         ],
         Stdio::null(),
     );
