@@ -204,10 +204,10 @@ pub struct RecipeTypeEdit {
     pub definition: Field<Object>,
     /// Move parent recipe types to the new revision when they still validate
     /// (default true). Also accepts `"true"`, `"t"`, `"1"`, `"false"`, `"f"`, `"0"`.
-    #[schema(value_type = Option<bool>)]
+    #[schema(schema_with = lenient_bool, required = false)]
     pub auto_update: Field<LenientBool>,
     /// `false` deactivates this and its parents. Accepts the same spellings.
-    #[schema(value_type = Option<bool>)]
+    #[schema(schema_with = lenient_bool, required = false)]
     pub is_active: Field<LenientBool>,
 }
 
@@ -320,6 +320,42 @@ impl RevisionDetail {
 }
 
 /// Scale's `page`: a number from 1, or `last`.
+/// Scale's (Django REST framework's) boolean: `true`/`false`, `0`/`1`, `null`, or the
+/// strings `true`, `t`, `1`, `false`, `f`, `0` in any case.
+fn lenient_bool() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        // `null` (like leaving the field out) keeps the current value.
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some([0, 1])),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^\s*([tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[01])\s*$")),
+        )
+        .build()
+        .into()
+}
+
+/// Scale's page size: a positive integer (capped at 1000); anything else,
+/// as with Django REST framework's paginator, means the default 100.
+fn scale_page_size() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .description(Some(
+            "Results per page: default 100, capped at 1000; a value that is not a positive number means 100.",
+        ))
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .build()
+        .into()
+}
+
 fn scale_page() -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
     OneOfBuilder::new()
@@ -344,7 +380,7 @@ pub struct ScalePageQuery {
     #[param(schema_with = scale_page, required = false)]
     pub page: Option<String>,
     /// Results per page: default 100, capped at 1000; a value that is not a positive number means 100.
-    #[param(minimum = 1)]
+    #[param(schema_with = scale_page_size, required = false)]
     pub page_size: Option<i64>,
 }
 
@@ -357,7 +393,7 @@ pub struct ScaleListQuery {
     #[param(schema_with = scale_page, required = false)]
     pub page: Option<String>,
     /// Results per page: default 100, capped at 1000; a value that is not a positive number means 100.
-    #[param(minimum = 1)]
+    #[param(schema_with = scale_page_size, required = false)]
     pub page_size: Option<i64>,
     /// Case-insensitive match on name, title or description; repeat for more (all must match).
     #[param(style = Form, explode)]
@@ -737,7 +773,7 @@ pub struct RecipeListQuery {
     #[param(schema_with = scale_page, required = false)]
     pub page: Option<String>,
     /// Results per page: default 100, capped at 1000; a value that is not a positive number means 100.
-    #[param(minimum = 1)]
+    #[param(schema_with = scale_page_size, required = false)]
     pub page_size: Option<i64>,
     /// Recipes created at or after this ISO-8601 time.
     #[param(value_type = Option<String>, format = DateTime)]
