@@ -84,6 +84,8 @@ impl Settings {
             recipe_types_url,
             limits: self.job_queue.clone(),
             log: LogConfig::default(),
+            auth: Default::default(),
+            tls: Default::default(),
         }
     }
 
@@ -95,6 +97,8 @@ impl Settings {
             job_queue_url,
             limits: self.recipe_types.clone(),
             log: LogConfig::default(),
+            auth: Default::default(),
+            tls: Default::default(),
         }
     }
 

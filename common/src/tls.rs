@@ -43,6 +43,11 @@ pub struct TlsConfig {
         value_name = "BRIGADE_TLS_CLIENT_CERT_REQUIRED"
     )]
     pub client_cert_required: bool,
+    /// PEM CA bundle that the other services' certificates must chain to, for
+    /// this process's outgoing `https://` calls (which also present this
+    /// process's own certificate, for peers that require client certificates).
+    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA")]
+    pub ca: Option<PathBuf>,
 }
 
 impl TlsConfig {
@@ -67,6 +72,80 @@ impl TlsConfig {
             }
         }
     }
+}
+
+impl TlsConfig {
+    /// TLS for outgoing calls: `None` without `BRIGADE_TLS_CA` (peers are then
+    /// reached over plaintext `http://`, or `https://` fails to verify).
+    pub fn client(&self) -> Result<Option<ClientTls>, ConfigError> {
+        let Some(ca) = &self.ca else {
+            return Ok(None);
+        };
+        let fail = |e: TlsError| ConfigError {
+            variable: e.variable,
+            message: e.message,
+        };
+        let ca = read("BRIGADE_TLS_CA", ca).map_err(fail)?;
+        certificates("BRIGADE_TLS_CA", &ca).map_err(fail)?;
+        let identity = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some((
+                read("BRIGADE_TLS_CERT", cert).map_err(fail)?,
+                read("BRIGADE_TLS_KEY", key).map_err(fail)?,
+            )),
+            _ => None,
+        };
+        Ok(Some(ClientTls { ca, identity }))
+    }
+}
+
+/// What a client trusts (a CA) and, optionally, the certificate it shows (mTLS).
+#[derive(Clone)]
+pub struct ClientTls {
+    ca: Vec<u8>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("client_certificate", &self.identity.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientTls {
+    /// From PEM text: the CA bundle and an optional (certificate, key) pair.
+    pub fn from_pem(ca: Vec<u8>, identity: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+        Self { ca, identity }
+    }
+
+    /// For tonic's `Endpoint::tls_config`.
+    pub fn tonic(&self) -> tonic::transport::ClientTlsConfig {
+        use tonic::transport::{Certificate, Identity};
+        let config = tonic::transport::ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&self.ca));
+        match &self.identity {
+            Some((cert, key)) => config.identity(Identity::from_pem(cert, key)),
+            None => config,
+        }
+    }
+}
+
+/// A lazily connected endpoint for `url`, with TLS when the URL is `https://`
+/// and `tls` is given: the one way Brigade's services dial each other.
+pub fn endpoint(
+    url: &str,
+    tls: Option<&ClientTls>,
+    connect_timeout: Duration,
+) -> Result<tonic::transport::Endpoint, tonic::transport::Error> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(connect_timeout)
+        .timeout(Duration::from_secs(10));
+    if let Some(tls) = tls
+        && url.starts_with("https://")
+    {
+        endpoint = endpoint.tls_config(tls.tonic())?;
+    }
+    Ok(endpoint)
 }
 
 /// A TLS file that cannot be used; names the variable, never quotes a key.

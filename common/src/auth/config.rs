@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::config::ConfigError;
 
 use super::authenticator::Authenticator;
-use super::store::StaticTokenStore;
+use super::store::{ChainedStore, StaticTokenStore, TokenStore};
 use super::token::BearerToken;
 
 /// Whether authentication may be switched off on a public address.
@@ -46,16 +46,35 @@ impl AuthConfig {
     /// Loads the tokens file. Authentication is on when a file is given and
     /// `BRIGADE_AUTH` is not `off`; otherwise every caller is anonymous.
     pub fn authenticator(&self, component: &'static str) -> Result<Authenticator, ConfigError> {
+        self.authenticator_then(component, None)
+    }
+
+    /// Like [`AuthConfig::authenticator`], asking `next` (job-queue's tokens
+    /// table, or a [`RemoteStore`](super::RemoteStore)) for tokens the file
+    /// does not know: the file's service tokens work before any row exists.
+    pub fn authenticator_then(
+        &self,
+        component: &'static str,
+        next: Option<Arc<dyn TokenStore>>,
+    ) -> Result<Authenticator, ConfigError> {
         match (&self.tokens_file, self.mode) {
             (Some(path), AuthMode::On) => {
-                let store = StaticTokenStore::load(path).map_err(|e| ConfigError {
+                let file: Arc<dyn TokenStore> = Arc::new(StaticTokenStore::load(path).map_err(|e| ConfigError {
                     variable: "BRIGADE_TOKENS_FILE",
                     message: e.to_string(),
-                })?;
-                Ok(Authenticator::new(Arc::new(store), component))
+                })?);
+                let store: Arc<dyn TokenStore> = match next {
+                    Some(next) => Arc::new(ChainedStore(vec![file, next])),
+                    None => file,
+                };
+                Ok(Authenticator::new(store, component))
             }
             _ => Ok(Authenticator::off(component)),
         }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.tokens_file.is_some() && self.mode == AuthMode::On
     }
 
     pub fn service_token(&self) -> Option<BearerToken> {

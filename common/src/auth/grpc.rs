@@ -147,30 +147,72 @@ where
         Box::pin(async move {
             let path = request.uri().path().to_owned();
             let identity = crate::tls::grpc_peer_identity(&request);
+            let declared = methods.scope(&path);
             let principal = match authenticator
                 .authenticate(request.headers(), identity.as_deref(), &path)
                 .await
             {
                 Ok(principal) => principal,
-                Err(error) => return Ok(error.grpc_status().into_http()),
+                Err(error) => {
+                    let status = error.grpc_status();
+                    audit(declared, None, &path, status.code());
+                    return Ok(status.into_http());
+                }
             };
             // With authentication off every method is open, declared or not.
-            let scope = match methods.scope(&path) {
+            let scope = match declared {
                 Some(scope) => scope,
                 None if !authenticator.is_enabled() => Scope::Read,
                 None => {
                     let error = AuthError::Undeclared;
                     record_failure(authenticator.component(), &path, &error, Some(&principal));
-                    return Ok(error.grpc_status().into_http());
+                    let status = error.grpc_status();
+                    audit(Some(Scope::Admin), Some(&principal), &path, status.code());
+                    return Ok(status.into_http());
                 }
             };
             if let Err(error) = authenticator.authorize(&principal, scope, None, &path) {
-                return Ok(error.grpc_status().into_http());
+                let status = error.grpc_status();
+                audit(Some(scope), Some(&principal), &path, status.code());
+                return Ok(status.into_http());
             }
-            request.extensions_mut().insert(principal);
-            inner.call(request).await
+            request.extensions_mut().insert(principal.clone());
+            let response = inner.call(request).await?;
+            audit(Some(scope), Some(&principal), &path, response_code(&response));
+            Ok(response)
         })
     }
+}
+
+/// The log target of audit events, so they can be routed on their own.
+pub const AUDIT_TARGET: &str = "brigade::audit";
+
+/// One `info` event per call that can change state (any scope but `read`):
+/// who, which method, and the gRPC outcome. Never a token, a hash or a body.
+fn audit(scope: Option<Scope>, principal: Option<&super::Principal>, path: &str, code: tonic::Code) {
+    if matches!(scope, None | Some(Scope::Read)) {
+        return;
+    }
+    let action = path.rsplit('/').next().unwrap_or(path);
+    tracing::info!(
+        target: AUDIT_TARGET,
+        principal = principal.map_or("-", |p| p.name.as_str()),
+        token_id = principal.map_or("-", |p| p.token_id.as_str()),
+        action,
+        outcome = ?code,
+        "audit"
+    );
+}
+
+/// A unary error answers trailers-only, with `grpc-status` in the headers;
+/// without one the call succeeded (a stream's final status is not waited for).
+fn response_code(response: &http::Response<Body>) -> tonic::Code {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
 }
 
 /// A process's own credentials on its outgoing calls: use with a generated
@@ -214,6 +256,22 @@ impl tonic::service::Interceptor for ClientCredentials {
         Ok(request)
     }
 }
+
+/// Trace context and a process's own credentials on a service-to-service
+/// client: `JobQueueClient::with_interceptor(channel, TracedCredentials(creds))`.
+#[derive(Clone, Debug, Default)]
+pub struct TracedCredentials(pub ClientCredentials);
+
+impl tonic::service::Interceptor for TracedCredentials {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let request = crate::trace::Propagate.call(request)?;
+        self.0.call(request)
+    }
+}
+
+/// A channel whose calls carry trace context and the process's own token.
+pub type CredentialedChannel =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TracedCredentials>;
 
 tokio::task_local! {
     static CALLER_AUTHORIZATION: Option<AsciiMetadataValue>;
