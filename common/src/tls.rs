@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, given, optional_path};
 
 /// A handshake slower than this is dropped, so idle sockets cannot pile up.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,16 +24,16 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TlsConfig {
     /// PEM certificate chain of this server; with BRIGADE_TLS_KEY turns TLS on.
-    #[arg(long = "tls-cert", env = "BRIGADE_TLS_CERT", value_name = "BRIGADE_TLS_CERT")]
+    #[arg(long = "tls-cert", env = "BRIGADE_TLS_CERT", value_name = "BRIGADE_TLS_CERT", value_parser = optional_path)]
     pub cert: Option<PathBuf>,
     /// PEM private key of the certificate.
-    #[arg(long = "tls-key", env = "BRIGADE_TLS_KEY", value_name = "BRIGADE_TLS_KEY")]
+    #[arg(long = "tls-key", env = "BRIGADE_TLS_KEY", value_name = "BRIGADE_TLS_KEY", value_parser = optional_path)]
     pub key: Option<PathBuf>,
     /// PEM CA bundle that client certificates must chain to (mTLS).
     #[arg(
         long = "tls-client-ca",
         env = "BRIGADE_TLS_CLIENT_CA",
-        value_name = "BRIGADE_TLS_CLIENT_CA"
+        value_name = "BRIGADE_TLS_CLIENT_CA", value_parser = optional_path
     )]
     pub client_ca: Option<PathBuf>,
     /// Refuse clients without a certificate (otherwise one is verified when sent).
@@ -46,7 +46,7 @@ pub struct TlsConfig {
     /// PEM CA bundle that the other services' certificates must chain to, for
     /// this process's outgoing `https://` calls (which also present this
     /// process's own certificate, for peers that require client certificates).
-    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA")]
+    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA", value_parser = optional_path)]
     pub ca: Option<PathBuf>,
 }
 
@@ -54,8 +54,8 @@ impl TlsConfig {
     /// The server's TLS settings, or `None` when no certificate is configured.
     pub fn load(&self) -> Result<Option<ServerTls>, ConfigError> {
         let fail = |variable: &'static str, message: String| ConfigError { variable, message };
-        match (&self.cert, &self.key) {
-            (None, None) if self.client_ca.is_none() => Ok(None),
+        match (given(&self.cert), given(&self.key)) {
+            (None, None) if given(&self.client_ca).is_none() => Ok(None),
             (None, None) => Err(fail(
                 "BRIGADE_TLS_CERT",
                 "a client CA needs a server certificate".into(),
@@ -66,7 +66,7 @@ impl TlsConfig {
                 "missing: the key needs its certificate".into(),
             )),
             (Some(cert), Some(key)) => {
-                ServerTls::from_files(cert, key, self.client_ca.as_deref(), self.client_cert_required)
+                ServerTls::from_files(cert, key, given(&self.client_ca), self.client_cert_required)
                     .map(Some)
                     .map_err(|e| fail(e.variable, e.message))
             }
@@ -78,7 +78,7 @@ impl TlsConfig {
     /// TLS for outgoing calls: `None` without `BRIGADE_TLS_CA` (peers are then
     /// reached over plaintext `http://`, or `https://` fails to verify).
     pub fn client(&self) -> Result<Option<ClientTls>, ConfigError> {
-        let Some(ca) = &self.ca else {
+        let Some(ca) = given(&self.ca) else {
             return Ok(None);
         };
         let fail = |e: TlsError| ConfigError {
@@ -87,7 +87,7 @@ impl TlsConfig {
         };
         let ca = read("BRIGADE_TLS_CA", ca).map_err(fail)?;
         certificates("BRIGADE_TLS_CA", &ca).map_err(fail)?;
-        let identity = match (&self.cert, &self.key) {
+        let identity = match (given(&self.cert), given(&self.key)) {
             (Some(cert), Some(key)) => Some((
                 read("BRIGADE_TLS_CERT", cert).map_err(fail)?,
                 read("BRIGADE_TLS_KEY", key).map_err(fail)?,

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, given, optional_path};
 
 use super::authenticator::Authenticator;
 use super::store::{ChainedStore, StaticTokenStore, TokenStore};
@@ -26,7 +26,8 @@ pub struct AuthConfig {
     #[arg(
         long = "tokens-file",
         env = "BRIGADE_TOKENS_FILE",
-        value_name = "BRIGADE_TOKENS_FILE"
+        value_name = "BRIGADE_TOKENS_FILE",
+        value_parser = optional_path
     )]
     pub tokens_file: Option<PathBuf>,
     /// `off` serves without authentication even on a non-loopback address.
@@ -57,7 +58,7 @@ impl AuthConfig {
         component: &'static str,
         next: Option<Arc<dyn TokenStore>>,
     ) -> Result<Authenticator, ConfigError> {
-        match (&self.tokens_file, self.mode) {
+        match (given(&self.tokens_file), self.mode) {
             (Some(path), AuthMode::On) => {
                 let file: Arc<dyn TokenStore> = Arc::new(StaticTokenStore::load(path).map_err(|e| ConfigError {
                     variable: "BRIGADE_TOKENS_FILE",
@@ -74,7 +75,7 @@ impl AuthConfig {
     }
 
     pub fn is_enabled(&self) -> bool {
-        self.tokens_file.is_some() && self.mode == AuthMode::On
+        given(&self.tokens_file).is_some() && self.mode == AuthMode::On
     }
 
     pub fn service_token(&self) -> Option<BearerToken> {
@@ -88,7 +89,7 @@ impl AuthConfig {
     pub fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
         check_exposure(
             addrs,
-            self.tokens_file.is_some() && self.mode == AuthMode::On,
+            given(&self.tokens_file).is_some() && self.mode == AuthMode::On,
             self.mode == AuthMode::Off,
         )
     }
