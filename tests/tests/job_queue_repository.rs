@@ -727,7 +727,7 @@ async fn tokens_by_hash_revoked_at_once_touched_rarely(ctx: Ctx) {
         .into_iter()
         .map(|t| t.id)
         .collect();
-    assert_eq!(active, [other.id.clone()]);
+    assert_eq!(active, std::slice::from_ref(&other.id));
     let all = repo.list_tokens(true).await.expect("list");
     assert_eq!(all.len(), 2);
 }
