@@ -107,11 +107,17 @@ impl Application {
         if let Some(store) = authenticator.store() {
             grpc = grpc.with_token_store(store.clone());
         }
-        tracing::info!(
-            authentication = authenticator.is_enabled(),
-            tls = tls.is_some(),
-            "job-queue security"
-        );
+        if authenticator.is_enabled() {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is on: every call needs a token or a client certificate"
+            );
+        } else {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is off: every caller is the anonymous admin"
+            );
+        }
         let api = JobQueueServer::new(grpc)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);

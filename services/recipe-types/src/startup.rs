@@ -101,11 +101,17 @@ impl Application {
             .map_err(|_| anyhow::anyhow!("BRIGADE_SERVICE_TOKEN: not a valid header value"))?;
         // Tokens the file does not know are asked of job-queue, with this process's own token.
         let authenticator = remote_authenticator(&config.auth, job_queue.clone(), COMPONENT)?;
-        tracing::info!(
-            authentication = authenticator.is_enabled(),
-            tls = tls.is_some(),
-            "recipe-types security"
-        );
+        if authenticator.is_enabled() {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is on: every call needs a token or a client certificate"
+            );
+        } else {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is off: every caller is the anonymous admin"
+            );
+        }
         let job_types = Arc::new(GrpcJobTypes::with_channel(job_queue.clone(), credentials.clone()));
         let limits = Limits {
             max_definition_bytes: usize::try_from(config.limits.max_definition_bytes).unwrap_or(usize::MAX),
