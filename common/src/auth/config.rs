@@ -155,4 +155,35 @@ mod tests {
         config.tokens_file = Some(dir.path().join("missing.json"));
         assert_eq!(config.authenticator("t").unwrap_err().variable, "BRIGADE_TOKENS_FILE");
     }
+
+    #[test]
+    fn empty_values_mean_unset() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            auth: AuthConfig,
+            #[command(flatten)]
+            tls: crate::tls::TlsConfig,
+        }
+        let cli = Cli::try_parse_from([
+            "x",
+            "--tokens-file",
+            "",
+            "--tls-cert",
+            " ",
+            "--tls-key",
+            "",
+            "--tls-ca",
+            "",
+        ])
+        .unwrap();
+        assert!(!cli.auth.is_enabled());
+        assert!(!cli.auth.authenticator("t").unwrap().is_enabled());
+        assert!(cli.auth.check_exposure(&addrs(&["0.0.0.0:1"])).is_err());
+        assert!(cli.tls.load().unwrap().is_none());
+        assert!(cli.tls.client().unwrap().is_none());
+        let cli = Cli::try_parse_from(["x", "--tls-ca", "/nonexistent/ca.pem"]).unwrap();
+        assert_eq!(cli.tls.client().unwrap_err().variable, "BRIGADE_TLS_CA");
+    }
 }
