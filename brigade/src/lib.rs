@@ -98,6 +98,10 @@ impl Settings {
             recipe_types_url,
             limits: self.job_queue.clone(),
             log: LogConfig::default(),
+            auth: self.auth.clone(),
+            // TLS secures the REST gateway of the all-in-one; its gRPC listeners
+            // are plaintext (keep them on loopback or behind a TLS proxy).
+            tls: TlsConfig::default(),
         }
     }
 
@@ -109,6 +113,8 @@ impl Settings {
             job_queue_url,
             limits: self.recipe_types.clone(),
             log: LogConfig::default(),
+            auth: self.auth.clone(),
+            tls: TlsConfig::default(),
         }
     }
 
@@ -117,7 +123,6 @@ impl Settings {
             listen: self.gateway_addr.clone(),
             job_queue_url,
             recipe_types_url,
-            tls_ca: None,
             auth: self.auth.clone(),
             tls: self.tls.clone(),
             limits: self.gateway.clone(),
@@ -154,6 +159,60 @@ impl Settings {
         self.gateway_config(url.clone(), url).validate()?;
         self.auth.check_exposure(&self.listen_addrs())
     }
+}
+
+/// The credential the three components show each other. With tokens
+/// configured and no `BRIGADE_SERVICE_TOKEN`, a random admin token is made at
+/// start-up and held in memory only: its SHA-256 is added to a private copy of
+/// the tokens file (`internal-tokens.json`, mode 0600, in the data directory),
+/// which all three then read. Without tokens (or with one given) nothing changes.
+fn internal_credentials(settings: &Settings) -> anyhow::Result<AuthConfig> {
+    let auth = &settings.auth;
+    let Some(source) = brigade_common::config::given(&auth.tokens_file) else {
+        return Ok(auth.clone());
+    };
+    if !auth.is_enabled() || auth.service_token().is_some() {
+        return Ok(auth.clone());
+    }
+    let text = std::fs::read_to_string(source)
+        .map_err(|e| anyhow::anyhow!("BRIGADE_TOKENS_FILE: cannot read {}: {}", source.display(), e.kind()))?;
+    let mut file: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("BRIGADE_TOKENS_FILE: {e}"))?;
+    let token = brigade_common::auth::BearerToken::generate()?;
+    let entry = serde_json::json!({
+        "name": "brigade-internal",
+        "sha256": token.hash().to_hex(),
+        "scopes": ["admin"],
+    });
+    match file.get_mut("tokens").and_then(serde_json::Value::as_array_mut) {
+        Some(tokens) => tokens.push(entry),
+        None => {
+            if let Some(object) = file.as_object_mut() {
+                object.insert("tokens".to_owned(), serde_json::Value::Array(vec![entry]));
+            }
+        }
+    }
+    std::fs::create_dir_all(&settings.storage.data_dir)?;
+    let path = settings.storage.data_dir.join("internal-tokens.json");
+    write_private(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    Ok(AuthConfig {
+        tokens_file: Some(path),
+        service_token: Some(token.expose().to_owned()),
+        ..auth.clone()
+    })
+}
+
+/// Writes a file only its owner can read (replacing an older one).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// One running component: stop it alone, or wait for it.
@@ -203,8 +262,9 @@ impl System {
     /// Binds all three listeners first (port 0 works for each), so a taken
     /// port fails before any database is opened, then builds and serves.
     pub async fn start(settings: impl Into<Settings>) -> anyhow::Result<Self> {
-        let settings = settings.into();
+        let mut settings = settings.into();
         settings.validate()?;
+        settings.auth = internal_credentials(&settings)?;
         let jq_listener = listen(brigade_job_queue::startup::COMPONENT, &settings.job_queue_addr).await?;
         let rt_listener = listen(brigade_recipe_types::startup::COMPONENT, &settings.recipe_types_addr).await?;
         let gw_listener = listen(brigade_gateway::startup::COMPONENT, &settings.gateway_addr).await?;
@@ -213,9 +273,9 @@ impl System {
         if let Some(notice) = settings.auth_notice() {
             tracing::warn!("{notice}");
         }
-        // One authenticator for all three components. The two services do not
-        // take it yet: pass `authenticator` (and `settings.auth`) to job-queue and
-        // recipe-types here when their AuthLayer lands.
+        // Each component checks callers itself: job-queue against the tokens
+        // file and its token table, recipe-types and the gateway against the
+        // file and then job-queue (`Authenticate`), with the internal credential.
         let gateway_config = settings.gateway_config(jq_url.clone(), rt_url.clone());
         let gateway_state = brigade_gateway::state::AppState::new(&gateway_config)?;
         let authenticator = brigade_gateway::startup::authenticator(&gateway_config, &gateway_state.job_queue_channel)?;

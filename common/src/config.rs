@@ -104,6 +104,18 @@ fn parse_log_filter(text: &str) -> Result<String, String> {
         .map_err(|e| format!("not a log filter: {e}"))
 }
 
+/// A path from a flag or variable where an empty value means "not set", as
+/// Kubernetes ConfigMaps leave optional settings empty. Use with
+/// `value_parser = optional_path` and read it through [`given`].
+pub fn optional_path(text: &str) -> Result<std::path::PathBuf, std::convert::Infallible> {
+    Ok(std::path::PathBuf::from(text.trim()))
+}
+
+/// The path of an [`optional_path`] setting, `None` when absent or empty.
+pub fn given(path: &Option<std::path::PathBuf>) -> Option<&std::path::Path> {
+    path.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,9 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::auth::{AuthLayer, Authenticator, MethodScopes};
 use crate::readiness::{PROBE_INTERVAL, Probe, Readiness, ReadinessGateLayer};
+use crate::tls::ServerTls;
 
 pub use crate::metrics::MetricsRefresh;
 
@@ -25,6 +27,8 @@ pub struct GrpcServer {
     health: HealthReporter,
     service_name: &'static str,
     readiness: Option<(Readiness, Probe)>,
+    auth: AuthLayer,
+    tls: Option<ServerTls>,
 }
 
 impl GrpcServer {
@@ -60,6 +64,8 @@ impl GrpcServer {
             health,
             service_name,
             readiness: None,
+            auth: AuthLayer::new(Authenticator::off(component), MethodScopes::default()),
+            tls: None,
         })
     }
 
@@ -67,6 +73,20 @@ impl GrpcServer {
     /// turns NOT_SERVING and calls answer UNAVAILABLE at once, until it answers again.
     pub fn with_readiness(mut self, readiness: Readiness, probe: Probe) -> Self {
         self.readiness = Some((readiness, probe));
+        self
+    }
+
+    /// Checks every call's token and its method's scope (see [`AuthLayer`]).
+    /// Without it every caller is the anonymous admin.
+    pub fn with_auth(mut self, auth: AuthLayer) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Serves TLS (and verifies client certificates when the config has a
+    /// client CA); a verified certificate's identity reaches the [`AuthLayer`].
+    pub fn with_tls(mut self, tls: Option<ServerTls>) -> Self {
+        self.tls = tls;
         self
     }
 
@@ -96,11 +116,18 @@ impl GrpcServer {
             set_status(&health, name, ServingStatus::NotServing).await;
             tracing::info!(service = name, "draining in-flight calls");
         };
-        Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder.tls_config(tls.tonic())?;
+        }
+        builder
             .accept_http1(true)
             .layer(ReadinessGateLayer::new(gate))
             .layer(crate::metrics::MetricsEndpointLayer)
             .layer(crate::metrics::GrpcMetricsLayer::new(self.component))
+            // Inside the metrics layer so refusals are counted with their
+            // code; outside tracing so a refused call opens no span.
+            .layer(self.auth)
             .layer(crate::trace::ServerTraceLayer::new(name))
             .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(self.routes)

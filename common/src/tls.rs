@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, given, optional_path};
 
 /// A handshake slower than this is dropped, so idle sockets cannot pile up.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,17 +24,16 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TlsConfig {
     /// PEM certificate chain of this server; with BRIGADE_TLS_KEY turns TLS on.
-    #[arg(long = "tls-cert", env = "BRIGADE_TLS_CERT", value_name = "BRIGADE_TLS_CERT", value_parser = path_or_empty)]
+    #[arg(long = "tls-cert", env = "BRIGADE_TLS_CERT", value_name = "BRIGADE_TLS_CERT", value_parser = optional_path)]
     pub cert: Option<PathBuf>,
     /// PEM private key of the certificate.
-    #[arg(long = "tls-key", env = "BRIGADE_TLS_KEY", value_name = "BRIGADE_TLS_KEY", value_parser = path_or_empty)]
+    #[arg(long = "tls-key", env = "BRIGADE_TLS_KEY", value_name = "BRIGADE_TLS_KEY", value_parser = optional_path)]
     pub key: Option<PathBuf>,
     /// PEM CA bundle that client certificates must chain to (mTLS).
     #[arg(
         long = "tls-client-ca",
         env = "BRIGADE_TLS_CLIENT_CA",
-        value_name = "BRIGADE_TLS_CLIENT_CA",
-        value_parser = path_or_empty
+        value_name = "BRIGADE_TLS_CLIENT_CA", value_parser = optional_path
     )]
     pub client_ca: Option<PathBuf>,
     /// Refuse clients without a certificate (otherwise one is verified when sent).
@@ -44,16 +43,19 @@ pub struct TlsConfig {
         value_name = "BRIGADE_TLS_CLIENT_CERT_REQUIRED"
     )]
     pub client_cert_required: bool,
+    /// PEM CA bundle that the other services' certificates must chain to, for
+    /// this process's outgoing `https://` calls (which also present this
+    /// process's own certificate, for peers that require client certificates).
+    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA", value_parser = optional_path)]
+    pub ca: Option<PathBuf>,
 }
 
 impl TlsConfig {
     /// The server's TLS settings, or `None` when no certificate is configured.
     pub fn load(&self) -> Result<Option<ServerTls>, ConfigError> {
         let fail = |variable: &'static str, message: String| ConfigError { variable, message };
-        let given = |path: &Option<PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
-        let (cert, key, client_ca) = (given(&self.cert), given(&self.key), given(&self.client_ca));
-        match (&cert, &key) {
-            (None, None) if client_ca.is_none() => Ok(None),
+        match (given(&self.cert), given(&self.key)) {
+            (None, None) if given(&self.client_ca).is_none() => Ok(None),
             (None, None) => Err(fail(
                 "BRIGADE_TLS_CERT",
                 "a client CA needs a server certificate".into(),
@@ -64,7 +66,7 @@ impl TlsConfig {
                 "missing: the key needs its certificate".into(),
             )),
             (Some(cert), Some(key)) => {
-                ServerTls::from_files(cert, key, client_ca.as_deref(), self.client_cert_required)
+                ServerTls::from_files(cert, key, given(&self.client_ca), self.client_cert_required)
                     .map(Some)
                     .map_err(|e| fail(e.variable, e.message))
             }
@@ -72,9 +74,78 @@ impl TlsConfig {
     }
 }
 
-/// A path, where an empty value (a manifest that sets the variable to "") means "not set".
-pub fn path_or_empty(value: &str) -> Result<PathBuf, std::convert::Infallible> {
-    Ok(PathBuf::from(value))
+impl TlsConfig {
+    /// TLS for outgoing calls: `None` without `BRIGADE_TLS_CA` (peers are then
+    /// reached over plaintext `http://`, or `https://` fails to verify).
+    pub fn client(&self) -> Result<Option<ClientTls>, ConfigError> {
+        let Some(ca) = given(&self.ca) else {
+            return Ok(None);
+        };
+        let fail = |e: TlsError| ConfigError {
+            variable: e.variable,
+            message: e.message,
+        };
+        let ca = read("BRIGADE_TLS_CA", ca).map_err(fail)?;
+        certificates("BRIGADE_TLS_CA", &ca).map_err(fail)?;
+        let identity = match (given(&self.cert), given(&self.key)) {
+            (Some(cert), Some(key)) => Some((
+                read("BRIGADE_TLS_CERT", cert).map_err(fail)?,
+                read("BRIGADE_TLS_KEY", key).map_err(fail)?,
+            )),
+            _ => None,
+        };
+        Ok(Some(ClientTls { ca, identity }))
+    }
+}
+
+/// What a client trusts (a CA) and, optionally, the certificate it shows (mTLS).
+#[derive(Clone)]
+pub struct ClientTls {
+    ca: Vec<u8>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("client_certificate", &self.identity.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientTls {
+    /// From PEM text: the CA bundle and an optional (certificate, key) pair.
+    pub fn from_pem(ca: Vec<u8>, identity: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+        Self { ca, identity }
+    }
+
+    /// For tonic's `Endpoint::tls_config`.
+    pub fn tonic(&self) -> tonic::transport::ClientTlsConfig {
+        use tonic::transport::{Certificate, Identity};
+        let config = tonic::transport::ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&self.ca));
+        match &self.identity {
+            Some((cert, key)) => config.identity(Identity::from_pem(cert, key)),
+            None => config,
+        }
+    }
+}
+
+/// A lazily connected endpoint for `url`, with TLS when the URL is `https://`
+/// and `tls` is given: the one way Brigade's services dial each other.
+pub fn endpoint(
+    url: &str,
+    tls: Option<&ClientTls>,
+    connect_timeout: Duration,
+) -> Result<tonic::transport::Endpoint, tonic::transport::Error> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(connect_timeout)
+        .timeout(Duration::from_secs(10));
+    if let Some(tls) = tls
+        && url.starts_with("https://")
+    {
+        endpoint = endpoint.tls_config(tls.tonic())?;
+    }
+    Ok(endpoint)
 }
 
 /// A TLS file that cannot be used; names the variable, never quotes a key.

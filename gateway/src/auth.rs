@@ -8,7 +8,9 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use brigade_common::auth::{AuthError, Authenticator, Principal, Scope, with_caller_authorization};
+use brigade_common::auth::{
+    AuthError, Authenticator, Principal, Scope, with_caller_authorization, with_caller_certificate,
+};
 use brigade_common::tls::TlsPeer;
 use http::{Method, StatusCode, header};
 
@@ -78,7 +80,13 @@ pub async fn check(State(route): State<RouteGuard>, request: Request, next: Next
         }
     };
     let headers = request.headers().clone();
-    let response = with_caller_authorization(&headers, next.run(request)).await;
+    let response = match identity.filter(|_| !headers.contains_key(http::header::AUTHORIZATION)) {
+        // Known by its client certificate alone: the services resolve it themselves.
+        Some(identity) if principal.token_id.starts_with("cert:") => {
+            with_caller_certificate(&identity, next.run(request)).await
+        }
+        _ => with_caller_authorization(&headers, next.run(request)).await,
+    };
     if changes_state {
         audit(&route, &path, Some(&principal), response.status());
     }

@@ -1,7 +1,6 @@
 //! Gateway configuration, from flags and environment variables.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use brigade_common::auth::AuthConfig;
 pub use brigade_common::config::ConfigError;
@@ -37,9 +36,6 @@ pub struct Config {
         default_value = "http://127.0.0.1:50052"
     )]
     pub recipe_types_url: String,
-    /// PEM CA bundle the services' certificates chain to (for `https://` service URLs).
-    #[arg(long = "tls-ca", env = "BRIGADE_TLS_CA", value_name = "BRIGADE_TLS_CA", value_parser = brigade_common::tls::path_or_empty)]
-    pub tls_ca: Option<PathBuf>,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]
@@ -158,7 +154,6 @@ impl Config {
             listen: listen.into(),
             job_queue_url,
             recipe_types_url,
-            tls_ca: None,
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
             limits: Limits::default(),
@@ -187,9 +182,9 @@ impl Config {
 }
 
 impl Config {
-    /// `BRIGADE_TLS_CA`, when set and not empty.
+    /// `BRIGADE_TLS_CA` (in the shared TLS settings), when set and not empty.
     pub fn tls_ca(&self) -> Option<&std::path::Path> {
-        self.tls_ca.as_deref().filter(|p| !p.as_os_str().is_empty())
+        brigade_common::config::given(&self.tls.ca)
     }
 }
 

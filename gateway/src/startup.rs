@@ -25,12 +25,15 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Who the gateway's callers are. Today the tokens file (`BRIGADE_TOKENS_FILE`);
-/// the one place to put a store that asks job-queue (`Authenticate`) over
-/// `job_queue`, chained behind the file.
+/// Who the gateway's callers are: the tokens file (`BRIGADE_TOKENS_FILE`), then
+/// job-queue's token table (`Authenticate` over `job_queue`, with the gateway's
+/// own `BRIGADE_SERVICE_TOKEN`), so a token made or revoked there counts at once.
 pub fn authenticator(config: &Config, job_queue: &Channel) -> anyhow::Result<Authenticator> {
-    let _ = job_queue;
-    Ok(config.auth.authenticator(COMPONENT)?)
+    Ok(brigade_common::auth::remote_authenticator(
+        &config.auth,
+        job_queue.clone(),
+        COMPONENT,
+    )?)
 }
 
 /// The whole HTTP application, without a socket (tests may drive it directly).

@@ -74,6 +74,7 @@ conformance_suite!(
     unknown_stored_status_is_an_error,
     resolve_job_types_in_one_batch,
     concurrent_updates_of_different_fields_lose_nothing,
+    tokens_by_hash_revoked_at_once_touched_rarely,
 );
 
 fn service(name: &str, version: &str) -> Service {
@@ -643,4 +644,90 @@ async fn concurrent_updates_of_different_fields_lose_nothing(ctx: Ctx) {
             "round {round}: two writes"
         );
     }
+}
+
+async fn tokens_by_hash_revoked_at_once_touched_rarely(ctx: Ctx) {
+    use brigade_common::auth::{Scope, TokenRecord};
+    let repo = &*ctx.repo;
+    let (secret, record) = TokenRecord::create(
+        "m1",
+        std::collections::BTreeSet::from([Scope::Work]),
+        vec!["microscope-1".into()],
+    )
+    .expect("token");
+    let (_, other) =
+        TokenRecord::create("reader", std::collections::BTreeSet::from([Scope::Read]), vec![]).expect("token");
+    repo.insert_token(&record).await.expect("insert");
+    repo.insert_token(&other).await.expect("insert");
+    // The same hash twice is refused (UNIQUE), whatever the id.
+    let mut clash = other.clone();
+    clash.id = "tok_clash".into();
+    assert!(matches!(repo.insert_token(&clash).await, Err(Error::AlreadyExists(_))));
+
+    let found = repo
+        .active_token(&secret.hash().to_hex())
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.id, record.id);
+    assert_eq!(found.services, ["microscope-1"]);
+    assert_eq!(found.scopes, record.scopes);
+    assert!(found.last_used_at.is_none());
+    assert!(repo.active_token(&"0".repeat(64)).await.expect("lookup").is_none());
+
+    // A use is written only when the stored one is older than the bound.
+    let t0 = 1_700_000_000_000_000;
+    repo.touch_token(&record.id, t0, t0 - 60_000_000).await.expect("touch");
+    repo.touch_token(&record.id, t0 + 1_000_000, t0 - 59_000_000)
+        .await
+        .expect("touch");
+    let touched = repo
+        .active_token(&secret.hash().to_hex())
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(touched.last_used_at.map(|t| t.timestamp_micros()), Some(t0));
+    repo.touch_token(&record.id, t0 + 61_000_000, t0 + 1_000_000)
+        .await
+        .expect("touch");
+    let touched = repo
+        .active_token(&secret.hash().to_hex())
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(
+        touched.last_used_at.map(|t| t.timestamp_micros()),
+        Some(t0 + 61_000_000)
+    );
+
+    // Revoked: gone from look-ups and the default list at once; the first time is kept.
+    let revoked = repo
+        .revoke_token(&record.id, t0 + 100)
+        .await
+        .expect("revoke")
+        .expect("row");
+    assert_eq!(revoked.revoked_at.map(|t| t.timestamp_micros()), Some(t0 + 100));
+    let again = repo
+        .revoke_token(&record.id, t0 + 200)
+        .await
+        .expect("revoke")
+        .expect("row");
+    assert_eq!(again.revoked_at, revoked.revoked_at);
+    assert!(
+        repo.active_token(&secret.hash().to_hex())
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    assert!(repo.revoke_token("tok_missing", t0).await.expect("revoke").is_none());
+    let active: Vec<String> = repo
+        .list_tokens(false)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(active, std::slice::from_ref(&other.id));
+    let all = repo.list_tokens(true).await.expect("list");
+    assert_eq!(all.len(), 2);
 }

@@ -8,7 +8,7 @@ use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::{CliError, CliResult};
 
@@ -34,6 +34,15 @@ pub struct Connection {
     /// API token, sent as `authorization: Bearer <token>`.
     #[arg(long = "token", env = "BRIGADE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// PEM CA bundle that the servers' certificates must chain to (for https:// URLs).
+    #[arg(long = "ca", env = "BRIGADE_TLS_CA", global = true)]
+    pub ca: Option<std::path::PathBuf>,
+    /// PEM client certificate, for servers that require one (mTLS); needs --client-key.
+    #[arg(long = "client-cert", global = true, requires = "client_key")]
+    pub client_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long = "client-key", global = true, requires = "client_cert")]
+    pub client_key: Option<std::path::PathBuf>,
     /// Seconds a call may take (watches are not limited).
     #[arg(long = "timeout", env = "BRIGADE_TIMEOUT", default_value = "30", value_parser = super::parse_seconds, global = true)]
     pub timeout: Duration,
@@ -87,11 +96,37 @@ impl Connection {
         }
     }
 
+    /// The CA (`--ca`, else the system's roots are not consulted: tonic has
+    /// none built in) and the optional client certificate.
+    fn tls(&self) -> CliResult<ClientTlsConfig> {
+        let read = |flag: &str, path: &std::path::Path| {
+            std::fs::read(path)
+                .map_err(|e| CliError::new(format!("cannot read {flag} {}", path.display()), e.to_string()))
+        };
+        let mut config = ClientTlsConfig::new();
+        match &self.ca {
+            Some(ca) => config = config.ca_certificate(Certificate::from_pem(read("--ca", ca)?)),
+            None => return Err(CliError::new("an https:// URL needs --ca (or BRIGADE_TLS_CA)", "")),
+        }
+        if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+            config = config.identity(Identity::from_pem(
+                read("--client-cert", cert)?,
+                read("--client-key", key)?,
+            ));
+        }
+        Ok(config)
+    }
+
     async fn channel(&self, component: &str, url: &str) -> CliResult<Channel> {
         let what = format!("cannot reach {component} at {url}");
-        let endpoint = Endpoint::from_shared(url.to_owned())
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|e| CliError::new(&what, root_cause(&e)))?
             .connect_timeout(CONNECT_TIMEOUT);
+        if url.starts_with("https://") {
+            endpoint = endpoint
+                .tls_config(self.tls()?)
+                .map_err(|e| CliError::new(&what, root_cause(&e)))?;
+        }
         match tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect()).await {
             Ok(Ok(channel)) => Ok(channel),
             Ok(Err(e)) => Err(CliError::new(what, root_cause(&e))),

@@ -46,7 +46,7 @@ pub enum Command {
         #[command(subcommand)]
         command: recipes::RecipesCommand,
     },
-    /// API tokens (not available on this server yet).
+    /// API tokens: create (the secret is shown once), list and revoke.
     Token {
         #[command(flatten)]
         connection: Connection,
@@ -115,7 +115,7 @@ pub async fn run(command: Command) -> i32 {
         Command::Jobs { connection, command } => jobs::run(command, &connection).await,
         Command::RecipeTypes { connection, command } => recipe_types::run(command, &connection).await,
         Command::Recipes { connection, command } => recipes::run(command, &connection).await,
-        Command::Token { command, .. } => token::run(command),
+        Command::Token { connection, command } => token::run(command, &connection).await,
     };
     match result {
         Ok(Outcome::Success) => 0,

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 use brigade_proto::jobqueue::v1 as pb;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use serde_json::Value;
-use tonic::transport::{Channel, Endpoint};
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
@@ -21,13 +23,29 @@ const PAGE_SIZE: i32 = 1000;
 /// The first connection is retried with exponential backoff (with jitter),
 /// at most [`max_attempts`](Self::max_attempts) times. Once connected, the
 /// channel re-establishes dropped connections by itself.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConnectOptions {
     max_attempts: u32,
     initial_backoff: Duration,
     max_backoff: Duration,
     connect_timeout: Duration,
     request_timeout: Option<Duration>,
+    token: Option<String>,
+    tls: Option<ClientTlsConfig>,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Default for ConnectOptions {
@@ -40,6 +58,8 @@ impl Default for ConnectOptions {
             max_backoff: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Some(Duration::from_secs(30)),
+            token: None,
+            tls: None,
         }
     }
 }
@@ -75,12 +95,106 @@ impl ConnectOptions {
         self.request_timeout = timeout;
         self
     }
+
+    /// The API token sent as `authorization: Bearer <token>` on every call
+    /// (`brigade token create --scope work --service NAME` makes one).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Verifies the server's certificate against this PEM CA bundle (for
+    /// `https://` URLs).
+    pub fn ca_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let tls = self.tls.take().unwrap_or_default();
+        self.tls = Some(tls.ca_certificate(Certificate::from_pem(pem)));
+        self
+    }
+
+    /// Presents this PEM certificate and key to servers that ask for one
+    /// (mTLS); its subject CN can be the principal instead of a token.
+    pub fn client_certificate(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        let tls = self.tls.take().unwrap_or_default();
+        self.tls = Some(tls.identity(Identity::from_pem(cert_pem, key_pem)));
+        self
+    }
+}
+
+/// Sends the token, when there is one, on every call.
+#[derive(Clone, Default)]
+pub struct Credentials(Option<AsciiMetadataValue>);
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Credentials(<redacted>)"
+        } else {
+            "Credentials(none)"
+        })
+    }
+}
+
+impl Credentials {
+    /// `Bearer <token>`, marked sensitive; [`Error::InvalidArgument`] for a token that is not printable ASCII.
+    pub fn bearer(token: Option<&str>) -> Result<Self> {
+        let Some(token) = token else {
+            return Ok(Self(None));
+        };
+        let mut value: AsciiMetadataValue =
+            format!("Bearer {}", token.trim())
+                .parse()
+                .map_err(|_| Error::InvalidArgument {
+                    message: "the token must be printable ASCII".into(),
+                    violations: Vec::new(),
+                })?;
+        value.set_sensitive(true);
+        Ok(Self(Some(value)))
+    }
+}
+
+impl tonic::service::Interceptor for Credentials {
+    fn call(&mut self, mut request: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry [`Credentials`].
+pub type AuthorizedChannel = InterceptedService<Channel, Credentials>;
+
+/// The endpoint for `url` with `options`' timeouts and TLS.
+pub(crate) fn endpoint(url: &str, options: &ConnectOptions) -> Result<Endpoint> {
+    let fail = |source| Error::Connect {
+        url: url.to_owned(),
+        attempts: 0,
+        source,
+    };
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(fail)?
+        .connect_timeout(options.connect_timeout)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    if let Some(timeout) = options.request_timeout {
+        endpoint = endpoint.timeout(timeout);
+    }
+    if let Some(tls) = &options.tls {
+        endpoint = endpoint.tls_config(tls.clone()).map_err(fail)?;
+    }
+    Ok(endpoint)
+}
+
+impl ConnectOptions {
+    pub(crate) fn credentials(&self) -> Result<Credentials> {
+        Credentials::bearer(self.token.as_deref())
+    }
 }
 
 /// A connection to Brigade's job-queue. Cheap to clone; clones share the connection.
 #[derive(Clone, Debug)]
 pub struct Client {
-    pub(crate) inner: JobQueueClient<Channel>,
+    pub(crate) inner: JobQueueClient<AuthorizedChannel>,
 }
 
 impl Client {
@@ -94,18 +208,8 @@ impl Client {
     /// Connects with explicit options.
     pub async fn connect_with(url: impl Into<String>, options: ConnectOptions) -> Result<Self> {
         let url = url.into();
-        let mut endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|source| Error::Connect {
-                url: url.clone(),
-                attempts: 0,
-                source,
-            })?
-            .connect_timeout(options.connect_timeout)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
-        if let Some(timeout) = options.request_timeout {
-            endpoint = endpoint.timeout(timeout);
-        }
+        let endpoint = endpoint(&url, &options)?;
+        let credentials = options.credentials()?;
         let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
         let mut attempt = 0;
         loop {
@@ -113,7 +217,7 @@ impl Client {
             match endpoint.connect().await {
                 Ok(channel) => {
                     tracing::debug!(%url, attempt, "connected to the job-queue");
-                    return Ok(Self::from_channel(channel));
+                    return Ok(Self::with_credentials(channel, credentials));
                 }
                 Err(source) if attempt >= options.max_attempts => {
                     return Err(Error::Connect {
@@ -133,13 +237,18 @@ impl Client {
 
     /// Wraps a channel you built yourself (TLS, interceptors, ...).
     pub fn from_channel(channel: Channel) -> Self {
+        Self::with_credentials(channel, Credentials::default())
+    }
+
+    /// Wraps a channel you built yourself, sending `credentials` on every call.
+    pub fn with_credentials(channel: Channel, credentials: Credentials) -> Self {
         Self {
-            inner: JobQueueClient::new(channel),
+            inner: JobQueueClient::with_interceptor(channel, credentials),
         }
     }
 
     /// The generated gRPC client, for the operations this crate does not wrap.
-    pub fn raw(&self) -> JobQueueClient<Channel> {
+    pub fn raw(&self) -> JobQueueClient<AuthorizedChannel> {
         self.inner.clone()
     }
 

@@ -75,7 +75,7 @@ mod watch;
 mod worker;
 
 pub use cancel::{Cancellation, cancellation};
-pub use client::{CANCELLED_PREFIX, Client, ConnectOptions};
+pub use client::{AuthorizedChannel, CANCELLED_PREFIX, Client, ConnectOptions, Credentials};
 pub use error::{Error, Result};
 pub use recipes::{Recipe, RecipeClient, RecipeStatus};
 pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition, SubmitOptions};

@@ -7,7 +7,9 @@ use brigade_proto::recipetypes::v1 as pb;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::client::{AuthorizedChannel, ConnectOptions, Credentials};
 
 use crate::error::{Error, Result};
 
@@ -19,30 +21,37 @@ pub type RecipeStatus = pb::RecipeStatus;
 /// A connection to Brigade's recipe-types service. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct RecipeClient {
-    inner: RecipeTypesClient<Channel>,
+    inner: RecipeTypesClient<AuthorizedChannel>,
 }
 
 impl RecipeClient {
     /// Connects to recipe-types' gRPC endpoint (e.g. `http://127.0.0.1:50052`).
     pub async fn connect(url: impl Into<String>) -> Result<Self> {
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// Connects once with `options`' token, TLS and timeouts (no retries).
+    pub async fn connect_with(url: impl Into<String>, options: ConnectOptions) -> Result<Self> {
         let url = url.into();
-        let endpoint = Endpoint::from_shared(url.clone()).map_err(|source| Error::Connect {
-            url: url.clone(),
-            attempts: 0,
-            source,
-        })?;
+        let endpoint = crate::client::endpoint(&url, &options)?;
+        let credentials = options.credentials()?;
         let channel = endpoint.connect().await.map_err(|source| Error::Connect {
             url,
             attempts: 1,
             source,
         })?;
-        Ok(Self::from_channel(channel))
+        Ok(Self::with_credentials(channel, credentials))
     }
 
     /// Wraps a channel you built yourself.
     pub fn from_channel(channel: Channel) -> Self {
+        Self::with_credentials(channel, Credentials::default())
+    }
+
+    /// Wraps a channel you built yourself, sending `credentials` on every call.
+    pub fn with_credentials(channel: Channel, credentials: Credentials) -> Self {
         Self {
-            inner: RecipeTypesClient::new(channel),
+            inner: RecipeTypesClient::with_interceptor(channel, credentials),
         }
     }
 

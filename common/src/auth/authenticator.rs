@@ -41,6 +41,11 @@ impl Authenticator {
         Self { store: None, component }
     }
 
+    /// The store behind this authenticator (`None` when authentication is off).
+    pub fn store(&self) -> Option<&Arc<dyn TokenStore>> {
+        self.store.as_ref()
+    }
+
     pub fn is_enabled(&self) -> bool {
         self.store.is_some()
     }

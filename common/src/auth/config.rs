@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, given, optional_path};
 
 use super::authenticator::Authenticator;
-use super::store::StaticTokenStore;
+use super::store::{ChainedStore, StaticTokenStore, TokenStore};
 use super::token::BearerToken;
 
 /// Whether authentication may be switched off on a public address.
@@ -26,7 +26,8 @@ pub struct AuthConfig {
     #[arg(
         long = "tokens-file",
         env = "BRIGADE_TOKENS_FILE",
-        value_name = "BRIGADE_TOKENS_FILE"
+        value_name = "BRIGADE_TOKENS_FILE",
+        value_parser = optional_path
     )]
     pub tokens_file: Option<PathBuf>,
     /// `off` serves without authentication even on a non-loopback address.
@@ -46,16 +47,35 @@ impl AuthConfig {
     /// Loads the tokens file. Authentication is on when a file is given and
     /// `BRIGADE_AUTH` is not `off`; otherwise every caller is anonymous.
     pub fn authenticator(&self, component: &'static str) -> Result<Authenticator, ConfigError> {
-        match (&self.tokens_file, self.mode) {
+        self.authenticator_then(component, None)
+    }
+
+    /// Like [`AuthConfig::authenticator`], asking `next` (job-queue's tokens
+    /// table, or a [`RemoteStore`](super::RemoteStore)) for tokens the file
+    /// does not know: the file's service tokens work before any row exists.
+    pub fn authenticator_then(
+        &self,
+        component: &'static str,
+        next: Option<Arc<dyn TokenStore>>,
+    ) -> Result<Authenticator, ConfigError> {
+        match (given(&self.tokens_file), self.mode) {
             (Some(path), AuthMode::On) => {
-                let store = StaticTokenStore::load(path).map_err(|e| ConfigError {
+                let file: Arc<dyn TokenStore> = Arc::new(StaticTokenStore::load(path).map_err(|e| ConfigError {
                     variable: "BRIGADE_TOKENS_FILE",
                     message: e.to_string(),
-                })?;
-                Ok(Authenticator::new(Arc::new(store), component))
+                })?);
+                let store: Arc<dyn TokenStore> = match next {
+                    Some(next) => Arc::new(ChainedStore(vec![file, next])),
+                    None => file,
+                };
+                Ok(Authenticator::new(store, component))
             }
             _ => Ok(Authenticator::off(component)),
         }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        given(&self.tokens_file).is_some() && self.mode == AuthMode::On
     }
 
     pub fn service_token(&self) -> Option<BearerToken> {
@@ -69,7 +89,7 @@ impl AuthConfig {
     pub fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
         check_exposure(
             addrs,
-            self.tokens_file.is_some() && self.mode == AuthMode::On,
+            given(&self.tokens_file).is_some() && self.mode == AuthMode::On,
             self.mode == AuthMode::Off,
         )
     }
@@ -134,5 +154,36 @@ mod tests {
         assert!(config.check_exposure(&addrs(&["0.0.0.0:1"])).is_ok());
         config.tokens_file = Some(dir.path().join("missing.json"));
         assert_eq!(config.authenticator("t").unwrap_err().variable, "BRIGADE_TOKENS_FILE");
+    }
+
+    #[test]
+    fn empty_values_mean_unset() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            auth: AuthConfig,
+            #[command(flatten)]
+            tls: crate::tls::TlsConfig,
+        }
+        let cli = Cli::try_parse_from([
+            "x",
+            "--tokens-file",
+            "",
+            "--tls-cert",
+            " ",
+            "--tls-key",
+            "",
+            "--tls-ca",
+            "",
+        ])
+        .unwrap();
+        assert!(!cli.auth.is_enabled());
+        assert!(!cli.auth.authenticator("t").unwrap().is_enabled());
+        assert!(cli.auth.check_exposure(&addrs(&["0.0.0.0:1"])).is_err());
+        assert!(cli.tls.load().unwrap().is_none());
+        assert!(cli.tls.client().unwrap().is_none());
+        let cli = Cli::try_parse_from(["x", "--tls-ca", "/nonexistent/ca.pem"]).unwrap();
+        assert_eq!(cli.tls.client().unwrap_err().variable, "BRIGADE_TLS_CA");
     }
 }

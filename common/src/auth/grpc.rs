@@ -147,30 +147,94 @@ where
         Box::pin(async move {
             let path = request.uri().path().to_owned();
             let identity = crate::tls::grpc_peer_identity(&request);
-            let principal = match authenticator
+            let declared = methods.scope(&path);
+            let delegated = request
+                .headers_mut()
+                .remove(DELEGATED_CERTIFICATE)
+                .and_then(|v| v.to_str().ok().map(str::to_owned));
+            let mut principal = match authenticator
                 .authenticate(request.headers(), identity.as_deref(), &path)
                 .await
             {
                 Ok(principal) => principal,
-                Err(error) => return Ok(error.grpc_status().into_http()),
+                Err(error) => {
+                    let status = error.grpc_status();
+                    audit(declared, None, &path, status.code());
+                    return Ok(status.into_http());
+                }
             };
+            // The gateway acting for a caller it verified by client certificate:
+            // that certificate's principal, as this process's store knows it.
+            if let Some(delegated) = delegated
+                && authenticator.is_enabled()
+                && principal.allows(Scope::Admin, None)
+            {
+                principal = match authenticator
+                    .authenticate(&http::HeaderMap::new(), Some(&delegated), &path)
+                    .await
+                {
+                    Ok(principal) => principal,
+                    Err(error) => {
+                        let status = error.grpc_status();
+                        audit(declared, None, &path, status.code());
+                        return Ok(status.into_http());
+                    }
+                };
+            }
             // With authentication off every method is open, declared or not.
-            let scope = match methods.scope(&path) {
+            let scope = match declared {
                 Some(scope) => scope,
                 None if !authenticator.is_enabled() => Scope::Read,
                 None => {
                     let error = AuthError::Undeclared;
                     record_failure(authenticator.component(), &path, &error, Some(&principal));
-                    return Ok(error.grpc_status().into_http());
+                    let status = error.grpc_status();
+                    audit(Some(Scope::Admin), Some(&principal), &path, status.code());
+                    return Ok(status.into_http());
                 }
             };
             if let Err(error) = authenticator.authorize(&principal, scope, None, &path) {
-                return Ok(error.grpc_status().into_http());
+                let status = error.grpc_status();
+                audit(Some(scope), Some(&principal), &path, status.code());
+                return Ok(status.into_http());
             }
-            request.extensions_mut().insert(principal);
-            inner.call(request).await
+            request.extensions_mut().insert(principal.clone());
+            let response = inner.call(request).await?;
+            audit(Some(scope), Some(&principal), &path, response_code(&response));
+            Ok(response)
         })
     }
+}
+
+/// The log target of audit events, so they can be routed on their own.
+pub const AUDIT_TARGET: &str = "brigade::audit";
+
+/// One `info` event per call that can change state (any scope but `read`):
+/// who, which method, and the gRPC outcome. Never a token, a hash or a body.
+fn audit(scope: Option<Scope>, principal: Option<&super::Principal>, path: &str, code: tonic::Code) {
+    if matches!(scope, None | Some(Scope::Read)) {
+        return;
+    }
+    let action = path.rsplit('/').next().unwrap_or(path);
+    tracing::info!(
+        target: AUDIT_TARGET,
+        principal = principal.map_or("-", |p| p.name.as_str()),
+        token_id = principal.map_or("-", |p| p.token_id.as_str()),
+        action,
+        outcome = ?code,
+        "audit"
+    );
+}
+
+/// A unary error answers trailers-only, with `grpc-status` in the headers;
+/// without one the call succeeded (a stream's final status is not waited for).
+fn response_code(response: &http::Response<Body>) -> tonic::Code {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
 }
 
 /// A process's own credentials on its outgoing calls: use with a generated
@@ -204,10 +268,19 @@ impl tonic::service::Interceptor for ClientCredentials {
             return Ok(request);
         }
         // Inside a REST request (see `with_caller_authorization`) only the
-        // caller's own token is sent: the gateway never lends its token to a caller.
-        let value = CALLER_AUTHORIZATION
-            .try_with(Clone::clone)
-            .unwrap_or_else(|_| self.value.clone());
+        // caller's own token is sent: the gateway never lends its token to a
+        // caller. A caller known by its client certificate alone is named in
+        // `x-brigade-client-certificate` beside the process's own token, and
+        // the service resolves that identity itself (see `Auth`).
+        let value = match CALLER.try_with(Clone::clone) {
+            Ok(Caller::Token(value)) => Some(value),
+            Ok(Caller::Nobody) => None,
+            Ok(Caller::Certificate(identity)) => {
+                request.metadata_mut().insert(DELEGATED_CERTIFICATE, identity);
+                self.value.clone()
+            }
+            Err(_) => self.value.clone(),
+        };
         if let Some(value) = value {
             request.metadata_mut().insert("authorization", value);
         }
@@ -215,9 +288,38 @@ impl tonic::service::Interceptor for ClientCredentials {
     }
 }
 
-tokio::task_local! {
-    static CALLER_AUTHORIZATION: Option<AsciiMetadataValue>;
+/// Trace context and a process's own credentials on a service-to-service
+/// client: `JobQueueClient::with_interceptor(channel, TracedCredentials(creds))`.
+#[derive(Clone, Debug, Default)]
+pub struct TracedCredentials(pub ClientCredentials);
+
+impl tonic::service::Interceptor for TracedCredentials {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let request = crate::trace::Propagate.call(request)?;
+        self.0.call(request)
+    }
 }
+
+/// A channel whose calls carry trace context and the process's own token.
+pub type CredentialedChannel =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TracedCredentials>;
+
+/// Who the REST caller behind a gateway's gRPC call is.
+#[derive(Clone)]
+enum Caller {
+    Token(AsciiMetadataValue),
+    Certificate(AsciiMetadataValue),
+    Nobody,
+}
+
+tokio::task_local! {
+    static CALLER: Caller;
+}
+
+/// Metadata naming the verified client certificate of a REST caller that sent
+/// no token. Honoured only from a caller holding `admin` (a service credential):
+/// the service then acts as that certificate's own principal, from its own store.
+pub const DELEGATED_CERTIFICATE: &str = "x-brigade-client-certificate";
 
 /// Runs `future` (a REST handler) so that every gRPC call it makes through a
 /// [`ClientCredentials`] interceptor carries the REST caller's `authorization`
@@ -232,7 +334,18 @@ pub async fn with_caller_authorization<F: Future>(headers: &http::HeaderMap, fut
             value.set_sensitive(true);
             value
         });
-    CALLER_AUTHORIZATION.scope(value, future).await
+    CALLER.scope(value.map_or(Caller::Nobody, Caller::Token), future).await
+}
+
+/// Like [`with_caller_authorization`] for a REST caller known only by its
+/// verified client certificate (`identity`, no `authorization` header): the
+/// gRPC calls of `future` carry the process's own token and name the identity
+/// in [`DELEGATED_CERTIFICATE`], so the service checks that principal's scopes.
+pub async fn with_caller_certificate<F: Future>(identity: &str, future: F) -> F::Output {
+    let caller = identity
+        .parse::<AsciiMetadataValue>()
+        .map_or(Caller::Nobody, Caller::Certificate);
+    CALLER.scope(caller, future).await
 }
 
 /// `Bearer <token>` as a metadata value marked sensitive (kept out of debug output and HPACK tables).

@@ -41,6 +41,11 @@ const JOB_QUEUE: &[(&str, Scope)] = &[
     ("DeleteJob", Admin),
     ("CancelJobs", Admin),
     ("RetryJobs", Admin),
+    ("CreateToken", Admin),
+    ("ListTokens", Admin),
+    ("RevokeToken", Admin),
+    // The gateway and recipe-types ask with their own (admin) service tokens.
+    ("Authenticate", Admin),
 ];
 
 const RECIPE_TYPES: &[(&str, Scope)] = &[

@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod grpc;
 pub mod methods;
+mod remote;
 mod scope;
 mod store;
 mod token;
@@ -15,9 +16,11 @@ pub use authenticator::{Authenticator, bearer_token};
 pub use config::{AuthConfig, AuthMode, check_exposure};
 pub use error::{AUTH_FAILURES, AuthError, WWW_AUTHENTICATE};
 pub use grpc::{
-    Auth, AuthLayer, ClientCredentials, MethodScopes, bearer_value, forward_authorization, method_paths,
-    with_caller_authorization,
+    AUDIT_TARGET, Auth, AuthLayer, ClientCredentials, CredentialedChannel, DELEGATED_CERTIFICATE, MethodScopes,
+    TracedCredentials, bearer_value, forward_authorization, method_paths, with_caller_authorization,
+    with_caller_certificate,
 };
+pub use remote::{RemoteStore, principal_to_pb, remote_authenticator};
 pub use scope::{Principal, Scope, UnknownScope};
 pub use store::{ChainedStore, StaticTokenStore, StoreUnavailable, TokenStore, TokensFileError};
 pub use token::{BearerToken, MIN_TOKEN_LEN, TOKEN_PREFIX, TokenHash, TokenRecord, new_token_id};

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use brigade_common::auth::{ClientCredentials, TracedCredentials};
 use brigade_common::shutdown::ShutdownWaiter;
+use brigade_common::tls::ClientTls;
 use brigade_proto::recipetypes::v1 as rt;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use std::collections::HashSet;
 
@@ -34,11 +36,9 @@ pub async fn run_reaper(queue: Arc<JobQueue>, interval: Duration, shutdown: Shut
 }
 
 /// A lazily connected client: recipe-types may be down when we start.
-pub fn recipe_types_channel(url: &str) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(10))
-        .connect_lazy())
+/// `https://` URLs are verified with `tls` (BRIGADE_TLS_CA).
+pub fn recipe_types_channel(url: &str, tls: Option<&ClientTls>) -> Result<Channel, tonic::transport::Error> {
+    Ok(brigade_common::tls::endpoint(url, tls, Duration::from_secs(3))?.connect_lazy())
 }
 
 const RELAY_POLL: Duration = Duration::from_millis(200);
@@ -93,8 +93,13 @@ impl Notice {
 /// so a crash between the two is harmless. Notices with the same order key go
 /// out in the order they were written: a later one waits while an earlier one
 /// is backing off.
-pub async fn run_outbox_relay(queue: Arc<JobQueue>, channel: Channel, shutdown: ShutdownWaiter) {
-    let mut client = RecipeTypesClient::with_interceptor(channel, brigade_common::trace::Propagate);
+pub async fn run_outbox_relay(
+    queue: Arc<JobQueue>,
+    channel: Channel,
+    credentials: ClientCredentials,
+    shutdown: ShutdownWaiter,
+) {
+    let mut client = RecipeTypesClient::with_interceptor(channel, TracedCredentials(credentials));
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {

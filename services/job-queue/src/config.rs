@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use brigade_common::auth::AuthConfig;
 use brigade_common::config::{ConfigError, LogConfig, StorageConfig, check_service_url};
 use brigade_common::db::DatabaseTarget;
 use brigade_common::listen::ListenAddr;
+use brigade_common::tls::TlsConfig;
 
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "brigade-job-queue", about = "Brigade job-queue gRPC service", version)]
@@ -39,6 +41,10 @@ pub struct Config {
     pub limits: Limits,
     #[command(flatten)]
     pub log: LogConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 /// job-queue's tuning: the settings the all-in-one binary takes as they are.
@@ -110,6 +116,8 @@ impl Config {
             recipe_types_url,
             limits: Limits::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 

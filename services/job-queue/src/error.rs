@@ -16,6 +16,11 @@ pub enum Error {
     ServiceNotFound(String),
     #[error("a job with id {0} was not found")]
     JobNotFound(String),
+    #[error("a token with id {0} was not found")]
+    TokenNotFound(String),
+    /// The caller's token does not cover this service (`work` limited to others).
+    #[error("{0}")]
+    PermissionDenied(String),
     #[error("{0}")]
     AlreadyExists(String),
     /// An idempotency key already names a job with a different body.
@@ -138,6 +143,10 @@ impl From<Error> for Status {
             ),
             Error::ServiceNotFound(_) => with_reason(ErrorReason::ServiceNotFound, Code::NotFound, message, vec![]),
             Error::JobNotFound(_) => with_reason(ErrorReason::JobNotFound, Code::NotFound, message, vec![]),
+            Error::TokenNotFound(_) => with_reason(ErrorReason::TokenNotFound, Code::NotFound, message, vec![]),
+            Error::PermissionDenied(_) => {
+                with_reason(ErrorReason::PermissionDenied, Code::PermissionDenied, message, vec![])
+            }
             Error::AlreadyExists(_) => with_reason(ErrorReason::AlreadyExists, Code::AlreadyExists, message, vec![]),
             Error::IdempotencyConflict(_) => {
                 with_reason(ErrorReason::IdempotencyConflict, Code::AlreadyExists, message, vec![])

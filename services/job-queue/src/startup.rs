@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use brigade_common::auth::{AuthLayer, ClientCredentials, methods};
 use brigade_common::db::{self, DatabaseTarget};
 use brigade_common::grpc::GrpcServer;
 use brigade_common::listen::listen;
@@ -19,7 +20,7 @@ use crate::config::Config;
 use crate::events::Events;
 use crate::grpc::JobQueueGrpc;
 use crate::repository::{PostgresRepository, Repository, SqliteRepository};
-use crate::service::{JobQueue, Limits};
+use crate::service::{DatabaseTokenStore, JobQueue, Limits};
 
 pub const SERVICE_NAME: &str = "brigade.jobqueue.v1.JobQueue";
 
@@ -73,6 +74,7 @@ impl Application {
     /// leaves nothing on disk) and builds the service.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        config.auth.check_exposure(config.listen.addrs())?;
         let listener = listen(COMPONENT, &config.listen).await?;
         Self::build_on(config, listener).await
     }
@@ -80,6 +82,9 @@ impl Application {
     /// [`Application::build`] on a listener bound by the caller.
     pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let target = config.validate()?;
+        config.auth.check_exposure(&[listener.local_addr()?])?;
+        let tls = config.tls.load()?;
+        config.tls.client()?; // a bad CA fails now, not at the first notice
         tracing::info!(database = %target.redacted(), "opening job-queue database");
         let (repo, pg) = open_repository(&target, config.storage.db_max_connections).await?;
         let (stop, stopping) = Shutdown::new();
@@ -94,7 +99,26 @@ impl Application {
             ..Limits::default()
         };
         let queue = Arc::new(JobQueue::new(repo, events, limits));
-        let api = JobQueueServer::new(JobQueueGrpc::new(queue.clone(), stopping))
+        // The tokens file first (service tokens work before any row exists), then the tokens table.
+        let authenticator = config
+            .auth
+            .authenticator_then(COMPONENT, Some(Arc::new(DatabaseTokenStore(queue.clone()))))?;
+        let mut grpc = JobQueueGrpc::new(queue.clone(), stopping);
+        if let Some(store) = authenticator.store() {
+            grpc = grpc.with_token_store(store.clone());
+        }
+        if authenticator.is_enabled() {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is on: every call needs a token or a client certificate"
+            );
+        } else {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is off: every caller is the anonymous admin"
+            );
+        }
+        let api = JobQueueServer::new(grpc)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let server = GrpcServer::new(
@@ -108,7 +132,9 @@ impl Application {
         .with_readiness(
             brigade_common::readiness::Readiness::new("the job-queue database"),
             database_probe(queue.repository().clone()),
-        );
+        )
+        .with_auth(AuthLayer::new(authenticator, methods::job_queue()))
+        .with_tls(tls);
         Ok(Self {
             server,
             queue,
@@ -140,8 +166,16 @@ impl Application {
             Duration::from_millis(self.config.limits.reaper_interval_ms),
             stop.waiter(),
         ));
-        let channel = background::recipe_types_channel(&self.config.recipe_types_url)?;
-        let relay = tokio::spawn(background::run_outbox_relay(self.queue.clone(), channel, stop.waiter()));
+        let client_tls = self.config.tls.client()?;
+        let channel = background::recipe_types_channel(&self.config.recipe_types_url, client_tls.as_ref())?;
+        let credentials = ClientCredentials::new(self.config.auth.service_token().as_ref())
+            .map_err(|_| anyhow::anyhow!("BRIGADE_SERVICE_TOKEN: not a valid header value"))?;
+        let relay = tokio::spawn(background::run_outbox_relay(
+            self.queue.clone(),
+            channel,
+            credentials,
+            stop.waiter(),
+        ));
         // A zero retention keeps everything, as TopChef did.
         let retention = (!self.config.limits.job_retention.is_zero()).then(|| {
             tokio::spawn(background::run_retention(

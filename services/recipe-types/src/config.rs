@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use brigade_common::auth::AuthConfig;
 use brigade_common::config::{ConfigError, LogConfig, StorageConfig, check_service_url};
 use brigade_common::db::DatabaseTarget;
 use brigade_common::listen::ListenAddr;
+use brigade_common::tls::TlsConfig;
 
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "brigade-recipe-types", about = "Brigade recipe-types gRPC service", version)]
@@ -38,6 +40,10 @@ pub struct Config {
     pub limits: Limits,
     #[command(flatten)]
     pub log: LogConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 /// recipe-types' tuning: the settings the all-in-one binary takes as they are.
@@ -71,6 +77,8 @@ impl Config {
             job_queue_url,
             limits: Limits::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use brigade_common::trace::{Propagate, TracedChannel};
+use brigade_common::auth::{ClientCredentials, CredentialedChannel, TracedCredentials};
 use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use tonic::transport::Endpoint;
@@ -30,7 +30,7 @@ pub trait JobTypes: Send + Sync + 'static {
 }
 
 pub struct GrpcJobTypes {
-    client: JobQueueClient<TracedChannel>,
+    client: JobQueueClient<CredentialedChannel>,
 }
 
 impl GrpcJobTypes {
@@ -40,9 +40,14 @@ impl GrpcJobTypes {
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
             .connect_lazy();
-        Ok(Self {
-            client: JobQueueClient::with_interceptor(channel, Propagate),
-        })
+        Ok(Self::with_channel(channel, ClientCredentials::default()))
+    }
+
+    /// On a channel of the caller's (TLS), sending `credentials` on every call.
+    pub fn with_channel(channel: tonic::transport::Channel, credentials: ClientCredentials) -> Self {
+        Self {
+            client: JobQueueClient::with_interceptor(channel, TracedCredentials(credentials)),
+        }
     }
 }
 

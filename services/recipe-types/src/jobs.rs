@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use brigade_common::trace::{Propagate, TracedChannel};
+use brigade_common::auth::{ClientCredentials, CredentialedChannel, TracedCredentials};
 use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use tonic::transport::Endpoint;
@@ -34,7 +34,7 @@ pub trait Jobs: Send + Sync + 'static {
 
 /// [`Jobs`] over job-queue's gRPC API.
 pub struct GrpcJobs {
-    client: JobQueueClient<TracedChannel>,
+    client: JobQueueClient<CredentialedChannel>,
 }
 
 impl GrpcJobs {
@@ -44,9 +44,14 @@ impl GrpcJobs {
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
             .connect_lazy();
-        Ok(Self {
-            client: JobQueueClient::with_interceptor(channel, Propagate),
-        })
+        Ok(Self::with_channel(channel, ClientCredentials::default()))
+    }
+
+    /// On a channel of the caller's (TLS), sending `credentials` on every call.
+    pub fn with_channel(channel: tonic::transport::Channel, credentials: ClientCredentials) -> Self {
+        Self {
+            client: JobQueueClient::with_interceptor(channel, TracedCredentials(credentials)),
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use brigade_common::auth::{AuthLayer, ClientCredentials, methods, remote_authenticator};
 use brigade_common::db::{self, DatabaseTarget};
 use brigade_common::grpc::GrpcServer;
 use brigade_common::listen::listen;
@@ -79,6 +81,7 @@ impl Application {
     /// leaves nothing on disk) and builds the service.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        config.auth.check_exposure(config.listen.addrs())?;
         let listener = listen(COMPONENT, &config.listen).await?;
         Self::build_on(config, listener).await
     }
@@ -86,16 +89,37 @@ impl Application {
     /// [`Application::build`] on a listener bound by the caller.
     pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let target = config.validate()?;
+        config.auth.check_exposure(&[listener.local_addr()?])?;
+        let tls = config.tls.load()?;
+        let client_tls = config.tls.client()?;
         tracing::info!(database = %target.redacted(), "opening recipe-types database");
         let repo = open_repository(&target, config.storage.db_max_connections).await?;
-        let job_types = Arc::new(GrpcJobTypes::new(&config.job_queue_url)?);
+        let job_queue =
+            brigade_common::tls::endpoint(&config.job_queue_url, client_tls.as_ref(), Duration::from_secs(2))?
+                .connect_lazy();
+        let credentials = ClientCredentials::new(config.auth.service_token().as_ref())
+            .map_err(|_| anyhow::anyhow!("BRIGADE_SERVICE_TOKEN: not a valid header value"))?;
+        // Tokens the file does not know are asked of job-queue, with this process's own token.
+        let authenticator = remote_authenticator(&config.auth, job_queue.clone(), COMPONENT)?;
+        if authenticator.is_enabled() {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is on: every call needs a token or a client certificate"
+            );
+        } else {
+            tracing::info!(
+                tls = tls.is_some(),
+                "authentication is off: every caller is the anonymous admin"
+            );
+        }
+        let job_types = Arc::new(GrpcJobTypes::with_channel(job_queue.clone(), credentials.clone()));
         let limits = Limits {
             max_definition_bytes: usize::try_from(config.limits.max_definition_bytes).unwrap_or(usize::MAX),
             max_nodes: config.limits.max_definition_nodes as usize,
             ..Limits::default()
         };
         let service = Arc::new(RecipeTypes::new(repo.clone(), job_types, limits));
-        let jobs = Arc::new(GrpcJobs::new(&config.job_queue_url)?);
+        let jobs = Arc::new(GrpcJobs::with_channel(job_queue, credentials));
         let recipes = Arc::new(Recipes::new(repo, service.clone(), jobs));
         let api = RecipeTypesServer::new(RecipeTypesGrpc::new(service.clone(), recipes.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -111,7 +135,9 @@ impl Application {
         .with_readiness(
             brigade_common::readiness::Readiness::new("the recipe-types database"),
             database_probe(service.repository().clone()),
-        );
+        )
+        .with_auth(AuthLayer::new(authenticator, methods::recipe_types()))
+        .with_tls(tls);
         Ok(Self {
             server,
             service,

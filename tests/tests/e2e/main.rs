@@ -6,6 +6,7 @@
 //! PostgreSQL tests need `DATABASE_URL` reachable unless the run opts out with
 //! `BRIGADE_TEST_SKIP_POSTGRES=1` (see `brigade_tests::TestDatabase`).
 
+mod auth_grpc;
 mod auth_rest;
 mod cli;
 mod concurrency;

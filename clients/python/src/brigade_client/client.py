@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -42,6 +44,40 @@ def _parse_target(target: str) -> tuple[str, bool]:
         if t.lower().startswith(prefix):
             return t[len(prefix) :].rstrip("/"), tls
     return t.rstrip("/"), False
+
+
+def _read_pem(value: str | bytes | Path | None, what: str) -> bytes | None:
+    """PEM text as bytes: given as bytes, or as a path (str or Path) to read."""
+    if value is None or isinstance(value, bytes):
+        return value
+    try:
+        return Path(value).read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {what} from {value}: {e.strerror}") from None
+
+
+class _Bearer(
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+):
+    """Adds ``authorization: Bearer <token>`` to every call."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token.strip()}")
+
+    def _with_token(self, details: Any) -> Any:
+        metadata = [m for m in (details.metadata or ()) if m[0] != "authorization"]
+        metadata.append(self._header)
+        return details._replace(metadata=metadata)
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def __repr__(self) -> str:
+        return "_Bearer(<redacted>)"
 
 
 def _dumps(document: Mapping[str, Any], what: str) -> str:
@@ -93,7 +129,11 @@ class Client:
     """A connection to a Brigade job-queue gRPC endpoint. Thread-safe.
 
     ``target`` is ``host:port`` or ``http://host:port`` (as ``brigade`` prints
-    it); ``https://`` uses TLS with the system roots.
+    it); ``https://`` uses TLS, verified with ``ca_cert`` (PEM bytes or a path)
+    or else the system roots; ``client_cert`` and ``client_key`` (PEM bytes or
+    paths) present a client certificate to servers that ask for one (mTLS).
+    ``token`` (default: ``$BRIGADE_TOKEN``) is sent as
+    ``authorization: Bearer <token>`` on every call.
 
     The constructor waits until the server is reachable, retrying with backoff,
     for at most ``connect_timeout`` seconds (``None``: forever, ``0``: do not
@@ -111,6 +151,10 @@ class Client:
         call_timeout: float = 30.0,
         retry_timeout: float = 10.0,
         options: Sequence[tuple[str, Any]] = (),
+        token: str | None = None,
+        ca_cert: str | bytes | Path | None = None,
+        client_cert: str | bytes | Path | None = None,
+        client_key: str | bytes | Path | None = None,
     ) -> None:
         self.target = target
         self.call_timeout = call_timeout
@@ -119,10 +163,22 @@ class Client:
         self._address = address
         merged = dict(_CHANNEL_OPTIONS)
         merged.update(dict(options))
+        if (client_cert is None) != (client_key is None):
+            raise ValueError("client_cert and client_key go together")
         if tls:
-            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(), options=list(merged.items()))
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read_pem(ca_cert, "ca_cert"),
+                private_key=_read_pem(client_key, "client_key"),
+                certificate_chain=_read_pem(client_cert, "client_cert"),
+            )
+            channel = grpc.secure_channel(address, credentials, options=list(merged.items()))
+        elif ca_cert is not None or client_cert is not None:
+            raise ValueError("ca_cert and client_cert need an https:// target")
         else:
-            self._channel = grpc.insecure_channel(address, options=list(merged.items()))
+            channel = grpc.insecure_channel(address, options=list(merged.items()))
+        token = token if token is not None else os.environ.get("BRIGADE_TOKEN") or None
+        self._channel = grpc.intercept_channel(channel, _Bearer(token)) if token else channel
+        self._raw_channel = channel
         # The generated stub is untyped; the wrappers below give the API its types.
         self._stub: Any = pb_grpc.JobQueueStub(self._channel)  # type: ignore[no-untyped-call]
         self._closed = threading.Event()
@@ -145,7 +201,7 @@ class Client:
             wait = backoff.next()
             if deadline is not None:
                 wait = max(0.0, min(wait, deadline - time.monotonic()))
-            future = grpc.channel_ready_future(self._channel)
+            future = grpc.channel_ready_future(self._raw_channel)
             try:
                 future.result(timeout=wait)
                 return
@@ -159,7 +215,7 @@ class Client:
     def close(self) -> None:
         """Closes the channel; calls in progress fail with CANCELLED."""
         self._closed.set()
-        self._channel.close()
+        self._raw_channel.close()
 
     @property
     def closed(self) -> bool:

@@ -9,12 +9,15 @@ use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
+use brigade_common::auth::{BearerToken, Principal, Scope, TokenRecord, TokenStore, principal_to_pb};
 use brigade_common::shutdown::ShutdownWaiter;
 
 use crate::domain::JobStatus;
 use crate::error::Error;
 use crate::repository::{Completion, FailMode, JobTypeKey};
-use crate::service::{JobQueue, LeaseExtension, NewService, Progress, QUEUE_PAGE, Submission};
+use crate::service::{
+    DatabaseTokenStore, JobQueue, LeaseExtension, NewService, NewToken, Progress, QUEUE_PAGE, Submission,
+};
 
 mod convert;
 
@@ -24,13 +27,22 @@ pub use convert::{job_detail_to_pb, job_to_pb, service_to_pb, timestamp};
 pub struct JobQueueGrpc {
     queue: Arc<JobQueue>,
     stopping: ShutdownWaiter,
+    /// What `Authenticate` answers from: the tokens file, then the tokens table.
+    store: Arc<dyn TokenStore>,
 }
 
 impl JobQueueGrpc {
     /// Watch streams end when `stopping` fires, so a graceful shutdown is not
     /// held open by long-lived streams.
     pub fn new(queue: Arc<JobQueue>, stopping: ShutdownWaiter) -> Self {
-        Self { queue, stopping }
+        let store = Arc::new(DatabaseTokenStore(queue.clone()));
+        Self { queue, stopping, store }
+    }
+
+    /// `Authenticate` answers from `store` (the same chain the server checks calls with).
+    pub fn with_token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = store;
+        self
     }
 }
 
@@ -95,7 +107,10 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
-        let at = self.queue.heartbeat(&service_id(&request.into_inner().id)?).await?;
+        let caller = caller(&request);
+        let id = service_id(&request.into_inner().id)?;
+        self.queue.authorize_service_work(&caller, &id).await?;
+        let at = self.queue.heartbeat(&id).await?;
         Ok(Response::new(pb::HeartbeatResponse {
             checked_in_at: Some(timestamp(at)),
         }))
@@ -180,12 +195,14 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::UpdateJobRequest>,
     ) -> Result<Response<pb::UpdateJobResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let status = status_from_pb(r.status)?;
-        let job = self
-            .queue
-            .update_job(&job_id(&r.id)?, status, r.results_json.as_deref())
+        let id = job_id(&r.id)?;
+        self.queue
+            .authorize_job_work(&caller, std::slice::from_ref(&id))
             .await?;
+        let job = self.queue.update_job(&id, status, r.results_json.as_deref()).await?;
         Ok(Response::new(pb::UpdateJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -215,15 +232,13 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::ClaimJobsRequest>,
     ) -> Result<Response<pb::ClaimJobsResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        let service = service_id(&r.service_id)?;
+        self.queue.authorize_service_work(&caller, &service).await?;
         let jobs = self
             .queue
-            .claim(
-                &service_id(&r.service_id)?,
-                i64::from(r.max_jobs),
-                r.lease_seconds,
-                &r.worker_id,
-            )
+            .claim(&service, i64::from(r.max_jobs), r.lease_seconds, &r.worker_id)
             .await?;
         if !jobs.is_empty() {
             tracing::debug!(service_id = %r.service_id, worker = %r.worker_id, count = jobs.len(), "jobs claimed");
@@ -237,14 +252,19 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::ExtendLeaseRequest>,
     ) -> Result<Response<pb::ExtendLeaseResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        let id = job_id(&r.job_id)?;
+        self.queue
+            .authorize_job_work(&caller, std::slice::from_ref(&id))
+            .await?;
         let progress = Progress {
             percent: r.progress,
             message: r.progress_message,
         };
         let answer = self
             .queue
-            .extend_lease(&job_id(&r.job_id)?, &r.lease_token, r.lease_seconds, progress)
+            .extend_lease(&id, &r.lease_token, r.lease_seconds, progress)
             .await?;
         Ok(Response::new(match answer {
             LeaseExtension::Extended(job) => pb::ExtendLeaseResponse {
@@ -263,11 +283,13 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::CompleteJobRequest>,
     ) -> Result<Response<pb::CompleteJobResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
-        let job = self
-            .queue
-            .complete(&job_id(&r.job_id)?, &r.lease_token, &r.results_json)
+        let id = job_id(&r.job_id)?;
+        self.queue
+            .authorize_job_work(&caller, std::slice::from_ref(&id))
             .await?;
+        let job = self.queue.complete(&id, &r.lease_token, &r.results_json).await?;
         Ok(Response::new(pb::CompleteJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -277,12 +299,15 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::CompleteJobsRequest>,
     ) -> Result<Response<pb::CompleteJobsResponse>, Status> {
+        let caller = caller(&request);
         let completions = request.into_inner().completions;
         let job_ids: Vec<String> = completions.iter().map(|c| c.job_id.clone()).collect();
         let items = completions
             .into_iter()
             .map(Completion::try_from)
             .collect::<Result<Vec<_>, Error>>()?;
+        let ids: Vec<_> = items.iter().map(|c| c.id.clone()).collect();
+        self.queue.authorize_job_work(&caller, &ids).await?;
         let outcomes = self.queue.complete_many(items).await?;
         Ok(Response::new(pb::CompleteJobsResponse {
             outcomes: job_ids
@@ -310,16 +335,18 @@ impl JobQueueApi for JobQueueGrpc {
     }
 
     async fn fail_job(&self, request: Request<pb::FailJobRequest>) -> Result<Response<pb::FailJobResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        let id = job_id(&r.job_id)?;
+        self.queue
+            .authorize_job_work(&caller, std::slice::from_ref(&id))
+            .await?;
         let mode = match (r.release, r.retry) {
             (true, _) => FailMode::Release,
             (false, true) => FailMode::Retry,
             (false, false) => FailMode::Final,
         };
-        let job = self
-            .queue
-            .fail(&job_id(&r.job_id)?, &r.lease_token, &r.error_message, mode)
-            .await?;
+        let job = self.queue.fail(&id, &r.lease_token, &r.error_message, mode).await?;
         Ok(Response::new(pb::FailJobResponse {
             job: Some(job_to_pb(job)),
         }))
@@ -342,10 +369,15 @@ impl JobQueueApi for JobQueueGrpc {
         &self,
         request: Request<pb::WatchQueueRequest>,
     ) -> Result<Response<Self::WatchQueueStream>, Status> {
+        let caller = caller(&request);
         let service = self
             .queue
             .get_service(&service_id(&request.into_inner().service_id)?)
             .await?;
+        // A worker's token reads only through its work scope: its own queues.
+        if !caller.scopes.contains(&Scope::Read) && !caller.scopes.contains(&Scope::Submit) {
+            self.queue.authorize_service_work(&caller, &service.id).await?;
+        }
         // Subscribe before reading the backlog so nothing submitted in between is missed.
         let mut events = self.queue.events().subscribe();
         let backlog = self.queue.queue(&service.id, self.queue.limits().max_page_size).await?;
@@ -517,6 +549,86 @@ impl JobQueueApi for JobQueueGrpc {
             .retry_many(filter_from_pb(request.into_inner().filter)?)
             .await?;
         Ok(Response::new(pb::RetryJobsResponse { count: count as i64 }))
+    }
+
+    async fn create_token(
+        &self,
+        request: Request<pb::CreateTokenRequest>,
+    ) -> Result<Response<pb::CreateTokenResponse>, Status> {
+        let r = request.into_inner();
+        let (secret, record) = self
+            .queue
+            .create_token(NewToken {
+                name: r.name,
+                scopes: r.scopes,
+                services: r.services,
+            })
+            .await?;
+        Ok(Response::new(pb::CreateTokenResponse {
+            token: Some(token_to_pb(&record)),
+            secret: secret.expose().to_owned(),
+        }))
+    }
+
+    async fn list_tokens(
+        &self,
+        request: Request<pb::ListTokensRequest>,
+    ) -> Result<Response<pb::ListTokensResponse>, Status> {
+        let tokens = self.queue.list_tokens(request.into_inner().include_revoked).await?;
+        Ok(Response::new(pb::ListTokensResponse {
+            tokens: tokens.iter().map(token_to_pb).collect(),
+        }))
+    }
+
+    async fn revoke_token(
+        &self,
+        request: Request<pb::RevokeTokenRequest>,
+    ) -> Result<Response<pb::RevokeTokenResponse>, Status> {
+        let record = self.queue.revoke_token(&request.into_inner().id).await?;
+        Ok(Response::new(pb::RevokeTokenResponse {
+            token: Some(token_to_pb(&record)),
+        }))
+    }
+
+    async fn authenticate(
+        &self,
+        request: Request<pb::AuthenticateRequest>,
+    ) -> Result<Response<pb::AuthenticateResponse>, Status> {
+        let token = BearerToken::new(request.into_inner().token);
+        let principal = self
+            .store
+            .authenticate(&token)
+            .await
+            .map_err(|_| Status::from(Error::DatabaseUnavailable))?
+            .ok_or_else(|| Status::not_found("the token is not valid"))?;
+        Ok(Response::new(pb::AuthenticateResponse {
+            principal: Some(principal_to_pb(&principal)),
+        }))
+    }
+}
+
+/// Who is calling: the [`AuthLayer`](brigade_common::auth::AuthLayer) of
+/// [`GrpcServer`](brigade_common::grpc::GrpcServer) always sets it; without the
+/// layer nothing is authenticated, so the caller is the anonymous admin.
+fn caller<T>(request: &Request<T>) -> Principal {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(Principal::anonymous)
+}
+
+/// A stored token for the wire: never its hash.
+fn token_to_pb(record: &TokenRecord) -> pb::Token {
+    let micros = |t: chrono::DateTime<chrono::Utc>| timestamp(t.timestamp_micros());
+    pb::Token {
+        id: record.id.clone(),
+        name: record.name.clone(),
+        scopes: record.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        services: record.services.clone(),
+        created: Some(micros(record.created_at)),
+        last_used: record.last_used_at.map(micros),
+        revoked: record.revoked_at.map(micros),
     }
 }
 

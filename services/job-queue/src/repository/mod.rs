@@ -10,6 +10,7 @@ mod postgres;
 mod queries;
 mod rows;
 mod sqlite;
+mod tokens;
 
 use async_trait::async_trait;
 
@@ -144,6 +145,17 @@ pub trait Repository: Send + Sync + 'static {
     async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxEntry>>;
     /// (open connections, idle connections) of the pool.
     fn pool_stats(&self) -> (u32, usize);
+
+    /// Stores a new token (its hash only).
+    async fn insert_token(&self, record: &brigade_common::auth::TokenRecord) -> Result<()>;
+    /// Tokens in creation order; revoked ones only when asked for.
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<brigade_common::auth::TokenRecord>>;
+    /// The token with this hash (hex) unless it is revoked.
+    async fn active_token(&self, hash_hex: &str) -> Result<Option<brigade_common::auth::TokenRecord>>;
+    /// Marks a token revoked at `at` (kept if already revoked); `None` when no such id.
+    async fn revoke_token(&self, id: &str, at: i64) -> Result<Option<brigade_common::auth::TokenRecord>>;
+    /// Records a use at `at` unless one after `unless_after` is already stored.
+    async fn touch_token(&self, id: &str, at: i64, unless_after: i64) -> Result<()>;
 }
 
 /// One write transaction. Dropped without [`commit`](Transaction::commit), it rolls back.

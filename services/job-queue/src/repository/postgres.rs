@@ -8,12 +8,14 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::queries as q;
 use super::rows::{self, AttemptRow, CountRow, ExpiredRow, JobRow, ResolvedRow, RevisionRow, ServiceRow};
+use super::tokens;
 use super::{
     CHUNK, Completion, ExpiredLease, FailMode, JobFilter, JobTypeKey, OutboxEntry, Repository, ResolvedJobType,
     Transaction,
 };
 use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision};
 use crate::error::{Error, Result};
+use brigade_common::auth::TokenRecord;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -204,6 +206,55 @@ impl Repository for PostgresRepository {
 
     fn pool_stats(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    async fn insert_token(&self, record: &TokenRecord) -> Result<()> {
+        let (scopes, services) = tokens::columns(record)?;
+        sqlx::query(tokens::INSERT_TOKEN)
+            .bind(&record.id)
+            .bind(&record.name)
+            .bind(scopes)
+            .bind(services)
+            .bind(record.hash.to_hex())
+            .bind(tokens::micros(record.created_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<TokenRecord>> {
+        let rows: Vec<tokens::TokenRow> = sqlx::query_as(tokens::LIST_TOKENS)
+            .bind(include_revoked)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(TokenRecord::try_from).collect()
+    }
+
+    async fn active_token(&self, hash_hex: &str) -> Result<Option<TokenRecord>> {
+        let row: Option<tokens::TokenRow> = sqlx::query_as(tokens::ACTIVE_TOKEN_BY_HASH)
+            .bind(hash_hex)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TokenRecord::try_from).transpose()
+    }
+
+    async fn revoke_token(&self, id: &str, at: i64) -> Result<Option<TokenRecord>> {
+        let row: Option<tokens::TokenRow> = sqlx::query_as(tokens::REVOKE_TOKEN)
+            .bind(id)
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TokenRecord::try_from).transpose()
+    }
+
+    async fn touch_token(&self, id: &str, at: i64, unless_after: i64) -> Result<()> {
+        sqlx::query(tokens::TOUCH_TOKEN)
+            .bind(id)
+            .bind(at)
+            .bind(unless_after)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

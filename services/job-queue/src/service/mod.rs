@@ -1,14 +1,17 @@
 //! Job-queue rules: what each operation checks and changes. No SQL and no wire
 //! types here. Services (job types) in `services.rs`, jobs and leases in `jobs.rs`.
 
+mod access;
 mod controls;
 mod jobs;
 mod leases;
 mod notices;
 mod services;
+mod tokens;
 
 pub use leases::{LeaseExtension, Progress};
 pub use notices::{JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS};
+pub use tokens::{DatabaseTokenStore, NewToken};
 
 use std::sync::Arc;
 
