@@ -9,6 +9,7 @@
 mod auth_rest;
 mod cli;
 mod concurrency;
+mod console;
 mod deploy_contract;
 mod docs;
 mod foundation;
