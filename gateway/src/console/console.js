@@ -22,7 +22,10 @@ let generation = 0;
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    // A failed action says why on the page, not only in the browser's console.
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), async (event) => {
+      try { await v(event); } catch (e) { showError(e.message); }
+    });
     else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) {
@@ -157,6 +160,10 @@ async function servicePage(id, query) {
     h("p", {}, service.description, " · ", service.paused ? badge("PAUSED") : "running",
       service.max_concurrency === null ? "" : ` · at most ${service.max_concurrency} working`,
       ` · max ${service.max_attempts} attempts · lease ${service.lease_seconds}s`),
+    h("p", {}, h("button", { id: "pause", onclick: async () => {
+      await api(`/services/${id}`, { method: "PATCH", body: { paused: !service.paused } });
+      route();
+    } }, service.paused ? "Resume" : "Pause")),
     h("p", {}, "Filter: ", filter, " ", bulk("cancel"), bulk("retry")),
     table(["job", "status", "submitted"], rows),
     h("p", {}, token ? h("button", { onclick: () => history.back() }, "Previous page") : null,

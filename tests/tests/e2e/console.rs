@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
-use brigade_tests::{Backend, TestApp, eventually};
+use brigade::{Settings, System, SystemConfig};
+use brigade_common::auth::{Scope, TokenRecord};
+use brigade_tests::{Backend, TestApp, eventually, read};
 use serde_json::{Value, json};
 
 use crate::docs::browser::chromium;
@@ -148,8 +150,8 @@ impl Browser {
         .await
     }
 
-    /// A real click (WebDriver's, not a script's) on the element `selector` names.
-    async fn click(&self, selector: &str) {
+    /// The WebDriver reference of the element `selector` names.
+    async fn element(&self, selector: &str) -> String {
         let found = self
             .call(
                 reqwest::Method::POST,
@@ -157,12 +159,28 @@ impl Browser {
                 Some(json!({"using": "css selector", "value": selector})),
             )
             .await;
-        let id = found[ELEMENT]
+        found[ELEMENT]
             .as_str()
             .unwrap_or_else(|| panic!("no element {selector}: {found}"))
-            .to_owned();
+            .to_owned()
+    }
+
+    /// A real click (WebDriver's, not a script's) on the element `selector` names.
+    async fn click(&self, selector: &str) {
+        let id = self.element(selector).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({})))
             .await;
+    }
+
+    /// Types `text` into the field `selector` names, key by key.
+    async fn type_into(&self, selector: &str, text: &str) {
+        let id = self.element(selector).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -271,6 +289,37 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         .await;
     assert_eq!(rows, json!(standalone));
     page.screenshot("service").await;
+    // Pause from the page reaches the service; Resume undoes it.
+    page.click("#pause").await;
+    eventually(DEADLINE, "the click paused the service", || async {
+        let (_, service) = app.get(&format!("/services/{measure}")).await;
+        (service["data"]["paused"] == true).then_some(())
+    })
+    .await;
+    page.wait(
+        "the Resume button",
+        "const b = document.getElementById('pause'); return b && b.textContent === 'Resume';",
+    )
+    .await;
+    page.click("#pause").await;
+    eventually(DEADLINE, "the click resumed the service", || async {
+        let (_, service) = app.get(&format!("/services/{measure}")).await;
+        (service["data"]["paused"] == false).then_some(())
+    })
+    .await;
+    page.wait(
+        "the Pause button",
+        "const b = document.getElementById('pause'); return b && b.textContent === 'Pause';",
+    )
+    .await;
+    // The status filter: only the jobs of that status.
+    page.goto(&app.url(&format!("/console#/services/{measure}?status=COMPLETED")))
+        .await;
+    page.wait(
+        "the filtered, empty list",
+        "const f = document.getElementById('status-filter'); return f && f.value === 'COMPLETED' && document.querySelectorAll('tr.job').length === 0;",
+    )
+    .await;
 
     // A job's page; Cancel clicked there reaches the job.
     let target = &standalone[1];
@@ -380,5 +429,113 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         .run("const e = document.getElementById('error'); return e.hidden ? null : e.textContent;")
         .await;
     assert_eq!(error, Value::Null);
+    page.quit().await;
+}
+
+/// A token of `scopes`, written into a tokens file at `path` beside the others.
+fn token(entries: &mut Vec<Value>, name: &str, scopes: &[Scope]) -> String {
+    let (token, _) = TokenRecord::create(name, scopes.iter().copied().collect(), Vec::new()).expect("random token");
+    let token = token.expose().to_owned();
+    entries.push(json!({"name": name, "token": token, "scopes": scopes}));
+    token
+}
+
+/// With tokens on, the console asks for one, keeps it in the tab's
+/// `sessionStorage` (never in the address), and sends it: a read token shows
+/// the data, and a Cancel it has no scope for is refused and changes nothing.
+#[tokio::test]
+async fn with_authentication_on_the_console_signs_in_with_a_token() {
+    let (Some(browser), Some(driver)) = (chromium(), chromedriver()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let mut entries = Vec::new();
+    let admin = token(&mut entries, "operator", &[Scope::Admin]);
+    let reader = token(&mut entries, "viewer", &[Scope::Read]);
+    let tokens = dir.path().join("tokens.json");
+    std::fs::write(&tokens, serde_json::to_vec(&json!({"tokens": entries})).expect("json")).expect("tokens file");
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let mut settings = Settings::from(SystemConfig {
+        gateway_addr: any,
+        job_queue_addr: any,
+        recipe_types_addr: any,
+        database_url: None,
+        data_dir: dir.path().to_path_buf(),
+    });
+    settings.auth.tokens_file = Some(tokens);
+    let system = System::start(settings).await.expect("system starts");
+    let base = format!("http://{}", system.gateway.addr);
+    let http = reqwest::Client::new();
+    let (status, created) = read(
+        http.post(format!("{base}/services"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "guarded", "description": "behind a token",
+                          "job_registration_schema": integer_props(&["n"]), "job_result_schema": integer_props(&["n"])}))
+            .send()
+            .await
+            .expect("POST /services"),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let service = created["data"]["id"].as_str().expect("id").to_owned();
+    let (status, submitted) = read(
+        http.post(format!("{base}/services/{service}/jobs"))
+            .bearer_auth(&admin)
+            .json(&json!({"parameters": {"n": 5}}))
+            .send()
+            .await
+            .expect("POST job"),
+    )
+    .await;
+    assert_eq!(status, 201, "{submitted}");
+    let job_id = submitted["data"]["id"].as_str().expect("job id").to_owned();
+
+    let page = Browser::start(&browser, &driver, &dir.path().join("chromium-profile")).await;
+    page.goto(&format!("{base}/console#/services")).await;
+    page.wait(
+        "the sign-in form",
+        "return !document.getElementById('signin').hidden && document.getElementById('error').textContent.includes('token');",
+    )
+    .await;
+    page.screenshot("signin").await;
+    page.type_into("#token", &reader).await;
+    page.click("#signin button").await;
+    page.wait(
+        "the services list once signed in",
+        &format!("return document.querySelector('tr.service[data-id=\"{service}\"]') !== null;"),
+    )
+    .await;
+    let kept = page
+        .run("return [sessionStorage.getItem('brigade-token'), localStorage.length, location.href];")
+        .await;
+    assert_eq!(kept[0], reader.as_str(), "the token is kept in sessionStorage");
+    assert_eq!(kept[1], 0, "nothing in localStorage");
+    assert!(
+        !kept[2].as_str().expect("href").contains(&reader),
+        "the token is not in the address"
+    );
+
+    // A read token cannot cancel: the page says so and the job stays queued.
+    page.goto(&format!("{base}/console#/jobs/{job_id}")).await;
+    page.wait(
+        "the job page",
+        "const s = document.getElementById('job-status'); return s && s.textContent.includes('REGISTERED');",
+    )
+    .await;
+    page.click("#cancel").await;
+    page.wait(
+        "the refusal",
+        "const e = document.getElementById('error'); return !e.hidden && e.textContent.includes('403');",
+    )
+    .await;
+    let (_, job) = read(
+        http.get(format!("{base}/jobs/{job_id}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("GET job"),
+    )
+    .await;
+    assert_eq!(job["data"]["status"], "REGISTERED", "{job}");
     page.quit().await;
 }
