@@ -104,8 +104,9 @@ function every(ms, fn) {
   const mine = generation;
   const tick = async () => {
     if (mine !== generation) return;
-    try { await fn(); } catch (e) { showError(e.message); }
-    if (mine === generation) timers.push(setTimeout(tick, ms));
+    let more = true;
+    try { more = (await fn()) !== false; } catch (e) { showError(e.message); }
+    if (more && mine === generation) timers.push(setTimeout(tick, ms));
   };
   timers.push(setTimeout(tick, ms));
 }
@@ -342,9 +343,13 @@ async function recipePage(id) {
       recipe.superseded_by_recipe ? [" · superseded by ", link(`#/recipes/${recipe.superseded_by_recipe.id}`, `recipe ${recipe.superseded_by_recipe.id}`)] : "");
   };
   paint();
+  // Polled until the recipe is finished (a cancel from this page ends it too).
+  const finished = () => ["COMPLETED", "FAILED", "CANCELED"].includes(recipeStatus(recipe));
   every(1000, async () => {
+    if (finished()) return false;
     recipe = await api(`/v6/recipes/${id}/`);
     paint();
+    return !finished();
   });
   const cancel = h("button", { id: "cancel-recipe", onclick: async () => { recipe = await api(`/v6/recipes/${id}/cancel/`, { method: "POST", body: {} }); paint(); } }, "Cancel");
   const reprocess = h("button", { id: "reprocess-recipe", onclick: async () => {

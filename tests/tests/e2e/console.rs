@@ -424,6 +424,36 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
     .await;
     page.screenshot("recipe-completed").await;
 
+    // Reprocess clicked on the page queues a new recipe and opens it; Cancel there cancels it.
+    page.click("#reprocess-recipe").await;
+    let fresh = page
+        .wait(
+            "the reprocessed recipe's page",
+            &format!("const m = location.hash.match(/^#\\/recipes\\/(\\d+)$/); return m && m[1] !== '{recipe}' && document.getElementById('cancel-recipe') && Number(m[1]);"),
+        )
+        .await;
+    let fresh = fresh.as_i64().expect("new recipe id");
+    let (_, old) = app.get(&format!("/v6/recipes/{recipe}/")).await;
+    assert_eq!(old["is_superseded"], true, "{old}");
+    assert_eq!(old["superseded_by_recipe"]["id"], fresh, "{old}");
+    page.wait(
+        "the new recipe drawn",
+        &format!("return document.querySelector('h1') && document.querySelector('h1').textContent.startsWith('Recipe {fresh} ');"),
+    )
+    .await;
+    page.click("#cancel-recipe").await;
+    eventually(DEADLINE, "the click cancelled the recipe", || async {
+        let (_, details) = app.get(&format!("/v6/recipes/{fresh}/")).await;
+        (details["status"] == "CANCELED").then_some(())
+    })
+    .await;
+    page.wait(
+        "the page shows the cancel",
+        "const s = document.getElementById('recipe-summary'); return s && s.textContent.includes('CANCELED');",
+    )
+    .await;
+    page.screenshot("recipe-canceled").await;
+
     // The console called nothing it could not reach and reported no error.
     let error = page
         .run("const e = document.getElementById('error'); return e.hidden ? null : e.textContent;")
