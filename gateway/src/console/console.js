@@ -76,7 +76,8 @@ async function api(path, options = {}) {
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
-  const body = text ? JSON.parse(text) : null;
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = null; } // e.g. a proxy's HTML error page
   if (response.status === 401) {
     document.getElementById("signin").hidden = false;
     throw new ApiError(401, "this Brigade needs a token: sign in above");

@@ -261,6 +261,18 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
     assert_eq!(status, 201, "{recipe}");
     let recipe = recipe["id"].as_i64().expect("recipe id");
 
+    // The page is open, and allows only its own origin.
+    let response = app.http.get(app.url("/console")).send().await.expect("GET /console");
+    assert_eq!(response.status(), 200);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("policy")
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("connect-src 'self'"),
+        "{policy}"
+    );
+
     let profile = app.db.dir.path().join("chromium-profile");
     let page = Browser::start(&browser, &driver, &profile).await;
 
