@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod brigade;
 pub mod config;
+pub mod console;
 pub mod cors;
 pub mod envelope;
 pub mod error;

@@ -17,7 +17,7 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder};
 
-use crate::{brigade, scale, topchef};
+use crate::{brigade, console, scale, topchef};
 
 mod examples;
 
@@ -55,6 +55,9 @@ route's error envelope.
         brigade::docs::openapi_json,
         brigade::docs::page,
         brigade::docs::redoc_script,
+        console::page,
+        console::script,
+        console::style,
         topchef::root::validator_info,
         topchef::root::validate,
         topchef::services::list,
@@ -103,6 +106,7 @@ route's error envelope.
         (name = "Scale v6 aliases", description = "The same Scale operations under `/v7/` and without the trailing slash."),
         (name = "Health", description = "Liveness and readiness."),
         (name = "Documentation", description = "This document and the page that renders it (Redoc, embedded)."),
+        (name = "Console", description = "The web console (embedded); its data comes from the routes above."),
     )
 )]
 pub struct ApiDoc;

@@ -11,6 +11,7 @@ use http::Method;
 
 use crate::auth::{ADMIN, Access, OPEN, READ, RouteGuard, SUBMIT, WORK};
 use crate::brigade::{docs, health, interface, leases};
+use crate::console;
 use crate::state::AppState;
 use crate::topchef::{bulk, jobs, root, services};
 
@@ -64,6 +65,9 @@ pub fn table() -> Vec<Route> {
         Route::get("/openapi.json", OPEN, docs::openapi_json),
         Route::get("/docs", OPEN, docs::page),
         Route::get("/docs/redoc.standalone.js", OPEN, docs::redoc_script),
+        Route::get("/console", OPEN, console::page),
+        Route::get("/console/console.js", OPEN, console::script),
+        Route::get("/console/console.css", OPEN, console::style),
         Route::get("/validator", READ, root::validator_info),
         Route::post("/validator", READ, root::validate),
         Route::get("/services", READ, services::list),

@@ -194,6 +194,9 @@ async fn every_route_checks_its_declared_scope_in_its_envelope() {
         "/openapi.json",
         "/docs",
         "/docs/redoc.standalone.js",
+        "/console",
+        "/console/console.js",
+        "/console/console.css",
     ]
     .iter()
     .map(|path| format!("GET {path}"))

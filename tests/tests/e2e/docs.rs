@@ -2,7 +2,7 @@
 //! repeat it, the interface route and PATCH's answer, and `/docs` rendered by a
 //! headless Chromium with the network off.
 
-mod browser;
+pub(crate) mod browser;
 mod examples;
 mod interface;
 mod readme;

@@ -10,6 +10,7 @@ mod auth_grpc;
 mod auth_rest;
 mod cli;
 mod concurrency;
+mod console;
 mod deploy_contract;
 mod docs;
 mod foundation;

@@ -6,7 +6,7 @@ use brigade_tests::{Backend, TestApp};
 
 /// A Chromium to drive: `BRIGADE_CHROMIUM`, or Debian's `chromium` (`.ci/run`
 /// installs it). Missing: the test fails in CI and is skipped, loudly, elsewhere.
-fn chromium() -> Option<std::path::PathBuf> {
+pub(crate) fn chromium() -> Option<std::path::PathBuf> {
     let named = std::env::var_os("BRIGADE_CHROMIUM").map(std::path::PathBuf::from);
     let known = [
         "/usr/bin/chromium",
