@@ -99,9 +99,7 @@ impl Settings {
             limits: self.job_queue.clone(),
             log: LogConfig::default(),
             auth: self.auth.clone(),
-            // TLS secures the REST gateway of the all-in-one; its gRPC listeners
-            // are plaintext (keep them on loopback or behind a TLS proxy).
-            tls: TlsConfig::default(),
+            tls: self.tls.clone(),
         }
     }
 
@@ -114,7 +112,7 @@ impl Settings {
             limits: self.recipe_types.clone(),
             log: LogConfig::default(),
             auth: self.auth.clone(),
-            tls: TlsConfig::default(),
+            tls: self.tls.clone(),
         }
     }
 
@@ -157,7 +155,26 @@ impl Settings {
         self.job_queue_config(url.clone()).validate()?;
         self.recipe_types_config(url.clone()).validate()?;
         self.gateway_config(url.clone(), url).validate()?;
+        if brigade_common::config::given(&self.tls.cert).is_some()
+            && brigade_common::config::given(&self.tls.ca).is_none()
+        {
+            return Err(brigade_common::config::ConfigError {
+                variable: "BRIGADE_TLS_CA",
+                message: "with BRIGADE_TLS_CERT all three parts serve TLS and call each other over https://localhost: \
+                          give the CA the certificate chains to (the certificate must name localhost)"
+                    .to_owned(),
+            });
+        }
         self.auth.check_exposure(&self.listen_addrs())
+    }
+
+    /// The URL the parts dial each other on: `https://localhost:port` when they serve TLS.
+    fn peer_url(&self, addr: SocketAddr) -> String {
+        if brigade_common::config::given(&self.tls.cert).is_some() {
+            format!("https://localhost:{}", addr.port())
+        } else {
+            dialable_url(addr)
+        }
     }
 }
 
@@ -268,8 +285,8 @@ impl System {
         let jq_listener = listen(brigade_job_queue::startup::COMPONENT, &settings.job_queue_addr).await?;
         let rt_listener = listen(brigade_recipe_types::startup::COMPONENT, &settings.recipe_types_addr).await?;
         let gw_listener = listen(brigade_gateway::startup::COMPONENT, &settings.gateway_addr).await?;
-        let jq_url = dialable_url(jq_listener.local_addr()?);
-        let rt_url = dialable_url(rt_listener.local_addr()?);
+        let jq_url = settings.peer_url(jq_listener.local_addr()?);
+        let rt_url = settings.peer_url(rt_listener.local_addr()?);
         if let Some(notice) = settings.auth_notice() {
             tracing::warn!("{notice}");
         }
@@ -297,7 +314,9 @@ impl System {
     /// Starts recipe-types again on the address it had (after `recipe_types.stop()`).
     pub async fn restart_recipe_types(&mut self) -> anyhow::Result<()> {
         self.recipe_types.stop().await?;
-        let mut config = self.settings.recipe_types_config(dialable_url(self.job_queue.addr));
+        let mut config = self
+            .settings
+            .recipe_types_config(self.settings.peer_url(self.job_queue.addr));
         config.listen = self.recipe_types.addr.into();
         let app = brigade_recipe_types::Application::build(config).await?;
         self.recipe_types = spawn(app.local_addr(), |w| app.run_until_stopped(w.wait()));

@@ -460,17 +460,21 @@ fn pki() -> Pki {
     params.distinguished_name.push(DnType::CommonName, "brigade test ca");
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
     let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("ca");
-    let leaf = |name: &str, usage: ExtendedKeyUsagePurpose| {
+    let leaf = |name: &str, usage: &[ExtendedKeyUsagePurpose]| {
         let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
         params.distinguished_name.push(DnType::CommonName, name);
-        params.extended_key_usages = vec![usage];
+        params.extended_key_usages = usage.to_vec();
         let key = KeyPair::generate().expect("key");
         let cert = params.signed_by(&key, &ca).expect("sign");
         (cert.pem(), key.serialize_pem())
     };
     Pki {
-        server: leaf("localhost", ExtendedKeyUsagePurpose::ServerAuth),
-        client: leaf("microscope-1", ExtendedKeyUsagePurpose::ClientAuth),
+        // The all-in-one's parts show the server certificate to each other too.
+        server: leaf(
+            "localhost",
+            &[ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        ),
+        client: leaf("microscope-1", &[ExtendedKeyUsagePurpose::ClientAuth]),
         ca: ca.pem(),
     }
 }
@@ -532,7 +536,8 @@ async fn the_gateway_serves_https_and_knows_client_certificates() {
         s.auth.tokens_file = Some(tokens_path);
         s.tls.cert = Some(cert);
         s.tls.key = Some(key);
-        s.tls.client_ca = Some(client_ca);
+        s.tls.client_ca = Some(client_ca.clone());
+        s.tls.ca = Some(client_ca);
     })
     .await;
     let addr = system.gateway.addr;
@@ -564,6 +569,35 @@ async fn the_gateway_serves_https_and_knows_client_certificates() {
     // Plain HTTP on the TLS port gets no answer.
     let plain = http().get(format!("http://{addr}/healthz")).send().await;
     assert!(plain.is_err() || !plain.expect("response").status().is_success());
+    // The all-in-one's gRPC listeners serve TLS too: verified with the CA, refused in plaintext.
+    for port in [system.job_queue.addr.port(), system.recipe_types.addr.port()] {
+        let tls = brigade_common::tls::ClientTls::from_pem(pki.ca.clone().into_bytes(), None);
+        let channel = brigade_common::tls::endpoint(
+            &format!("https://localhost:{port}"),
+            Some(&tls),
+            std::time::Duration::from_secs(5),
+        )
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("a TLS connection with the CA");
+        let serving = tonic_health::pb::health_client::HealthClient::new(channel)
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .expect("health over TLS")
+            .into_inner();
+        assert_eq!(serving.status, 1, "SERVING over TLS on port {port}");
+        let plaintext = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("endpoint")
+            .connect()
+            .await;
+        if let Ok(channel) = plaintext {
+            let answer = tonic_health::pb::health_client::HealthClient::new(channel)
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await;
+            assert!(answer.is_err(), "plaintext gRPC must not be served on port {port}");
+        }
+    }
     system.stop().await.expect("stop");
 }
 
