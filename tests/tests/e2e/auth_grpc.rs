@@ -43,6 +43,8 @@ const WORKER: &str = "brg_worker_0123456789abcdef0123456789abcdef";
 const NOTHING: &str = "brg_nothing_0123456789abcdef0123456789abcde";
 /// The subject CN of the client certificate the tokens file maps to a worker.
 const CERT_IDENTITY: &str = "microscope-2.lab";
+/// A certificate identity with `admin`, named only through delegation below.
+const ADMIN_CERT_IDENTITY: &str = "operator.lab";
 
 fn tokens_file(dir: &Path) -> PathBuf {
     let path = dir.join("tokens.json");
@@ -58,6 +60,7 @@ fn tokens_file(dir: &Path) -> PathBuf {
         ],
         "certificates": [
             {"identity": CERT_IDENTITY, "scopes": ["work"], "services": ["microscope-2"]},
+            {"identity": ADMIN_CERT_IDENTITY, "scopes": ["admin"]},
         ],
     });
     std::fs::write(&path, file.to_string()).expect("tokens file");
@@ -981,4 +984,58 @@ async fn token_cli_end_to_end_and_no_secret_in_the_logs() {
         // A shorter run of the random part would still be a leak.
         assert!(!log.contains(&random[..16]), "the log holds part of a token");
     }
+}
+
+/// `x-brigade-client-certificate` (how the gateway forwards a caller known by
+/// its certificate alone) names a principal only when an `admin` caller sends
+/// it: a reader cannot borrow an admin certificate's identity, and an admin
+/// acting for a worker certificate gets that worker's scopes and limits.
+#[tokio::test]
+async fn a_delegated_certificate_counts_only_from_an_admin_caller() {
+    let stack = Stack::start(
+        Backend::Sqlite,
+        Options {
+            recipe_types_token: Some(RECIPE_TYPES_TOKEN.to_owned()),
+            tls: None,
+        },
+    )
+    .await
+    .expect("sqlite");
+    let create = |token: &str, delegated: &str| {
+        let mut request = authorized(
+            pb::CreateServiceRequest {
+                name: format!("delegated-{}", uuid::Uuid::new_v4().simple()),
+                description: "d".into(),
+                job_registration_schema_json: json!({"type": "object"}).to_string(),
+                job_result_schema_json: json!({"type": "object"}).to_string(),
+                ..Default::default()
+            },
+            Some(token),
+        );
+        request.metadata_mut().insert(
+            brigade_common::auth::DELEGATED_CERTIFICATE,
+            delegated.parse().expect("header"),
+        );
+        request
+    };
+    let mut client = JobQueueClient::new(plain(&stack.job_queue).await);
+    let borrowed = client
+        .create_service(create(READER, ADMIN_CERT_IDENTITY))
+        .await
+        .expect_err("a reader naming an admin certificate is still a reader");
+    assert_eq!(borrowed.code(), Code::PermissionDenied, "{borrowed:?}");
+    let narrowed = client
+        .create_service(create(ADMIN, CERT_IDENTITY))
+        .await
+        .expect_err("an admin acting for a worker certificate has the worker's scopes");
+    assert_eq!(narrowed.code(), Code::PermissionDenied, "{narrowed:?}");
+    client
+        .create_service(create(ADMIN, ADMIN_CERT_IDENTITY))
+        .await
+        .expect("an admin acting for an admin certificate");
+    let unknown = client
+        .create_service(create(ADMIN, "nobody.lab"))
+        .await
+        .expect_err("an unknown certificate identity");
+    assert_eq!(unknown.code(), Code::Unauthenticated, "{unknown:?}");
 }
