@@ -100,6 +100,7 @@ pub async fn run_outbox_relay(
     shutdown: ShutdownWaiter,
 ) {
     let mut client = RecipeTypesClient::with_interceptor(channel, TracedCredentials(credentials));
+    let mut peer_down = false;
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {
@@ -136,7 +137,22 @@ pub async fn run_outbox_relay(
                 Notice::JobStatus(request) => client.notify_job_status(request).await.map(|_| ()),
             };
             let result = match sent {
-                Ok(()) => queue.outbox_delivered(&entry.id).await,
+                Ok(()) => {
+                    if std::mem::take(&mut peer_down) {
+                        tracing::info!("recipe-types reachable again: delivering notices");
+                    }
+                    queue.outbox_delivered(&entry.id).await
+                }
+                // recipe-types is down or not serving: the notice is fine, the
+                // peer is not. No growing backoff (that would delay delivery for
+                // up to a minute after it is back) and no use trying the rest of
+                // this pass: the next pass, RELAY_POLL later, tries again.
+                Err(status) if peer_unreachable(status.code()) => {
+                    if !std::mem::replace(&mut peer_down, true) {
+                        tracing::warn!(code = ?status.code(), "recipe-types unreachable: notices wait until it answers");
+                    }
+                    break;
+                }
                 Err(status) => {
                     tracing::info!(notice_id = %entry.id, topic = %entry.topic, code = ?status.code(), attempts = entry.attempts, "notice not delivered yet");
                     blocked.insert(key);
@@ -149,6 +165,14 @@ pub async fn run_outbox_relay(
             }
         }
     }
+}
+
+/// A failure of the peer or the path to it, rather than of the notice.
+fn peer_unreachable(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+    )
 }
 
 /// Deletes finished jobs older than `retention` every `interval` until shutdown.

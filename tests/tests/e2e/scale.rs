@@ -511,3 +511,46 @@ async fn outbox_on_postgres() {
     };
     outbox_flow(app).await;
 }
+
+/// After a long outage of recipe-types a pending revision notice arrives
+/// within a couple of seconds of its return, not after a grown backoff (which
+/// after ten seconds down would have put the next try five seconds later).
+#[tokio::test]
+async fn a_revision_notice_arrives_promptly_after_a_long_outage() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let service = job_type(&app, "outage").await;
+    assert_eq!(
+        app.post(
+            "/v6/recipe-types/",
+            &json!({"title": "waits it out", "definition": one_job_definition("outage", 1)})
+        )
+        .await
+        .0,
+        201
+    );
+    app.system_mut().recipe_types.stop().await.expect("stop recipe-types");
+    let mut registration = file_schema("input_file");
+    registration["properties"]["note"] = json!({"type": "string"});
+    let (status, body) = app
+        .patch(
+            &format!("/services/{service}"),
+            &json!({"job_registration_schema": registration}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let down = std::time::Instant::now();
+    eventually(Duration::from_secs(20), "ten seconds of outage", || async {
+        (down.elapsed() >= Duration::from_secs(10)).then_some(())
+    })
+    .await;
+    app.system_mut().restart_recipe_types().await.expect("restart");
+    eventually(
+        Duration::from_secs(3),
+        "the notice within 3 s of recipe-types' return",
+        || async {
+            let (_, rt) = app.get("/v6/recipe-types/waits-it-out/").await;
+            (rt["definition"]["nodes"]["node_a"]["node_type"]["job_type_revision"] == 2).then_some(())
+        },
+    )
+    .await;
+}
