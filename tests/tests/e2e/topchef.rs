@@ -644,3 +644,99 @@ async fn nul_characters_postgres() {
     };
     nul_characters_are_client_errors(&app).await;
 }
+
+/// A remote `$ref` is never even attempted: a listener named by every such
+/// reference sees no connection, on service creation, schema PATCH and the validator.
+#[tokio::test]
+async fn remote_refs_are_never_fetched() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    // A plain non-blocking socket: `accept` is one system call, answered at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let remote = format!("http://{}/schema.json", listener.local_addr().expect("addr"));
+    let nested = json!({"type": "object", "properties": {"a": {"$ref": remote}}});
+    let (status, _) = app
+        .post(
+            "/services",
+            &json!({"name": "r", "description": "d", "job_registration_schema": {"$ref": remote}, "job_result_schema": {}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = app
+        .post(
+            "/services",
+            &json!({"name": "r", "description": "d", "job_registration_schema": nested, "job_result_schema": {}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let id = app
+        .create_service("refs", json!({"type": "object"}), json!({"type": "object"}))
+        .await;
+    let (status, _) = app
+        .patch(&format!("/services/{id}"), &json!({"job_result_schema": nested}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = app
+        .post("/validator", &json!({"schema": nested, "object": {"a": 1}}))
+        .await;
+    assert!((400..500).contains(&status), "the validator refuses it: {status}");
+    // Every request above has been answered: a fetch would have connected by now.
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("something reached the remote $ref's address: {other:?}"),
+    }
+    // The check itself sees a connection when there is one.
+    let _probe = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    eventually(Duration::from_secs(5), "the probe connection", || async {
+        listener.accept().ok().map(|_| ())
+    })
+    .await;
+}
+
+/// Results are validated against the revision a job was submitted under: a
+/// schema PATCH makes a new revision for new jobs and leaves queued ones alone.
+#[tokio::test]
+async fn jobs_are_validated_against_the_revision_they_were_submitted_under() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let needs = |key: &str| json!({"type": "object", "properties": {key: {"type": "integer"}}, "required": [key]});
+    let id = app
+        .create_service("revisions", json!({"type": "object"}), needs("a"))
+        .await;
+    let submit = || async {
+        let (status, body) = app
+            .post(&format!("/services/{id}/jobs"), &json!({"parameters": {}}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["id"].as_str().expect("job id").to_owned()
+    };
+    let old = submit().await;
+    let (status, body) = app
+        .patch(&format!("/services/{id}"), &json!({"job_result_schema": needs("b")}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["revision"], 2);
+    let new = submit().await;
+    let complete = |job: String, results: Value| {
+        let app = &app;
+        async move {
+            app.patch(
+                &format!("/jobs/{job}"),
+                &json!({"results": results, "status": "COMPLETED"}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(
+        complete(new.clone(), json!({"a": 1})).await,
+        400,
+        "the new revision needs b"
+    );
+    assert_eq!(
+        complete(old.clone(), json!({"b": 1})).await,
+        400,
+        "the old revision needs a"
+    );
+    assert_eq!(complete(old, json!({"a": 1})).await, 200);
+    assert_eq!(complete(new, json!({"b": 1})).await, 200);
+}
