@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
 use brigade_proto::jobqueue::v1 as pb;
-use brigade_tests::{Backend, DEADLINE, TestApp, output_within};
+use brigade_tests::{Backend, DEADLINE, TestApp, eventually, output_within};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
@@ -565,4 +565,105 @@ async fn plain_brigade_and_brigade_serve_still_start_the_system() {
         child.start_kill().expect("kill");
         let _ = child.wait().await;
     }
+}
+
+/// `recipes run --watch` queues a recipe, follows it while a worker does its
+/// job, and exits 0 once it is COMPLETED.
+#[tokio::test]
+async fn recipes_run_watch_follows_a_recipe_to_completion() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let service = create_service(&app, "stage").await;
+    let definition = json!({"definition": {
+        "version": "7",
+        "input": {"files": [], "json": [{"name": "n", "type": "integer", "required": true}]},
+        "nodes": {"node_a": {
+            "dependencies": [],
+            "input": {"n": {"type": "recipe", "input": "n"}},
+            "node_type": {"node_type": "job", "job_type_name": "stage", "job_type_version": "1.0.0", "job_type_revision": 1}
+        }}
+    }});
+    let file = app.db.dir.path().join("watched.json");
+    std::fs::write(&file, definition.to_string()).expect("write");
+    let definition_arg = format!("@{}", file.display());
+    ok(
+        &app,
+        &[
+            "recipe-types",
+            "create",
+            "--title",
+            "Watched",
+            "--definition",
+            &definition_arg,
+        ],
+    )
+    .await;
+    let mut child = brigade()
+        .env("BRIGADE_JOB_QUEUE_URL", app.job_queue_url())
+        .env("BRIGADE_RECIPE_TYPES_URL", app.recipe_types_url())
+        .args([
+            "recipes",
+            "run",
+            "watched",
+            "--input",
+            r#"{"json": {"n": 3}}"#,
+            "--watch",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(DEADLINE, lines.next_line())
+        .await
+        .expect("first line in time")
+        .expect("read")
+        .expect("a first line");
+    assert!(first.starts_with("recipe ") && first.ends_with(" queued"), "{first}");
+    let mut jq = app.job_queue().await;
+    let leased = eventually(DEADLINE, "the recipe's job to be claimable", || {
+        let mut jq = jq.clone();
+        let service = service.clone();
+        async move {
+            jq.claim_jobs(pb::ClaimJobsRequest {
+                service_id: service,
+                max_jobs: 1,
+                worker_id: "cli-recipe-worker".into(),
+                ..Default::default()
+            })
+            .await
+            .ok()?
+            .into_inner()
+            .jobs
+            .pop()
+        }
+    })
+    .await;
+    let job = leased.job.clone().expect("job");
+    assert_eq!(
+        serde_json::from_str::<Value>(&job.parameters_json).expect("json"),
+        json!({"n": 3})
+    );
+    jq.complete_job(pb::CompleteJobRequest {
+        job_id: job.id,
+        lease_token: leased.lease_token,
+        results_json: "{}".into(),
+    })
+    .await
+    .expect("complete");
+    let mut rest = String::new();
+    while let Some(line) = tokio::time::timeout(DEADLINE, lines.next_line())
+        .await
+        .expect("watch lines in time")
+        .expect("read")
+    {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let output = tokio::time::timeout(DEADLINE, child.wait_with_output())
+        .await
+        .expect("exits in time")
+        .expect("wait");
+    assert!(output.status.success(), "{output:?}\n{rest}");
+    assert!(rest.contains("COMPLETED (1/1 jobs completed"), "{rest}");
 }
