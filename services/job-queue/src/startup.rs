@@ -178,10 +178,14 @@ impl Application {
         ));
         // A zero retention keeps everything, as TopChef did.
         let retention = (!self.config.limits.job_retention.is_zero()).then(|| {
+            let retention = self.config.limits.job_retention;
+            // A tenth of the retention between passes (1 s to a minute), so a
+            // finished job outlives its retention by at most a tenth of it.
+            let interval = (retention / 10).clamp(Duration::from_secs(1), RETENTION_INTERVAL);
             tokio::spawn(background::run_retention(
                 self.queue.clone(),
-                self.config.limits.job_retention,
-                RETENTION_INTERVAL,
+                retention,
+                interval,
                 stop.waiter(),
             ))
         });

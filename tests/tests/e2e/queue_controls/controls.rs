@@ -575,3 +575,29 @@ async fn a_batch_completion_ends_each_attempt_on_both_databases() {
         jq.stop().await;
     }
 }
+
+/// The retention timer runs by itself: with a one-second retention a finished
+/// job disappears within seconds, and a waiting one stays.
+#[tokio::test]
+async fn the_retention_timer_deletes_finished_jobs_by_itself() {
+    let db = TestDatabase::new(Backend::Sqlite).await.expect("sqlite");
+    let jq = Replica::start_with(&db, nowhere(), |c| c.limits.job_retention = Duration::from_secs(1)).await;
+    let mut client = jq.client().await;
+    let service_id = service(&mut client, "retention-timer", |_| {}).await;
+    let done = submit_n(&mut client, &service_id, 1).await;
+    let leased = claim(&mut client, &service_id, 1, "w").await.remove(0);
+    assert_eq!(job_id(&leased), done.id);
+    complete(&mut client, &leased, 1).await;
+    let waiting = submit_n(&mut client, &service_id, 2).await;
+    eventually(Duration::from_secs(15), "the finished job to be deleted", || {
+        let mut client = client.clone();
+        let id = done.id.clone();
+        async move {
+            let gone = client.get_job(pb::GetJobRequest { id }).await.err()?;
+            (gone.code() == Code::NotFound).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(get(&mut client, &waiting.id).await.status(), pb::JobStatus::Registered);
+    jq.stop().await;
+}
