@@ -173,3 +173,60 @@ async fn a_recipe_over_rest_from_queue_to_completed_then_reprocessed() {
     assert_eq!(status, 404);
     assert_eq!(missing["detail"], "Not found.");
 }
+
+/// A TopChef worker finishes a recipe's jobs with `PATCH /jobs/{id}` (WORKING,
+/// then COMPLETED with results): each PATCH reaches recipe-types as a job
+/// notice, and the recipe runs to COMPLETED with the results wired through.
+#[tokio::test]
+async fn topchef_patches_of_recipe_jobs_move_the_recipe_on() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (status, created) = app
+        .post(
+            "/services",
+            &json!({"name": "add", "description": "adds one", "job_registration_schema": integer_props(&["n"]),
+                    "job_result_schema": integer_props(&["n"])}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let service = created["data"]["id"].as_str().expect("id").to_owned();
+    let definition = json!({"version": "7", "input": n_input(), "nodes": {
+        "a": job("add", json!([]), json!({"n": rin("n")})),
+        "b": job("add", json!([{"name": "a"}]), json!({"n": dep("a", "n")})),
+    }});
+    let (status, body) = app
+        .post(
+            "/v6/recipe-types/",
+            &json!({"title": "Patched", "definition": definition}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, queued) = app
+        .post(
+            "/v6/recipes/",
+            &json!({"recipe_type_name": "patched", "input": {"json": {"n": 5}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{queued}");
+    let id = queued["id"].as_i64().expect("id");
+    let seen = std::sync::Mutex::new(Vec::new());
+    eventually(DEADLINE, "the recipe completed through TopChef PATCHes", || async {
+        let (_, next) = app.get(&format!("/services/{service}/jobs/next")).await;
+        if let Some(job) = next["data"]["id"].as_str() {
+            let n = next["data"]["parameters"]["n"].as_i64().expect("n");
+            seen.lock().expect("lock").push(n);
+            let (status, body) = app.patch(&format!("/jobs/{job}"), &json!({"status": "WORKING"})).await;
+            assert_eq!(status, 200, "{body}");
+            let (status, body) = app
+                .patch(
+                    &format!("/jobs/{job}"),
+                    &json!({"status": "COMPLETED", "results": {"n": n + 1}}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let details = recipe(&app, id).await;
+        (details["completed"].is_string()).then_some(details)
+    })
+    .await;
+    assert_eq!(*seen.lock().expect("lock"), vec![5, 6], "b got a's result as its input");
+}
