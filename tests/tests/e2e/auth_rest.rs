@@ -166,7 +166,12 @@ fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary hit the same callsites from other threads; a
+    // callsite registered while this dispatcher was being added can keep an
+    // interest computed without it (and drop our events). Recompute now.
+    tracing::callsite::rebuild_interest_cache();
+    (captured, guard)
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -178,6 +183,8 @@ async fn every_route_checks_its_declared_scope_in_its_envelope() {
     let system = start(dir.path(), |s| s.auth.tokens_file = Some(tokens_path)).await;
     let base = format!("http://{}", system.gateway.addr);
     let http = http();
+    // Again once the system is up, for callsites first hit meanwhile elsewhere.
+    tracing::callsite::rebuild_interest_cache();
     let routes = brigade_gateway::routes::access();
     assert_eq!(routes.len(), brigade_gateway::routes::served().len());
     // Only probes, metrics and the API's description are open: a new route left open fails here.
