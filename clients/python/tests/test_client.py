@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from brigade_client import (
@@ -13,6 +14,7 @@ from brigade_client import (
     ErrorReason,
     InvalidArgument,
     JobStatus,
+    JobSubmission,
     LeaseLost,
     NotFound,
     ResultRejected,
@@ -167,3 +169,98 @@ def test_error_reasons_are_enum_members(client: Client, server: BrigadeServer) -
     assert ErrorReason.Name(ErrorReason.ERROR_REASON_TOO_LARGE) == "ERROR_REASON_TOO_LARGE"
     unknown = BrigadeError("from a newer server", reason="SOMETHING_NEW")
     assert (unknown.reason, unknown.reason_name) == (ErrorReason.ERROR_REASON_UNSPECIFIED, "SOMETHING_NEW")
+
+
+def test_service_controls_are_sent_and_shown(client: Client) -> None:
+    name = f"controls-{uuid.uuid4().hex[:8]}"
+    service = client.create_service(
+        name,
+        "controls",
+        EXPOSURE_PARAMS,
+        EXPOSURE_RESULT,
+        max_concurrency=1,
+        paused=True,
+        retry_backoff_base_ms=250,
+        retry_backoff_cap_ms=4000,
+    )
+    assert (service.max_concurrency, service.paused) == (1, True)
+    assert (service.retry_backoff_base_ms, service.retry_backoff_cap_ms) == (250, 4000)
+    updated = client.update_service(service.id, max_concurrency=3, retry_backoff_base_ms=500, description="changed")
+    assert (updated.max_concurrency, updated.retry_backoff_base_ms, updated.description) == (3, 500, "changed")
+    assert updated.paused and updated.retry_backoff_cap_ms == 4000  # untouched fields stay
+    cleared = client.update_service(service.id, clear_max_concurrency=True)
+    assert cleared.max_concurrency is None
+    assert client.get_service(service.id).max_concurrency is None
+
+
+def test_a_paused_service_hands_out_no_claim_until_resumed(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    assert client.pause(service_id).paused
+    job = client.submit(service_id, {"exposure_ms": 5, "gain": 1.0})  # still accepted
+    assert client.claim(service_id) == []
+    assert not client.resume(service_id).paused
+    assert [c.id for c in client.claim(service_id)] == [job.id]
+
+
+def test_max_concurrency_one_leaves_a_second_claim_empty(client: Client) -> None:
+    service = client.create_service(
+        f"instrument-{uuid.uuid4().hex[:8]}", "one at a time", EXPOSURE_PARAMS, EXPOSURE_RESULT, max_concurrency=1
+    )
+    first = client.submit(service.id, {"exposure_ms": 5, "gain": 1.0})
+    second = client.submit(service.id, {"exposure_ms": 6, "gain": 1.0})
+    [working] = client.claim(service.id, 5, worker_id="a")
+    assert working.id == first.id
+    assert client.claim(service.id, 5, worker_id="b") == []
+    client.complete(working.id, working.lease_token, {"counts": 1, "saturated": False})
+    assert [c.id for c in client.claim(service.id, 5, worker_id="b")] == [second.id]
+
+
+def test_submit_many_with_controls(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    batch: list[JobSubmission | dict[str, Any]] = [
+        JobSubmission({"exposure_ms": 1, "gain": 1.0}, priority=1, idempotency_key="b-1"),
+        JobSubmission({"exposure_ms": 2, "gain": 1.0}, priority=7, idempotency_key="b-2"),
+        JobSubmission({"exposure_ms": 3, "gain": 1.0}, run_at=later),
+        {"exposure_ms": 4, "gain": 1.0},
+    ]
+    low, high, deferred, plain = client.submit_many(service_id, batch)
+    assert (low.priority, high.priority, low.idempotency_key) == (1, 7, "b-1")
+    assert deferred.due_at is not None and deferred.due_at > datetime.now(timezone.utc) + timedelta(minutes=30)
+    again = client.submit_many(service_id, batch[:2])
+    assert [j.id for j in again] == [low.id, high.id]
+    with pytest.raises(AlreadyExists):
+        client.submit_many(service_id, [JobSubmission({"exposure_ms": 9, "gain": 1.0}, idempotency_key="b-1")])
+    claimed = client.claim(service_id, 10)
+    assert [c.id for c in claimed] == [high.id, low.id, plain.id]
+
+
+def test_retry_and_delete_a_job(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT, max_attempts=1)
+    job_id = server.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
+    [leased] = client.claim(service_id)
+    assert client.fail(job_id, leased.lease_token, "broken").status is JobStatus.ERROR
+    assert client.claim(service_id) == []
+    assert client.retry_job(job_id).status is JobStatus.REGISTERED
+    [again] = wait_for(lambda: client.claim(service_id), bool, 10, what="the retried job")
+    assert again.id == job_id
+    client.complete(job_id, again.lease_token, {"counts": 1, "saturated": False})
+    client.delete_job(job_id)
+    with pytest.raises(NotFound):
+        client.get_job(job_id)
+    assert list(client.list_jobs(service_id)) == []
+
+
+def test_bulk_cancel_and_retry_by_status(client: Client, server: BrigadeServer) -> None:
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT, max_attempts=1)
+    jobs = client.submit_many(service_id, [{"exposure_ms": n, "gain": 1.0} for n in (1, 2, 3)])
+    [working] = client.claim(service_id)
+    assert client.cancel_jobs(service_id, [JobStatus.REGISTERED], reason="bench closed") == 2
+    states = {j.id: j for j in client.list_jobs(service_id)}
+    assert states[working.id].status is JobStatus.WORKING
+    assert sorted(j.id for j in states.values() if j.cancelled) == sorted(j.id for j in jobs if j.id != working.id)
+    assert client.retry_jobs(service_id, [JobStatus.ERROR]) == 2
+    registered = [j.id for j in client.list_jobs(service_id) if j.status is JobStatus.REGISTERED]
+    assert sorted(registered) == sorted(j.id for j in jobs if j.id != working.id)
+    claimed = wait_for(lambda: client.claim(service_id, 5), bool, 10, what="the retried jobs")
+    assert {c.id for c in claimed} <= set(registered)

@@ -12,7 +12,9 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
-use crate::types::{Job, LeasedJob, Service, ServiceDefinition, SubmitOptions, lease_seconds, time};
+use crate::types::{
+    Job, JobFilter, LeasedJob, Service, ServiceDefinition, ServiceUpdate, SubmitOptions, lease_seconds, time,
+};
 use crate::worker::{HandlerError, WorkerBuilder};
 
 /// Page size of the list calls, which fetch every page.
@@ -295,6 +297,27 @@ impl Client {
         Service::from_opt(response.into_inner().service)
     }
 
+    /// Changes the fields `update` sets and returns the service as it is now.
+    pub async fn update_service(&self, id: &str, update: &ServiceUpdate) -> Result<Service> {
+        let response = self
+            .inner
+            .clone()
+            .update_service(update.to_request(id))
+            .await
+            .map_err(Error::from_status)?;
+        Service::from_opt(response.into_inner().service)
+    }
+
+    /// Pauses the service: no claims until [`resume`](Self::resume); submits are still accepted.
+    pub async fn pause(&self, id: &str) -> Result<Service> {
+        self.update_service(id, &ServiceUpdate::new().paused(true)).await
+    }
+
+    /// Resumes a paused service: its jobs can be claimed again.
+    pub async fn resume(&self, id: &str) -> Result<Service> {
+        self.update_service(id, &ServiceUpdate::new().paused(false)).await
+    }
+
     /// Every service, oldest first (all pages).
     pub async fn list_services(&self) -> Result<Vec<Service>> {
         let mut services = Vec::new();
@@ -427,6 +450,42 @@ impl Client {
         response.into_inner().jobs.into_iter().map(Job::from_pb).collect()
     }
 
+    /// Submits several jobs of one service with their controls, all or none,
+    /// in order. Returns each job and whether this call created it (`false`
+    /// when its idempotency key returned the job an earlier submit made).
+    pub async fn submit_many_with(
+        &self,
+        service_id: &str,
+        jobs: &[(Value, SubmitOptions)],
+    ) -> Result<Vec<(Job, bool)>> {
+        let response = self
+            .inner
+            .clone()
+            .submit_jobs(pb::SubmitJobsRequest {
+                service_id: service_id.to_owned(),
+                jobs: jobs
+                    .iter()
+                    .map(|(parameters, options)| pb::JobSubmission {
+                        parameters_json: parameters.to_string(),
+                        priority: options.priority,
+                        run_at: options.run_at_pb(),
+                        idempotency_key: options.idempotency_key.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .await
+            .map_err(Error::from_status)?
+            .into_inner();
+        let mut created = response.created.into_iter();
+        response
+            .jobs
+            .into_iter()
+            .map(|job| Ok((Job::from_pb(job)?, created.next().unwrap_or(true))))
+            .collect()
+    }
+
     /// Every job of one service (`Some(id)`) or of all services (`None`),
     /// oldest first (all pages).
     pub async fn list_jobs(&self, service_id: Option<&str>) -> Result<Vec<Job>> {
@@ -484,6 +543,54 @@ impl Client {
             .await
             .map_err(Error::from_status)?;
         Job::from_opt(response.into_inner().job)
+    }
+
+    /// Puts a failed or cancelled job back to REGISTERED, claimable again.
+    pub async fn retry_job(&self, id: &str) -> Result<Job> {
+        let response = self
+            .inner
+            .clone()
+            .retry_job(pb::RetryJobRequest { job_id: id.to_owned() })
+            .await
+            .map_err(Error::from_status)?;
+        Job::from_opt(response.into_inner().job)
+    }
+
+    /// Deletes a finished job (COMPLETED, ERROR or cancelled).
+    pub async fn delete_job(&self, id: &str) -> Result<()> {
+        self.inner
+            .clone()
+            .delete_job(pb::DeleteJobRequest { job_id: id.to_owned() })
+            .await
+            .map_err(Error::from_status)?;
+        Ok(())
+    }
+
+    /// Cancels every job `filter` matches, with a reason workers hear; returns how many.
+    pub async fn cancel_jobs(&self, filter: &JobFilter, reason: &str) -> Result<u64> {
+        let response = self
+            .inner
+            .clone()
+            .cancel_jobs(pb::CancelJobsRequest {
+                filter: Some(filter.to_pb()),
+                reason: reason.to_owned(),
+            })
+            .await
+            .map_err(Error::from_status)?;
+        Ok(u64::try_from(response.into_inner().count).unwrap_or(0))
+    }
+
+    /// Retries every finished job `filter` matches; returns how many.
+    pub async fn retry_jobs(&self, filter: &JobFilter) -> Result<u64> {
+        let response = self
+            .inner
+            .clone()
+            .retry_jobs(pb::RetryJobsRequest {
+                filter: Some(filter.to_pb()),
+            })
+            .await
+            .map_err(Error::from_status)?;
+        Ok(u64::try_from(response.into_inner().count).unwrap_or(0))
     }
 
     /// Leases up to `max_jobs` REGISTERED jobs of the service, oldest first.

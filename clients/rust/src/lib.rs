@@ -78,7 +78,9 @@ pub use cancel::{Cancellation, cancellation};
 pub use client::{AuthorizedChannel, CANCELLED_PREFIX, Client, ConnectOptions, Credentials};
 pub use error::{Error, Result};
 pub use recipes::{Recipe, RecipeClient, RecipeStatus};
-pub use types::{DEFAULT_VERSION, Job, JobStatus, LeasedJob, Service, ServiceDefinition, SubmitOptions};
+pub use types::{
+    DEFAULT_VERSION, Job, JobFilter, JobStatus, LeasedJob, Service, ServiceDefinition, ServiceUpdate, SubmitOptions,
+};
 pub use watch::{JobStream, QueueEvent};
 pub use worker::{HandlerError, SHUTDOWN_MESSAGE, Worker, WorkerBuilder, WorkerEvent, WorkerSummary};
 

@@ -39,6 +39,74 @@ impl JobStatus {
             _ => JobStatus::Unknown(value),
         }
     }
+
+    fn to_pb(self) -> i32 {
+        match self {
+            JobStatus::Registered => pb::JobStatus::Registered as i32,
+            JobStatus::Working => pb::JobStatus::Working as i32,
+            JobStatus::Completed => pb::JobStatus::Completed as i32,
+            JobStatus::Error => pb::JobStatus::Error as i32,
+            JobStatus::Unknown(value) => value,
+        }
+    }
+}
+
+/// Which jobs of a service a bulk operation
+/// ([`Client::cancel_jobs`](crate::Client::cancel_jobs),
+/// [`Client::retry_jobs`](crate::Client::retry_jobs)) touches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobFilter {
+    /// The service whose jobs are touched.
+    pub service_id: String,
+    /// Jobs in one of these statuses (empty: the server's default for the operation).
+    pub statuses: Vec<JobStatus>,
+    /// Submitted at or after then.
+    pub since: Option<SystemTime>,
+    /// Submitted before then.
+    pub until: Option<SystemTime>,
+}
+
+impl JobFilter {
+    /// Every job of the service (narrow it with the setters).
+    pub fn new(service_id: impl Into<String>) -> Self {
+        Self {
+            service_id: service_id.into(),
+            statuses: Vec::new(),
+            since: None,
+            until: None,
+        }
+    }
+
+    /// Only jobs in one of `statuses`.
+    #[must_use]
+    pub fn statuses(mut self, statuses: impl IntoIterator<Item = JobStatus>) -> Self {
+        self.statuses = statuses.into_iter().collect();
+        self
+    }
+
+    /// Only jobs submitted at or after `at`.
+    #[must_use]
+    pub fn since(mut self, at: SystemTime) -> Self {
+        self.since = Some(at);
+        self
+    }
+
+    /// Only jobs submitted before `at`.
+    #[must_use]
+    pub fn until(mut self, at: SystemTime) -> Self {
+        self.until = Some(at);
+        self
+    }
+
+    pub(crate) fn to_pb(&self) -> pb::JobFilter {
+        pb::JobFilter {
+            service_id: self.service_id.clone(),
+            statuses: self.statuses.iter().map(|s| s.to_pb()).collect(),
+            since: self.since.map(prost_types::Timestamp::from),
+            until: self.until.map(prost_types::Timestamp::from),
+        }
+    }
 }
 
 /// One job, as the job-queue last reported it.
@@ -160,6 +228,14 @@ pub struct Service {
     pub max_attempts: i32,
     /// The default lease length.
     pub lease: Duration,
+    /// Most jobs WORKING at once across all workers and replicas; `None`: no limit.
+    pub max_concurrency: Option<i32>,
+    /// No claims while paused; submits are still accepted.
+    pub paused: bool,
+    /// The retry backoff's first delay (exponential with jitter).
+    pub retry_backoff_base: Duration,
+    /// The retry backoff's longest delay.
+    pub retry_backoff_cap: Duration,
 }
 
 /// What [`Client::register_service`](crate::Client::register_service) creates
@@ -174,6 +250,10 @@ pub struct ServiceDefinition {
     pub(crate) timeout_seconds: Option<i64>,
     pub(crate) max_attempts: Option<i32>,
     pub(crate) lease: Option<Duration>,
+    pub(crate) max_concurrency: Option<i32>,
+    pub(crate) paused: bool,
+    pub(crate) retry_backoff_base: Option<Duration>,
+    pub(crate) retry_backoff_cap: Option<Duration>,
 }
 
 /// The version a service gets when none is given (the server's default too).
@@ -193,6 +273,10 @@ impl ServiceDefinition {
             timeout_seconds: None,
             max_attempts: None,
             lease: None,
+            max_concurrency: None,
+            paused: false,
+            retry_backoff_base: None,
+            retry_backoff_cap: None,
         }
     }
 
@@ -226,6 +310,25 @@ impl ServiceDefinition {
         self
     }
 
+    /// At most `limit` (at least 1) jobs WORKING at once, e.g. 1 for an instrument.
+    pub fn max_concurrency(mut self, limit: i32) -> Self {
+        self.max_concurrency = Some(limit);
+        self
+    }
+
+    /// Creates the service paused: no claims until it is resumed.
+    pub fn paused(mut self, paused: bool) -> Self {
+        self.paused = paused;
+        self
+    }
+
+    /// The retry backoff: first delay `base`, longest `cap` (milliseconds on the wire).
+    pub fn retry_backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.retry_backoff_base = Some(base);
+        self.retry_backoff_cap = Some(cap);
+        self
+    }
+
     pub(crate) fn to_request(&self) -> pb::CreateServiceRequest {
         pb::CreateServiceRequest {
             name: self.name.clone(),
@@ -236,9 +339,140 @@ impl ServiceDefinition {
             timeout_seconds: self.timeout_seconds,
             max_attempts: self.max_attempts,
             lease_seconds: self.lease.map(lease_seconds),
+            max_concurrency: self.max_concurrency,
+            paused: self.paused,
+            retry_backoff_base_ms: self.retry_backoff_base.map(millis),
+            retry_backoff_cap_ms: self.retry_backoff_cap.map(millis),
+        }
+    }
+}
+
+/// The changes [`Client::update_service`](crate::Client::update_service) makes:
+/// only the fields set here; the rest stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceUpdate {
+    name: Option<String>,
+    description: Option<String>,
+    available: Option<bool>,
+    timeout_seconds: Option<i64>,
+    max_attempts: Option<i32>,
+    lease: Option<Duration>,
+    max_concurrency: Option<Option<i32>>,
+    paused: Option<bool>,
+    retry_backoff_base: Option<Duration>,
+    retry_backoff_cap: Option<Duration>,
+}
+
+impl ServiceUpdate {
+    /// Changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Renames the service.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Marks the service available or not (TopChef's flag).
+    #[must_use]
+    pub fn available(mut self, available: bool) -> Self {
+        self.available = Some(available);
+        self
+    }
+
+    /// Seconds without a check-in before the service counts as timed out.
+    #[must_use]
+    pub fn timeout_seconds(mut self, seconds: i64) -> Self {
+        self.timeout_seconds = Some(seconds);
+        self
+    }
+
+    /// Attempts a job gets.
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: i32) -> Self {
+        self.max_attempts = Some(attempts);
+        self
+    }
+
+    /// The default lease length (whole seconds, rounded up).
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// At most `limit` (at least 1) jobs WORKING at once.
+    #[must_use]
+    pub fn max_concurrency(mut self, limit: i32) -> Self {
+        self.max_concurrency = Some(Some(limit));
+        self
+    }
+
+    /// Removes the concurrency limit.
+    #[must_use]
+    pub fn no_concurrency_limit(mut self) -> Self {
+        self.max_concurrency = Some(None);
+        self
+    }
+
+    /// Pauses (`true`) or resumes (`false`) the service.
+    #[must_use]
+    pub fn paused(mut self, paused: bool) -> Self {
+        self.paused = Some(paused);
+        self
+    }
+
+    /// The retry backoff's first delay.
+    #[must_use]
+    pub fn retry_backoff_base(mut self, base: Duration) -> Self {
+        self.retry_backoff_base = Some(base);
+        self
+    }
+
+    /// The retry backoff's longest delay.
+    #[must_use]
+    pub fn retry_backoff_cap(mut self, cap: Duration) -> Self {
+        self.retry_backoff_cap = Some(cap);
+        self
+    }
+
+    pub(crate) fn to_request(&self, id: &str) -> pb::UpdateServiceRequest {
+        pb::UpdateServiceRequest {
+            id: id.to_owned(),
+            is_available: self.available,
+            description: self.description.clone(),
+            name: self.name.clone(),
+            timeout_seconds: self.timeout_seconds,
+            max_attempts: self.max_attempts,
+            lease_seconds: self.lease.map(lease_seconds),
+            max_concurrency: self.max_concurrency.flatten(),
+            clear_max_concurrency: self.max_concurrency == Some(None),
+            paused: self.paused,
+            retry_backoff_base_ms: self.retry_backoff_base.map(millis),
+            retry_backoff_cap_ms: self.retry_backoff_cap.map(millis),
             ..Default::default()
         }
     }
+}
+
+/// A duration in whole milliseconds, saturating.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 /// A lease length in the whole seconds the protocol speaks, rounded up, at least 1.
@@ -312,6 +546,10 @@ impl Service {
             timeout_seconds: s.timeout_seconds,
             max_attempts: s.max_attempts,
             lease: Duration::from_secs(u64::try_from(s.lease_seconds).unwrap_or(0)),
+            max_concurrency: s.max_concurrency,
+            paused: s.paused,
+            retry_backoff_base: from_millis(s.retry_backoff_base_ms),
+            retry_backoff_cap: from_millis(s.retry_backoff_cap_ms),
         })
     }
 

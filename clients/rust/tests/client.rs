@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use brigade_client::{Client, ConnectOptions, Error, ErrorReason, JobStatus};
+use brigade_client::{Client, ConnectOptions, Error, ErrorReason, JobFilter, JobStatus, ServiceUpdate, SubmitOptions};
 use common::{TestSystem, eventually, squares, start_system, within};
 use futures::StreamExt;
 use serde_json::json;
@@ -460,5 +460,218 @@ async fn submit_with_controls_orders_defers_and_never_duplicates() {
     assert_eq!(again.id, first.id);
     let conflict = client.submit_with(&service.id, &json!({"n": 5}), &keyed).await;
     assert!(matches!(conflict, Err(Error::AlreadyExists(_))), "{conflict:?}");
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn service_controls_are_sent_updated_and_shown() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client
+        .create_service(
+            &squares("instrument")
+                .max_concurrency(1)
+                .paused(true)
+                .retry_backoff(Duration::from_millis(250), Duration::from_secs(4)),
+        )
+        .await
+        .expect("created");
+    assert_eq!((service.max_concurrency, service.paused), (Some(1), true));
+    assert_eq!(service.retry_backoff_base, Duration::from_millis(250));
+    assert_eq!(service.retry_backoff_cap, Duration::from_secs(4));
+
+    let update = ServiceUpdate::new()
+        .max_concurrency(3)
+        .retry_backoff_base(Duration::from_millis(500))
+        .description("changed");
+    let updated = client.update_service(&service.id, &update).await.expect("updated");
+    assert_eq!(updated.max_concurrency, Some(3));
+    assert_eq!(updated.retry_backoff_base, Duration::from_millis(500));
+    assert_eq!(updated.description, "changed");
+    // Fields the update does not set stay as they were.
+    assert!(updated.paused);
+    assert_eq!(updated.retry_backoff_cap, Duration::from_secs(4));
+    let cleared = client
+        .update_service(&service.id, &ServiceUpdate::new().no_concurrency_limit())
+        .await
+        .expect("cleared");
+    assert_eq!(cleared.max_concurrency, None);
+    assert_eq!(
+        client.get_service(&service.id).await.expect("get").max_concurrency,
+        None
+    );
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn a_paused_service_hands_out_nothing_until_resumed() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client.register_service(&squares("pausable")).await.expect("service");
+    assert!(client.pause(&service.id).await.expect("pause").paused);
+    let job = client
+        .submit(&service.id, &json!({"n": 1}))
+        .await
+        .expect("still accepted");
+    assert!(client.claim(&service.id, 5, None, "w").await.expect("claim").is_empty());
+    assert!(!client.resume(&service.id).await.expect("resume").paused);
+    let claimed = client.claim(&service.id, 5, None, "w").await.expect("claim");
+    assert_eq!(
+        claimed.iter().map(|j| j.job.id.as_str()).collect::<Vec<_>>(),
+        [job.id.as_str()]
+    );
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn max_concurrency_one_leaves_a_second_claim_empty() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client
+        .register_service(&squares("microscope").max_concurrency(1))
+        .await
+        .expect("service");
+    let first = client.submit(&service.id, &json!({"n": 1})).await.expect("first");
+    let second = client.submit(&service.id, &json!({"n": 2})).await.expect("second");
+    let working = client.claim(&service.id, 5, None, "a").await.expect("claim");
+    assert_eq!(working.len(), 1);
+    assert_eq!(working[0].job.id, first.id);
+    assert!(client.claim(&service.id, 5, None, "b").await.expect("claim").is_empty());
+    client
+        .complete(&first.id, &working[0].lease_token, &json!({"square": 1}))
+        .await
+        .expect("complete");
+    let next = client.claim(&service.id, 5, None, "b").await.expect("claim");
+    assert_eq!(
+        next.iter().map(|j| j.job.id.as_str()).collect::<Vec<_>>(),
+        [second.id.as_str()]
+    );
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn submit_many_with_controls_orders_defers_and_never_duplicates() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client
+        .register_service(&squares("batch-controls"))
+        .await
+        .expect("service");
+    let opts = SubmitOptions::new;
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let batch = vec![
+        (json!({"n": 1}), opts().priority(1).idempotency_key("b-1")),
+        (json!({"n": 2}), opts().priority(7).idempotency_key("b-2")),
+        (json!({"n": 3}), opts().run_at(later)),
+        (json!({"n": 4}), opts()),
+    ];
+    let jobs = client.submit_many_with(&service.id, &batch).await.expect("batch");
+    assert!(jobs.iter().all(|(_, created)| *created));
+    let (low, high, deferred, plain) = (&jobs[0].0, &jobs[1].0, &jobs[2].0, &jobs[3].0);
+    assert_eq!((low.priority, high.priority), (1, 7));
+    assert_eq!(low.idempotency_key.as_deref(), Some("b-1"));
+    assert!(
+        deferred
+            .due_at
+            .is_some_and(|d| d > SystemTime::now() + Duration::from_secs(1800))
+    );
+
+    let again = client.submit_many_with(&service.id, &batch[..2]).await.expect("again");
+    assert_eq!(
+        again.iter().map(|(j, c)| (j.id.as_str(), *c)).collect::<Vec<_>>(),
+        [(low.id.as_str(), false), (high.id.as_str(), false)]
+    );
+    let conflict = client
+        .submit_many_with(&service.id, &[(json!({"n": 9}), opts().idempotency_key("b-1"))])
+        .await;
+    assert!(matches!(conflict, Err(Error::AlreadyExists(_))), "{conflict:?}");
+
+    let claimed = client.claim(&service.id, 10, None, "w").await.expect("claim");
+    let ids: Vec<_> = claimed.iter().map(|j| j.job.id.as_str()).collect();
+    assert_eq!(ids, [high.id.as_str(), low.id.as_str(), plain.id.as_str()]);
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn retry_and_delete_a_job() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client
+        .register_service(&squares("retry-delete").max_attempts(1))
+        .await
+        .expect("service");
+    let job = client.submit(&service.id, &json!({"n": 3})).await.expect("job");
+    let leased = client.claim(&service.id, 1, None, "w").await.expect("claim");
+    let failed = client
+        .fail(&job.id, &leased[0].lease_token, "broken", false)
+        .await
+        .expect("fail");
+    assert_eq!(failed.status, JobStatus::Error);
+    assert!(client.claim(&service.id, 1, None, "w").await.expect("claim").is_empty());
+    assert_eq!(
+        client.retry_job(&job.id).await.expect("retry").status,
+        JobStatus::Registered
+    );
+    let again = eventually(Duration::from_secs(10), "the retried job", || async {
+        client.claim(&service.id, 1, None, "w").await.expect("claim").pop()
+    })
+    .await;
+    assert_eq!(again.job.id, job.id);
+    client
+        .complete(&job.id, &again.lease_token, &json!({"square": 9}))
+        .await
+        .expect("complete");
+    client.delete_job(&job.id).await.expect("delete");
+    assert!(matches!(client.get_job(&job.id).await, Err(Error::NotFound(_))));
+    assert!(client.list_jobs(Some(&service.id)).await.expect("list").is_empty());
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn bulk_cancel_and_retry_by_status() {
+    let sys = TestSystem::start().await;
+    let client = sys.client().await;
+    let service = client
+        .register_service(&squares("bulk").max_attempts(1))
+        .await
+        .expect("service");
+    let jobs = client
+        .submit_many(&service.id, &[json!({"n": 1}), json!({"n": 2}), json!({"n": 3})])
+        .await
+        .expect("jobs");
+    let working = client.claim(&service.id, 1, None, "w").await.expect("claim");
+    let working_id = working[0].job.id.clone();
+    let mut waiting: Vec<_> = jobs
+        .iter()
+        .map(|j| j.id.clone())
+        .filter(|id| *id != working_id)
+        .collect();
+    waiting.sort();
+
+    let registered = JobFilter::new(&service.id).statuses([JobStatus::Registered]);
+    assert_eq!(
+        client.cancel_jobs(&registered, "bench closed").await.expect("cancel"),
+        2
+    );
+    let listed = client.list_jobs(Some(&service.id)).await.expect("list");
+    let mut cancelled: Vec<_> = listed.iter().filter(|j| j.cancelled).map(|j| j.id.clone()).collect();
+    cancelled.sort();
+    assert_eq!(cancelled, waiting);
+    assert!(
+        listed
+            .iter()
+            .any(|j| j.id == working_id && j.status == JobStatus::Working)
+    );
+
+    let failed = JobFilter::new(&service.id).statuses([JobStatus::Error]);
+    assert_eq!(client.retry_jobs(&failed).await.expect("retry"), 2);
+    let listed = client.list_jobs(Some(&service.id)).await.expect("list");
+    let mut requeued: Vec<_> = listed
+        .iter()
+        .filter(|j| j.status == JobStatus::Registered)
+        .map(|j| j.id.clone())
+        .collect();
+    requeued.sort();
+    assert_eq!(requeued, waiting);
     sys.stop().await;
 }

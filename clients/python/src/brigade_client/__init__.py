@@ -20,7 +20,7 @@ from brigade_client.errors import (
     ResultRejected,
     Unavailable,
 )
-from brigade_client.models import Job, JobStatus, JSONDict, LeasedJob, Service
+from brigade_client.models import Job, JobStatus, JobSubmission, JSONDict, LeasedJob, Service
 from brigade_client.worker import (
     ErrorCallback,
     Handler,
@@ -47,6 +47,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "JobStream",
+    "JobSubmission",
     "JobCancelled",
     "LeaseLost",
     "LeasedJob",

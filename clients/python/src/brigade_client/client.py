@@ -19,7 +19,7 @@ from brigade_client._backoff import Backoff
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2 as pb
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2_grpc as pb_grpc
 from brigade_client.errors import AlreadyExists, BrigadeError, JobCancelled, Unavailable, from_rpc_error
-from brigade_client.models import Job, LeasedJob, Service, _time
+from brigade_client.models import Job, JobStatus, JobSubmission, LeasedJob, Service, _status_pb, _time
 
 __all__ = ["Client", "JobStream"]
 
@@ -276,8 +276,18 @@ class Client:
         timeout_seconds: int | None = None,
         lease_seconds: int | None = None,
         max_attempts: int | None = None,
+        max_concurrency: int | None = None,
+        paused: bool = False,
+        retry_backoff_base_ms: int | None = None,
+        retry_backoff_cap_ms: int | None = None,
     ) -> Service:
-        """Creates a service; raises :class:`AlreadyExists` if (name, version) is taken."""
+        """Creates a service; raises :class:`AlreadyExists` if (name, version) is taken.
+
+        ``max_concurrency``: most jobs WORKING at once (None: no limit). ``paused``:
+        created paused (no claims until :meth:`resume`). ``retry_backoff_base_ms`` /
+        ``retry_backoff_cap_ms``: the retry backoff's first delay and cap (None: the
+        server's defaults).
+        """
         request = pb.CreateServiceRequest(
             name=name,
             description=description,
@@ -291,6 +301,13 @@ class Client:
             request.lease_seconds = lease_seconds
         if max_attempts is not None:
             request.max_attempts = max_attempts
+        if max_concurrency is not None:
+            request.max_concurrency = max_concurrency
+        request.paused = paused
+        if retry_backoff_base_ms is not None:
+            request.retry_backoff_base_ms = retry_backoff_base_ms
+        if retry_backoff_cap_ms is not None:
+            request.retry_backoff_cap_ms = retry_backoff_cap_ms
         return Service.from_pb(self._unary("CreateService", request).service)
 
     def register_service(
@@ -304,6 +321,10 @@ class Client:
         timeout_seconds: int | None = None,
         lease_seconds: int | None = None,
         max_attempts: int | None = None,
+        max_concurrency: int | None = None,
+        paused: bool = False,
+        retry_backoff_base_ms: int | None = None,
+        retry_backoff_cap_ms: int | None = None,
     ) -> Service:
         """Creates the service, or returns the existing one with the same name and version.
 
@@ -320,6 +341,10 @@ class Client:
                 timeout_seconds=timeout_seconds,
                 lease_seconds=lease_seconds,
                 max_attempts=max_attempts,
+                max_concurrency=max_concurrency,
+                paused=paused,
+                retry_backoff_base_ms=retry_backoff_base_ms,
+                retry_backoff_cap_ms=retry_backoff_cap_ms,
             )
         except AlreadyExists:
             existing = self.find_service(name, version)
@@ -359,6 +384,55 @@ class Client:
                 return service
         return None
 
+    def update_service(
+        self,
+        service_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        is_available: bool | None = None,
+        timeout_seconds: int | None = None,
+        lease_seconds: int | None = None,
+        max_attempts: int | None = None,
+        max_concurrency: int | None = None,
+        clear_max_concurrency: bool = False,
+        paused: bool | None = None,
+        retry_backoff_base_ms: int | None = None,
+        retry_backoff_cap_ms: int | None = None,
+    ) -> Service:
+        """Changes the fields given (None leaves a field as it is) and returns the service.
+
+        ``max_concurrency`` sets the limit (at least 1); ``clear_max_concurrency=True``
+        removes it (not both).
+        """
+        if clear_max_concurrency and max_concurrency is not None:
+            raise ValueError("max_concurrency and clear_max_concurrency=True do not go together")
+        request = pb.UpdateServiceRequest(id=service_id, clear_max_concurrency=clear_max_concurrency)
+        fields: dict[str, object] = {
+            "name": name,
+            "description": description,
+            "is_available": is_available,
+            "timeout_seconds": timeout_seconds,
+            "lease_seconds": lease_seconds,
+            "max_attempts": max_attempts,
+            "max_concurrency": max_concurrency,
+            "paused": paused,
+            "retry_backoff_base_ms": retry_backoff_base_ms,
+            "retry_backoff_cap_ms": retry_backoff_cap_ms,
+        }
+        for field, value in fields.items():
+            if value is not None:
+                setattr(request, field, value)
+        return Service.from_pb(self._unary("UpdateService", request).service)
+
+    def pause(self, service_id: str) -> Service:
+        """Pauses the service: no claims until :meth:`resume`; submits are still accepted."""
+        return self.update_service(service_id, paused=True)
+
+    def resume(self, service_id: str) -> Service:
+        """Resumes a paused service: its jobs can be claimed again."""
+        return self.update_service(service_id, paused=False)
+
     def heartbeat(self, service_id: str, *, retry: bool = True, timeout: float | None = None) -> None:
         """Checks the service in (TopChef's notion of a service being alive)."""
         self._unary("Heartbeat", pb.HeartbeatRequest(id=service_id), idempotent=retry, timeout=timeout)
@@ -391,11 +465,21 @@ class Client:
             request.idempotency_key = idempotency_key
         return Job.from_pb(self._unary("SubmitJob", request).job)
 
-    def submit_many(self, service_id: str, parameters: Sequence[Mapping[str, Any]]) -> list[Job]:
-        """Submits several jobs, all or none."""
-        request = pb.SubmitJobsRequest(
-            service_id=service_id, parameters_json=[_dumps(p, "parameters") for p in parameters]
-        )
+    def submit_many(self, service_id: str, jobs: Sequence[Mapping[str, Any] | JobSubmission]) -> list[Job]:
+        """Submits several jobs, all or none, in order.
+
+        Each is its parameters (a dict) or a :class:`JobSubmission` with the controls
+        :meth:`submit` takes (priority, run_at, idempotency_key); a job whose key was
+        used before comes back as the first job under that key.
+        """
+        request = pb.SubmitJobsRequest(service_id=service_id)
+        for job in jobs:
+            spec = job if isinstance(job, JobSubmission) else JobSubmission(parameters=dict(job))
+            submission = request.jobs.add(parameters_json=_dumps(spec.parameters, "parameters"), priority=spec.priority)
+            if spec.run_at is not None:
+                submission.run_at.FromDatetime(spec.run_at)
+            if spec.idempotency_key is not None:
+                submission.idempotency_key = spec.idempotency_key
         return [Job.from_pb(j) for j in self._unary("SubmitJobs", request).jobs]
 
     def get_job(self, job_id: str) -> Job:
@@ -422,6 +506,41 @@ class Client:
         The worker holding it hears of it within a second, with ``reason``.
         """
         return Job.from_pb(self._unary("CancelJob", pb.CancelJobRequest(job_id=job_id, reason=reason)).job)
+
+    def retry_job(self, job_id: str) -> Job:
+        """Puts a finished (ERROR or cancelled) job back to REGISTERED, claimable again."""
+        return Job.from_pb(self._unary("RetryJob", pb.RetryJobRequest(job_id=job_id)).job)
+
+    def delete_job(self, job_id: str) -> None:
+        """Deletes a finished job (COMPLETED, ERROR or cancelled); raises :class:`NotFound` if there is none."""
+        self._unary("DeleteJob", pb.DeleteJobRequest(job_id=job_id))
+
+    def cancel_jobs(
+        self,
+        service_id: str,
+        statuses: Sequence[JobStatus] = (),
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        reason: str = "",
+    ) -> int:
+        """Cancels every job of the service with one of ``statuses`` (submitted between
+        ``since`` and ``until`` when given); returns how many were cancelled."""
+        request = pb.CancelJobsRequest(filter=_job_filter(service_id, statuses, since, until), reason=reason)
+        return int(self._unary("CancelJobs", request).count)
+
+    def retry_jobs(
+        self,
+        service_id: str,
+        statuses: Sequence[JobStatus] = (JobStatus.ERROR,),
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Retries every finished job of the service with one of ``statuses`` (submitted
+        between ``since`` and ``until`` when given); returns how many were retried."""
+        request = pb.RetryJobsRequest(filter=_job_filter(service_id, statuses, since, until))
+        return int(self._unary("RetryJobs", request).count)
 
     def watch_job(self, job_id: str, *, timeout: float | None = None) -> JobStream:
         """Streams the job: its current state first, then each change, ending after a terminal one."""
@@ -530,6 +649,18 @@ class Client:
         back to REGISTERED while attempts remain (each retry uses up an attempt)."""
         request = pb.FailJobRequest(job_id=job_id, lease_token=lease_token, error_message=error_message, retry=retry)
         return Job.from_pb(self._unary("FailJob", request, timeout=timeout).job)
+
+
+def _job_filter(
+    service_id: str, statuses: Sequence[JobStatus], since: datetime | None, until: datetime | None
+) -> Any:
+    job_filter: Any = pb.JobFilter(service_id=service_id)
+    job_filter.statuses.extend(_status_pb(JobStatus(s)) for s in statuses)
+    if since is not None:
+        job_filter.since.FromDatetime(since)
+    if until is not None:
+        job_filter.until.FromDatetime(until)
+    return job_filter
 
 
 def _lease_answer(job_id: str, response: Any) -> datetime | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2 as pb
 
-__all__ = ["JSONDict", "Job", "JobStatus", "LeasedJob", "Service"]
+__all__ = ["JSONDict", "Job", "JobStatus", "JobSubmission", "LeasedJob", "Service"]
 
 JSONDict = dict[str, Any]
 
@@ -72,6 +72,10 @@ class Service:
     has_timed_out: bool
     created: datetime | None
     last_checked_in: datetime | None
+    max_concurrency: int | None = None
+    paused: bool = False
+    retry_backoff_base_ms: int = 0
+    retry_backoff_cap_ms: int = 0
 
     @classmethod
     def from_pb(cls, s: pb.Service) -> Service:
@@ -90,7 +94,38 @@ class Service:
             has_timed_out=s.has_timed_out,
             created=_time(s, "created"),
             last_checked_in=_time(s, "last_checked_in"),
+            max_concurrency=s.max_concurrency if s.HasField("max_concurrency") else None,
+            paused=s.paused,
+            retry_backoff_base_ms=s.retry_backoff_base_ms,
+            retry_backoff_cap_ms=s.retry_backoff_cap_ms,
         )
+
+
+def _status_pb(status: JobStatus) -> int:
+    mapping: dict[JobStatus, int] = {
+        JobStatus.REGISTERED: int(pb.JOB_STATUS_REGISTERED),
+        JobStatus.WORKING: int(pb.JOB_STATUS_WORKING),
+        JobStatus.COMPLETED: int(pb.JOB_STATUS_COMPLETED),
+        JobStatus.ERROR: int(pb.JOB_STATUS_ERROR),
+    }
+    if status not in mapping:
+        raise ValueError(f"not a job status to filter by: {status}")
+    return mapping[status]
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    """One job of a batch submit, with the controls a single ``submit`` takes.
+
+    ``priority``: higher is claimed first. ``run_at``: not claimable before then
+    (timezone-aware). ``idempotency_key``: a resubmit under the same key returns
+    the first job.
+    """
+
+    parameters: JSONDict
+    priority: int = 0
+    run_at: datetime | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
