@@ -246,6 +246,17 @@ async fn notices_are_remembered(repo: Arc<dyn Repository>) {
             .await
             .expect("seen")
     );
+    // Purging forgets only the notices applied before the cut-off.
+    let mut tx = repo.begin().await.expect("begin");
+    tx.record_notice("n2", 100).await.expect("record");
+    assert_eq!(tx.purge_notices(50).await.expect("purge"), 1);
+    tx.commit().await.expect("commit");
+    let mut tx = repo.begin_read().await.expect("begin");
+    assert!(
+        !tx.notice_seen("n1").await.expect("seen"),
+        "n1 (applied at 5) is forgotten"
+    );
+    assert!(tx.notice_seen("n2").await.expect("seen"), "n2 (applied at 100) is kept");
 }
 
 /// Two PATCHes of one recipe type at once, one changing the title and one the

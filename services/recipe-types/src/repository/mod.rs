@@ -67,6 +67,9 @@ pub trait Transaction: Send {
     async fn using_job_type(&mut self, name: &str, version: &str) -> Result<Vec<RecipeType>>;
     async fn notice_seen(&mut self, notice_id: &str) -> Result<bool>;
     async fn record_notice(&mut self, notice_id: &str, at: i64) -> Result<()>;
+    /// Forgets notices applied before `before` (a redelivery comes within
+    /// seconds of the first delivery, never days later); returns how many.
+    async fn purge_notices(&mut self, before: i64) -> Result<u64>;
 
     // Recipes.
     async fn get_type_by_id(&mut self, id: RecipeTypeId) -> Result<Option<RecipeType>>;
@@ -193,6 +196,7 @@ const SELECT_USING_JOB_TYPE: &str = "SELECT t.id, t.name, t.title, t.description
      FROM rt_recipe_types t JOIN rt_job_links l ON l.recipe_type_id = t.id \
      WHERE l.job_type_name = $1 AND l.job_type_version = $2 ORDER BY lower(t.name), t.id";
 const SELECT_NOTICE: &str = "SELECT notice_id FROM rt_processed_notices WHERE notice_id = $1";
+const PURGE_NOTICES: &str = "DELETE FROM rt_processed_notices WHERE processed < $1";
 const INSERT_NOTICE: &str =
     "INSERT INTO rt_processed_notices (notice_id, processed) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 

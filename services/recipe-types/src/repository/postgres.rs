@@ -256,6 +256,11 @@ impl Transaction for PostgresTransaction {
         Ok(row.is_some())
     }
 
+    async fn purge_notices(&mut self, before: i64) -> Result<u64> {
+        let done = sqlx::query(PURGE_NOTICES).bind(before).execute(&mut *self.tx).await?;
+        Ok(done.rows_affected())
+    }
+
     async fn record_notice(&mut self, notice_id: &str, at: i64) -> Result<()> {
         sqlx::query(INSERT_NOTICE)
             .bind(notice_id)

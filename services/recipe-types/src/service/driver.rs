@@ -12,6 +12,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+/// How long an applied notice is remembered against a redelivery (which comes
+/// within seconds: between recipe-types applying it and job-queue deleting it).
+pub const NOTICE_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+const NOTICE_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
 use prometheus::HistogramVec;
 use serde_json::Value;
 
@@ -397,17 +402,37 @@ impl Recipes {
         Ok(())
     }
 
-    /// Runs [`Recipes::tick`] until `shutdown` resolves.
+    /// Forgets applied notices older than [`NOTICE_RETENTION`], so the
+    /// table of seen notices does not grow without end.
+    pub async fn purge_notices(&self) -> Result<u64> {
+        let before = now() - i64::try_from(NOTICE_RETENTION.as_micros()).unwrap_or(i64::MAX);
+        let mut tx = self.repo.begin().await?;
+        let purged = tx.purge_notices(before).await?;
+        tx.commit().await?;
+        Ok(purged)
+    }
+
+    /// Runs [`Recipes::tick`] until `shutdown` resolves, and the notice purge
+    /// once at start and then every [`NOTICE_PURGE_INTERVAL`].
     pub async fn run_background(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut purge = tokio::time::interval(NOTICE_PURGE_INTERVAL);
+        purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = &mut shutdown => return,
                 _ = interval.tick() => {
                     if let Err(e) = self.tick().await {
                         tracing::warn!(error = %e, "recipe background pass failed");
+                    }
+                }
+                _ = purge.tick() => {
+                    match self.purge_notices().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(purged = n, "forgot applied notices past their retention"),
+                        Err(e) => tracing::warn!(error = %e, "notice purge failed"),
                     }
                 }
             }
