@@ -2,14 +2,12 @@
 
 use std::time::Duration;
 
-use brigade_common::auth::ClientCredentials;
+use brigade_common::auth::{ClientCredentials, TracedCredentials};
 use brigade_common::config::ConfigError;
-use brigade_common::trace::Propagate;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::body::BodyLimits;
@@ -21,18 +19,7 @@ const MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// What every outgoing call carries: the trace context and request id, and
 /// credentials: inside a REST request the caller's own token (forwarded, see
 /// `auth::check`), outside one (readiness) the gateway's `BRIGADE_SERVICE_TOKEN`.
-#[derive(Clone, Debug)]
-pub struct Outgoing {
-    credentials: ClientCredentials,
-}
-
-impl Interceptor for Outgoing {
-    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        self.credentials.call(Propagate.call(request)?)
-    }
-}
-
-pub type ServiceChannel = InterceptedService<Channel, Outgoing>;
+pub type ServiceChannel = InterceptedService<Channel, TracedCredentials>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -77,15 +64,17 @@ impl AppState {
 
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let timeout = Duration::from_millis(config.limits.grpc_timeout_ms);
-        let tls = client_tls(config)?;
+        // TLS to the services: their CA (`BRIGADE_TLS_CA`) and, when the gateway
+        // has a certificate of its own, that as its client identity.
+        let tls = config.tls.client()?.map(|tls| tls.tonic());
         let jq = channel(&config.job_queue_url, timeout, tls.as_ref())?;
         let rt = channel(&config.recipe_types_url, timeout, tls.as_ref())?;
-        let outgoing = Outgoing {
-            credentials: ClientCredentials::new(config.auth.service_token().as_ref()).map_err(|_| ConfigError {
+        let outgoing = TracedCredentials(ClientCredentials::new(config.auth.service_token().as_ref()).map_err(
+            |_| ConfigError {
                 variable: "BRIGADE_SERVICE_TOKEN",
                 message: "not a valid header value".to_owned(),
-            })?,
-        };
+            },
+        )?);
         Ok(Self {
             job_queue: JobQueueClient::with_interceptor(jq.clone(), outgoing.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -107,38 +96,15 @@ impl AppState {
     }
 }
 
-/// TLS to the services: their CA (`BRIGADE_TLS_CA`) and, when the gateway has
-/// a certificate of its own (`BRIGADE_TLS_CERT`/`KEY`), that as its client
-/// identity for services that ask for one. `None` without a CA.
-fn client_tls(config: &Config) -> Result<Option<ClientTlsConfig>, ConfigError> {
-    let Some(ca) = config.tls_ca() else {
-        return Ok(None);
-    };
-    let read = |variable: &'static str, path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| ConfigError {
-            variable,
-            message: format!("cannot read {}: {}", path.display(), e.kind()),
-        })
-    };
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("BRIGADE_TLS_CA", ca)?));
-    let given = |path: &Option<std::path::PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
-    if let (Some(cert), Some(key)) = (given(&config.tls.cert), given(&config.tls.key)) {
-        tls = tls.identity(Identity::from_pem(
-            read("BRIGADE_TLS_CERT", &cert)?,
-            read("BRIGADE_TLS_KEY", &key)?,
-        ));
-    }
-    Ok(Some(tls))
-}
-
 #[cfg(test)]
 mod tests {
     use brigade_common::auth::{BearerToken, with_caller_authorization};
     use http::HeaderMap;
+    use tonic::service::Interceptor;
 
     use super::*;
 
-    fn sent(outgoing: &mut Outgoing) -> Option<String> {
+    fn sent(outgoing: &mut TracedCredentials) -> Option<String> {
         let request = outgoing.call(tonic::Request::new(())).unwrap();
         let value = request.metadata().get("authorization")?;
         Some(value.to_str().unwrap().to_owned())
@@ -149,9 +115,7 @@ mod tests {
     #[tokio::test]
     async fn the_callers_token_inside_a_request_the_gateways_outside() {
         let own = BearerToken::new("brg_the_gateways_own_token_0000000000");
-        let mut outgoing = Outgoing {
-            credentials: ClientCredentials::new(Some(&own)).unwrap(),
-        };
+        let mut outgoing = TracedCredentials(ClientCredentials::new(Some(&own)).unwrap());
         assert_eq!(
             sent(&mut outgoing).as_deref(),
             Some("Bearer brg_the_gateways_own_token_0000000000")
