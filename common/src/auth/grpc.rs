@@ -152,10 +152,22 @@ where
                 .headers_mut()
                 .remove(DELEGATED_CERTIFICATE)
                 .and_then(|v| v.to_str().ok().map(str::to_owned));
-            let mut principal = match authenticator
-                .authenticate(request.headers(), identity.as_deref(), &path)
-                .await
-            {
+            let headers = request.headers();
+            let authenticated = async {
+                let principal = authenticator.authenticate(headers, identity.as_deref(), &path).await?;
+                match delegated {
+                    // The gateway acting for a caller it verified by client
+                    // certificate: that certificate's principal, as this
+                    // process's store knows it.
+                    Some(delegated) if authenticator.is_enabled() && principal.allows(Scope::Admin, None) => {
+                        authenticator
+                            .authenticate(&http::HeaderMap::new(), Some(&delegated), &path)
+                            .await
+                    }
+                    _ => Ok(principal),
+                }
+            };
+            let principal = match authenticated.await {
                 Ok(principal) => principal,
                 Err(error) => {
                     let status = error.grpc_status();
@@ -163,24 +175,6 @@ where
                     return Ok(status.into_http());
                 }
             };
-            // The gateway acting for a caller it verified by client certificate:
-            // that certificate's principal, as this process's store knows it.
-            if let Some(delegated) = delegated
-                && authenticator.is_enabled()
-                && principal.allows(Scope::Admin, None)
-            {
-                principal = match authenticator
-                    .authenticate(&http::HeaderMap::new(), Some(&delegated), &path)
-                    .await
-                {
-                    Ok(principal) => principal,
-                    Err(error) => {
-                        let status = error.grpc_status();
-                        audit(declared, None, &path, status.code());
-                        return Ok(status.into_http());
-                    }
-                };
-            }
             // With authentication off every method is open, declared or not.
             let scope = match declared {
                 Some(scope) => scope,
