@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::docs::browser::chromium;
 use crate::recipes::{dep, integer_props, job, n_input, rin};
+use crate::recipes_rest::work_one;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 /// WebDriver's key for an element reference.
@@ -194,28 +195,6 @@ impl Browser {
     async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
-}
-
-/// Claims and completes one job of `service` over REST (`n` + 1); false when none waits.
-async fn work_one(app: &TestApp, service: &str) -> bool {
-    let (_, claimed) = app
-        .post(
-            &format!("/services/{service}/jobs/claim"),
-            &json!({"worker_id": "console-test"}),
-        )
-        .await;
-    let Some(leased) = claimed["data"].as_array().and_then(|jobs| jobs.first()).cloned() else {
-        return false;
-    };
-    let n = leased["parameters"]["n"].as_i64().expect("n");
-    let (status, done) = app
-        .post(
-            &format!("/jobs/{}/complete", leased["id"].as_str().expect("id")),
-            &json!({"lease_token": leased["lease_token"], "results": {"n": n + 1}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{done}");
-    true
 }
 
 /// The `data-state` of each node of the drawn graph.

@@ -18,7 +18,7 @@ async fn recipe(app: &TestApp, id: i64) -> Value {
 }
 
 /// Claims and completes one job of the service over REST, if one is waiting; `n` + 1.
-async fn work_one(app: &TestApp, service: &str) -> bool {
+pub(crate) async fn work_one(app: &TestApp, service: &str) -> bool {
     let (_, claimed) = app
         .post(
             &format!("/services/{service}/jobs/claim"),
