@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod grpc;
+pub mod limits;
 pub mod listen;
 pub mod metrics;
 pub mod readiness;

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use tokio::sync::Semaphore;
 
+use crate::body::BodyLimits;
 use crate::error::{ScaleError, TopChefError, titles};
 
 pub fn is_scale_path(path: &str) -> bool {
@@ -197,12 +198,23 @@ pub async fn methods(mut request: Request, next: Next) -> Response {
 pub struct Guard {
     pub permits: Arc<Semaphore>,
     pub timeout: Duration,
+    pub body: BodyLimits,
 }
 
-/// Sheds load above the concurrency limit (503 with `Retry-After`) and bounds
-/// each request's time (504).
+/// Reads each request's body within its size and time limits, then sheds load
+/// above the concurrency limit (503 with `Retry-After`) and bounds each
+/// request's time (504). The body is read before a permit is taken, so clients
+/// that stall their bodies hold only their own connections (each until its
+/// read deadline, at most `BRIGADE_MAX_BODY_BYTES` each), never the slots other
+/// clients' requests need.
 pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let request = match crate::body::read_bytes(body, guard.body).await {
+        Ok(bytes) => Request::from_parts(parts, Body::from(bytes)),
+        Err(e) if is_scale_path(&path) => return ScaleError::from(e).into_response(),
+        Err(e) => return TopChefError::from(e).into_response(),
+    };
     let Ok(_permit) = guard.permits.clone().try_acquire_owned() else {
         let mut response = surface_error(
             &path,

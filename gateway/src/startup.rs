@@ -48,6 +48,7 @@ pub fn app_with(config: &Config, state: AppState, authenticator: &Authenticator)
     let guard = Guard {
         permits: Arc::new(Semaphore::new(config.limits.max_concurrent_requests as usize)),
         timeout: Duration::from_millis(config.limits.request_timeout_ms),
+        body: state.limits,
     };
     let trace = TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
         let id = request

@@ -5,6 +5,7 @@
 //! opt out explicitly with `BRIGADE_TEST_SKIP_POSTGRES=1`.
 
 pub mod fault_proxy;
+pub mod processes;
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -293,4 +294,21 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A gateway in this process in front of job-queue and recipe-types at the
+/// given URLs, with its settings tuned by `tune`; answers its base URL.
+pub async fn gateway_on(
+    job_queue_url: String,
+    recipe_types_url: String,
+    tune: impl FnOnce(&mut brigade_gateway::config::Config),
+) -> String {
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let mut config = brigade_gateway::config::Config::local(any, job_queue_url, recipe_types_url);
+    tune(&mut config);
+    let listener = tokio::net::TcpListener::bind(any).await.expect("bind");
+    let gateway = brigade_gateway::Application::build_on(config, listener).expect("gateway");
+    let base = format!("http://{}", gateway.local_addr());
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    base
 }

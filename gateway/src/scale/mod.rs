@@ -54,8 +54,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Most values one query key may take on a list, and the longest value.
-pub const MAX_FILTER_VALUES: usize = 100;
-pub const MAX_FILTER_CHARS: usize = 200;
+pub use brigade_common::limits::{MAX_FILTER_CHARS, MAX_FILTER_VALUES};
 
 /// The values of one filter key, capped in count and length (400 past the cap),
 /// so a hostile query cannot make a list query unbounded.

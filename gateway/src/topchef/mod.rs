@@ -70,8 +70,7 @@ impl PageQuery {
 }
 
 /// Most values a job-list filter key may take, and the longest value.
-pub const MAX_FILTER_VALUES: usize = 100;
-pub const MAX_FILTER_CHARS: usize = 200;
+pub use brigade_common::limits::{MAX_FILTER_CHARS, MAX_FILTER_VALUES};
 
 /// A job list's query: paging plus the `status`, `since` and `until` filters.
 #[derive(Debug, Default, utoipa::IntoParams)]

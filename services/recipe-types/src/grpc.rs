@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use brigade_common::limits;
 use brigade_proto::recipetypes::v1 as pb;
 use brigade_proto::recipetypes::v1::recipe_types_server::RecipeTypes as RecipeTypesApi;
 use prost_types::Timestamp;
@@ -63,6 +64,8 @@ impl TryFrom<pb::ListRecipeTypesRequest> for ListFilter {
     type Error = Error;
 
     fn try_from(r: pb::ListRecipeTypesRequest) -> Result<Self, Error> {
+        limits::check_text_filter("keywords", &r.keywords).map_err(Error::InvalidArgument)?;
+        limits::check_text_filter("order", &r.order).map_err(Error::InvalidArgument)?;
         Ok(Self {
             order: parse_order(&r.order).map_err(Error::InvalidArgument)?,
             keywords: r.keywords.into_iter().filter(|k| !k.is_empty()).collect(),

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use brigade_common::limits;
 use brigade_proto::recipetypes::v1 as pb;
 use prost_types::Timestamp;
 use serde_json::Value;
@@ -78,6 +79,15 @@ fn status_to_pb(s: RecipeStatus) -> pb::RecipeStatus {
 
 /// The filter; recipe type names resolve to ids in the service.
 pub fn list_filter(r: &pb::ListRecipesRequest) -> Result<RecipeFilter, Error> {
+    let capped = || -> Result<(), String> {
+        limits::check_filter_count("recipe_ids", r.recipe_ids.len())?;
+        limits::check_filter_count("recipe_type_ids", r.recipe_type_ids.len())?;
+        limits::check_text_filter("recipe_type_names", &r.recipe_type_names)?;
+        limits::check_filter_count("statuses", r.statuses.len())?;
+        limits::check_filter_count("root_recipe_ids", r.root_recipe_ids.len())?;
+        limits::check_text_filter("order", &r.order)
+    };
+    capped().map_err(Error::InvalidArgument)?;
     Ok(RecipeFilter {
         recipe_ids: r.recipe_ids.clone(),
         recipe_type_ids: r.recipe_type_ids.clone(),

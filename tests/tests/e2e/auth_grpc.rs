@@ -24,6 +24,7 @@ use brigade_proto::jobqueue::v1 as pb;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1 as rt;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
+use brigade_tests::processes::binary;
 use brigade_tests::{Backend, DEADLINE, TestDatabase, eventually, output_within};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -787,18 +788,6 @@ async fn claim_without_token(
         }))
         .await
         .map(|r| r.into_inner().jobs)
-}
-
-fn binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/debug")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first (scripts/test.sh does)",
-        path.display()
-    );
-    path
 }
 
 fn brigade() -> tokio::process::Command {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use brigade::{Settings, System, SystemConfig};
 use brigade_common::auth::{Scope, TokenRecord};
 use brigade_gateway::auth::Access;
+use brigade_tests::processes::binary;
 use brigade_tests::{DEADLINE, eventually, output_within, read};
 use http::Method;
 use rcgen::{
@@ -606,18 +607,6 @@ async fn the_gateway_serves_https_and_knows_client_certificates() {
         }
     }
     system.stop().await.expect("stop");
-}
-
-fn binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/debug")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first (scripts/test.sh does)",
-        path.display()
-    );
-    path
 }
 
 fn brigade(dir: &Path) -> tokio::process::Command {

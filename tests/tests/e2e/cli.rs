@@ -2,7 +2,6 @@
 //! port 0: tables and JSON, a watch that follows a worker, one clear error
 //! line, and the all-in-one still starting with no subcommand or `serve`.
 
-use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
 use brigade_proto::jobqueue::v1 as pb;
@@ -12,13 +11,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
 
 fn brigade() -> Command {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/brigade");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first (scripts/test.sh does)",
-        path.display()
-    );
-    let mut command = Command::new(path);
+    let mut command = Command::new(brigade_tests::processes::binary("brigade"));
     for variable in [
         "BRIGADE_JOB_QUEUE_URL",
         "BRIGADE_RECIPE_TYPES_URL",

@@ -7,21 +7,10 @@ use std::time::Duration;
 
 use brigade_proto::jobqueue::v1 as pb;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
+use brigade_tests::processes::binary;
 use brigade_tests::{DEADLINE, eventually, output_within};
 use tokio::process::Command;
 use tokio_stream::StreamExt;
-
-fn binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/debug")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
 
 #[tokio::test]
 async fn bad_configuration_values_fail_fast_naming_the_variable() {

@@ -2,98 +2,20 @@
 //! finish and every node's job is created exactly once.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1 as rt;
-use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use brigade_tests::{Backend, TestDatabase, eventually, try_grpc_channel};
+use brigade_tests::processes::Processes;
+use brigade_tests::{Backend, TestDatabase, eventually};
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 
 use crate::recipes::{dep, integer_props, job, n_input, rin};
 
 const NODES: usize = 6;
 const RECIPES: i64 = 6;
-
-fn binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/debug")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-    l.local_addr().expect("addr").port()
-}
-
-struct Processes {
-    db_url: String,
-    data_dir: PathBuf,
-    jq_port: u16,
-    rt_port: u16,
-    job_queue: Option<Child>,
-    recipe_types: Option<Child>,
-}
-
-impl Processes {
-    fn spawn_job_queue(&mut self) {
-        self.job_queue = Some(
-            Command::new(binary("brigade-job-queue"))
-                .env("DATABASE_URL", &self.db_url)
-                .env("BRIGADE_DATA_DIR", &self.data_dir)
-                .env("BRIGADE_JOB_QUEUE_ADDR", format!("127.0.0.1:{}", self.jq_port))
-                .env("BRIGADE_RECIPE_TYPES_URL", format!("http://127.0.0.1:{}", self.rt_port))
-                .env("BRIGADE_REAPER_INTERVAL_MS", "100")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("spawn job-queue"),
-        );
-    }
-
-    fn spawn_recipe_types(&mut self) {
-        self.recipe_types = Some(
-            Command::new(binary("brigade-recipe-types"))
-                .env("DATABASE_URL", &self.db_url)
-                .env("BRIGADE_DATA_DIR", &self.data_dir)
-                .env("BRIGADE_RECIPE_TYPES_ADDR", format!("127.0.0.1:{}", self.rt_port))
-                .env("BRIGADE_JOB_QUEUE_URL", format!("http://127.0.0.1:{}", self.jq_port))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("spawn recipe-types"),
-        );
-    }
-
-    async fn kill_9(child: &mut Option<Child>) {
-        if let Some(mut c) = child.take() {
-            c.start_kill().expect("kill -9");
-            let _ = c.wait().await;
-        }
-    }
-}
-
-async fn connect(port: u16) -> Channel {
-    eventually(
-        Duration::from_secs(30),
-        "a server to accept connections",
-        || async move { try_grpc_channel(format!("http://127.0.0.1:{port}")).await.ok() },
-    )
-    .await
-}
 
 /// Claims and completes jobs (n + 1) until aborted, shrugging off a job-queue
 /// that is down.
@@ -140,18 +62,11 @@ async fn recipes_survive_kill_9(victim: Victim) {
     let Some(db) = TestDatabase::new(Backend::Postgres).await else {
         return;
     };
-    let mut p = Processes {
-        db_url: db.url.clone().expect("url"),
-        data_dir: db.dir.path().to_path_buf(),
-        jq_port: free_port(),
-        rt_port: free_port(),
-        job_queue: None,
-        recipe_types: None,
-    };
+    let mut p = Processes::new(&db);
     p.spawn_job_queue();
     p.spawn_recipe_types();
-    let mut jqc = JobQueueClient::new(connect(p.jq_port).await);
-    let rtc = RecipeTypesClient::new(connect(p.rt_port).await);
+    let mut jqc = p.job_queue().await;
+    let rtc = p.recipe_types().await;
     let service_id = jqc
         .create_service(jq::CreateServiceRequest {
             name: "add".into(),
@@ -240,14 +155,8 @@ async fn recipes_survive_kill_9(victim: Victim) {
         "the kill must land mid-recipe"
     );
     match victim {
-        Victim::JobQueue => {
-            Processes::kill_9(&mut p.job_queue).await;
-            p.spawn_job_queue();
-        }
-        Victim::RecipeTypes => {
-            Processes::kill_9(&mut p.recipe_types).await;
-            p.spawn_recipe_types();
-        }
+        Victim::JobQueue => p.restart_job_queue_after_kill_9().await,
+        Victim::RecipeTypes => p.restart_recipe_types_after_kill_9().await,
     }
     for id in &ids {
         let id = *id;

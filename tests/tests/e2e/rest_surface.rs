@@ -25,14 +25,7 @@ fn titles(body: &Value) -> Vec<String> {
 
 /// A second gateway in front of the app's services, with its own settings.
 async fn gateway(app: &TestApp, tune: impl FnOnce(&mut Config)) -> String {
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let mut config = Config::local(any, app.job_queue_url(), app.recipe_types_url());
-    tune(&mut config);
-    let listener = tokio::net::TcpListener::bind(any).await.expect("bind");
-    let gateway = brigade_gateway::Application::build_on(config, listener).expect("gateway");
-    let base = format!("http://{}", gateway.local_addr());
-    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
-    base
+    brigade_tests::gateway_on(app.job_queue_url(), app.recipe_types_url(), tune).await
 }
 
 #[tokio::test]
