@@ -117,7 +117,7 @@ timeout --signal=INT --kill-after=10 "$TIME_LIMIT" \
     --url "$BASE" \
     --header "Authorization: Bearer $TOKEN" \
     --checks "${FUZZ_CHECKS:-all}" \
-    --exclude-checks "${FUZZ_EXCLUDE_CHECKS:-positive_data_acceptance}" \
+    ${FUZZ_EXCLUDE_CHECKS:+--exclude-checks "$FUZZ_EXCLUDE_CHECKS"} \
     --max-examples "$MAX_EXAMPLES" \
     --request-timeout 30 \
     --workers 2 \

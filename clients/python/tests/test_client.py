@@ -264,3 +264,30 @@ def test_bulk_cancel_and_retry_by_status(client: Client, server: BrigadeServer) 
     assert sorted(registered) == sorted(j.id for j in jobs if j.id != working.id)
     claimed = wait_for(lambda: client.claim(service_id, 5), bool, 10, what="the retried jobs")
     assert {c.id for c in claimed} <= set(registered)
+
+
+def test_safe_calls_ride_out_an_outage_and_unsafe_ones_do_not(fresh_server: BrigadeServer) -> None:
+    """A keyed submit and a completion are retried while the server restarts; an unkeyed submit is not."""
+    import threading
+
+    server = fresh_server
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT)
+    with Client(server.grpc_url, connect_timeout=10, retry_timeout=30) as c:
+        c.submit(service_id, {"exposure_ms": 5, "gain": 1.0})
+        [leased] = c.claim(service_id, 1)
+        server.stop()
+        with pytest.raises(Unavailable):
+            c.submit(service_id, {"exposure_ms": 6, "gain": 1.0})
+        restarter = threading.Thread(target=server.start)
+        threading.Timer(1.0, restarter.start).start()
+        # Both calls are sent while the server is down and answered once it is back.
+        done = c.complete(leased.id, leased.lease_token, {"counts": 1, "saturated": False})
+        assert done.status is JobStatus.COMPLETED
+        again = c.complete(leased.id, leased.lease_token, {"counts": 1, "saturated": False})
+        assert again.id == done.id and again.status is JobStatus.COMPLETED
+        keyed = c.submit(service_id, {"exposure_ms": 7, "gain": 1.0}, idempotency_key="outage-1")
+        twice = c.submit(service_id, {"exposure_ms": 7, "gain": 1.0}, idempotency_key="outage-1")
+        assert twice.id == keyed.id
+        restarter.join(timeout=30)
+        statuses = [server.job(j.id)["status"] for j in c.list_jobs(service_id)]
+        assert len(statuses) == 2, statuses  # the unkeyed submit during the outage made nothing

@@ -138,9 +138,14 @@ class Client:
     The constructor waits until the server is reachable, retrying with backoff,
     for at most ``connect_timeout`` seconds (``None``: forever, ``0``: do not
     wait) and raises :class:`Unavailable` when it is not. Each call has a
-    deadline of ``call_timeout`` seconds. Read-only calls are retried with
-    backoff on transient errors for up to ``retry_timeout`` seconds; calls that
-    change state are not retried (the worker has its own recovery).
+    deadline of ``call_timeout`` seconds. Calls that are safe to repeat are
+    retried with backoff on transient errors (unreachable, overloaded) for up to
+    ``retry_timeout`` seconds: the reads; :meth:`complete` and :meth:`fail`,
+    since a completion or failure repeated with the lease token that applied it
+    answers the same job; and :meth:`submit` / :meth:`submit_many` when every
+    job has an ``idempotency_key``, since a repeated submit returns the jobs the
+    first one made. Other calls that change state are never retried, because a
+    reply lost after the server acted would make a retry act twice.
     """
 
     def __init__(
@@ -463,7 +468,8 @@ class Client:
             request.run_at.FromDatetime(run_at)
         if idempotency_key is not None:
             request.idempotency_key = idempotency_key
-        return Job.from_pb(self._unary("SubmitJob", request).job)
+        keyed = idempotency_key is not None
+        return Job.from_pb(self._unary("SubmitJob", request, idempotent=keyed).job)
 
     def submit_many(self, service_id: str, jobs: Sequence[Mapping[str, Any] | JobSubmission]) -> list[Job]:
         """Submits several jobs, all or none, in order.
@@ -473,6 +479,7 @@ class Client:
         used before comes back as the first job under that key.
         """
         request = pb.SubmitJobsRequest(service_id=service_id)
+        keyed = True
         for job in jobs:
             spec = job if isinstance(job, JobSubmission) else JobSubmission(parameters=dict(job))
             submission = request.jobs.add(parameters_json=_dumps(spec.parameters, "parameters"), priority=spec.priority)
@@ -480,7 +487,9 @@ class Client:
                 submission.run_at.FromDatetime(spec.run_at)
             if spec.idempotency_key is not None:
                 submission.idempotency_key = spec.idempotency_key
-        return [Job.from_pb(j) for j in self._unary("SubmitJobs", request).jobs]
+            else:
+                keyed = False
+        return [Job.from_pb(j) for j in self._unary("SubmitJobs", request, idempotent=keyed).jobs]
 
     def get_job(self, job_id: str) -> Job:
         return Job.from_pb(self._unary("GetJob", pb.GetJobRequest(id=job_id), idempotent=True).job)
@@ -640,7 +649,10 @@ class Client:
         is gone.
         """
         request = pb.CompleteJobRequest(job_id=job_id, lease_token=lease_token, results_json=_dumps(results, "results"))
-        return Job.from_pb(self._unary("CompleteJob", request, results_call=True, timeout=timeout).job)
+        # Safe to retry: repeated with the token that applied it, it answers the job again.
+        return Job.from_pb(
+            self._unary("CompleteJob", request, idempotent=True, results_call=True, timeout=timeout).job
+        )
 
     def fail(
         self, job_id: str, lease_token: str, error_message: str, *, retry: bool = False, timeout: float | None = None
@@ -648,7 +660,7 @@ class Client:
         """Fails a leased job: ERROR with ``error_message``, or with ``retry=True``
         back to REGISTERED while attempts remain (each retry uses up an attempt)."""
         request = pb.FailJobRequest(job_id=job_id, lease_token=lease_token, error_message=error_message, retry=retry)
-        return Job.from_pb(self._unary("FailJob", request, timeout=timeout).job)
+        return Job.from_pb(self._unary("FailJob", request, idempotent=True, timeout=timeout).job)
 
 
 def _job_filter(
