@@ -66,6 +66,7 @@ route's error envelope.
         topchef::services::patch,
         topchef::services::queue,
         brigade::interface::show,
+        brigade::stats::show,
         topchef::services::jobs,
         topchef::services::submit,
         topchef::services::jobs_heartbeat,

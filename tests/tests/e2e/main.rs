@@ -27,4 +27,5 @@ mod recipes_rest;
 mod rest_surface;
 mod scale;
 mod topchef;
+mod topchef_stats;
 mod traces;
