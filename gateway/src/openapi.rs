@@ -95,6 +95,7 @@ route's error envelope.
         scale::recipes::list,
         scale::recipes::create,
         scale::recipes::detail,
+        scale::events::recipe,
         scale::recipes::cancel,
         scale::recipes::reprocess,
     ),

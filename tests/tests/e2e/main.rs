@@ -24,6 +24,7 @@ mod readiness;
 mod recipe_crashes;
 mod recipes;
 mod recipes_rest;
+mod recipes_sse;
 mod rest_surface;
 mod scale;
 mod topchef;
