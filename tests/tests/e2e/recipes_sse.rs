@@ -169,3 +169,50 @@ async fn recipe_events_follow_the_nodes_and_end_when_the_recipe_is_done() {
         assert_eq!(body["detail"], "Not found.", "{path}");
     }
 }
+
+/// An open stream does not hold the gateway up: stopping Brigade (the gateway
+/// first, while recipe-types still runs) ends the stream and finishes.
+#[tokio::test]
+async fn a_stopping_gateway_ends_open_recipe_streams() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    app.create_service("add", integer_props(&["n"]), integer_props(&["n"]))
+        .await;
+    let definition = json!({"version": "7", "input": n_input(), "nodes": {
+        "a": job("add", json!([]), json!({"n": rin("n")})),
+    }});
+    let (status, created) = app
+        .post("/v6/recipe-types/", &json!({"title": "Once", "definition": definition}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, recipe) = app
+        .post(
+            "/v6/recipes/",
+            &json!({"recipe_type_name": "once", "input": {"json": {"n": 1}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{recipe}");
+    let response = app
+        .http
+        .get(app.url(&format!("/v6/recipes/{}/events/", recipe["id"])))
+        .send()
+        .await
+        .expect("GET events");
+    let mut events = Events::new(response);
+    let (_, first) = events.next().await.expect("the running recipe");
+    assert!(first["completed"].is_null(), "{first}");
+    let system = app.system.take().expect("running");
+    tokio::time::timeout(DEADLINE, system.stop())
+        .await
+        .expect("Brigade stops with a stream open")
+        .expect("clean stop");
+    let rest = tokio::time::timeout(DEADLINE, async {
+        let mut more = 0;
+        while events.next().await.is_some() {
+            more += 1;
+        }
+        more
+    })
+    .await
+    .expect("the stream ended");
+    assert_eq!(rest, 0, "no event after the first: the recipe did not change");
+}
