@@ -10,7 +10,7 @@ use brigade_common::auth::Authenticator;
 use http::Method;
 
 use crate::auth::{ADMIN, Access, OPEN, READ, RouteGuard, SUBMIT, WORK};
-use crate::brigade::{docs, health, interface, leases};
+use crate::brigade::{docs, health, interface, leases, stats};
 use crate::console;
 use crate::state::AppState;
 use crate::topchef::{bulk, jobs, root, services};
@@ -76,6 +76,7 @@ pub fn table() -> Vec<Route> {
         Route::patch("/services/{id}", ADMIN, services::patch),
         Route::get("/services/{id}/queue", READ, services::queue),
         Route::get("/services/{id}/interface", READ, interface::show),
+        Route::get("/services/{id}/stats", READ, stats::show),
         Route::get("/services/{id}/jobs", READ, services::jobs),
         Route::post("/services/{id}/jobs", SUBMIT, services::submit),
         Route::patch("/services/{id}/jobs", WORK, services::jobs_heartbeat),

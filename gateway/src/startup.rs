@@ -101,6 +101,7 @@ pub struct Application {
     addr: SocketAddr,
     router: Router,
     header_read_timeout: Duration,
+    draining: crate::state::Draining,
 }
 
 impl Application {
@@ -132,6 +133,7 @@ impl Application {
         if !authenticator.is_enabled() {
             tracing::warn!("authentication is off: every caller may do everything");
         }
+        let draining = state.draining.clone();
         let router = app_with(&config, state, authenticator)?;
         let addr = listener.local_addr()?;
         let listener = match config.tls.load()? {
@@ -144,6 +146,7 @@ impl Application {
             addr,
             router,
             header_read_timeout,
+            draining,
         })
     }
 
@@ -164,6 +167,11 @@ impl Application {
     /// for longer than those deadlines.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), tls = self.is_tls(), "gateway serving");
+        let draining = self.draining;
+        let shutdown = async move {
+            shutdown.await;
+            draining.start();
+        };
         match self.listener {
             Incoming::Plain(listener) => {
                 let listener = listener.tap_io(|stream| {

@@ -33,6 +33,31 @@ pub struct AppState {
     /// Most jobs one TopChef list answer holds.
     pub max_list_items: i32,
     pub api: std::sync::Arc<crate::config::ApiInfo>,
+    /// Fires when the gateway starts to stop, so long-lived responses end.
+    pub draining: Draining,
+}
+
+/// Whether the gateway is stopping: an event stream ends on it, since a
+/// graceful shutdown waits for every response in flight.
+#[derive(Clone)]
+pub struct Draining(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Draining {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once [`start`](Self::start) was called (at once if it was already).
+    pub async fn started(&self) {
+        let mut seen = self.0.subscribe();
+        let _ = seen.wait_for(|stopping| *stopping).await;
+    }
 }
 
 /// A channel that connects on first use and reconnects after failures, with a
@@ -92,6 +117,7 @@ impl AppState {
             },
             max_list_items: i32::try_from(config.limits.max_list_items).unwrap_or(1000),
             api: std::sync::Arc::new(config.limits.api.clone()),
+            draining: Draining::default(),
         })
     }
 }

@@ -9,7 +9,9 @@ use brigade_common::db::DatabaseTarget;
 use brigade_job_queue::domain::{Job, JobId, JobStatus, RowVersion, Service, ServiceId, ServicePatch, ServiceRevision};
 use brigade_job_queue::error::Error;
 use brigade_job_queue::events::Events;
-use brigade_job_queue::repository::{Completion, FailMode, JobFilter, JobTypeKey, OutboxEntry, Repository};
+use brigade_job_queue::repository::{
+    Completion, FailMode, JobFilter, JobTypeKey, OutboxEntry, QueueCounts, Repository,
+};
 use brigade_job_queue::service::{JobQueue, Limits, NewService};
 use brigade_job_queue::startup::open_repository;
 use brigade_tests::{Backend, TestDatabase};
@@ -75,6 +77,7 @@ conformance_suite!(
     resolve_job_types_in_one_batch,
     concurrent_updates_of_different_fields_lose_nothing,
     tokens_by_hash_revoked_at_once_touched_rarely,
+    queue_counts_group_by_status_with_due_later_and_throughput,
 );
 
 fn service(name: &str, version: &str) -> Service {
@@ -730,4 +733,62 @@ async fn tokens_by_hash_revoked_at_once_touched_rarely(ctx: Ctx) {
     assert_eq!(active, std::slice::from_ref(&other.id));
     let all = repo.list_tokens(true).await.expect("list");
     assert_eq!(all.len(), 2);
+}
+
+/// Counts come from one grouped query: by status, REGISTERED due later, and
+/// COMPLETED within the last minute and hour; another service's jobs do not count.
+async fn queue_counts_group_by_status_with_due_later_and_throughput(ctx: Ctx) {
+    let repo = &*ctx.repo;
+    let (a, b) = (service("a", "1.0.0"), service("b", "1.0.0"));
+    create(repo, &a).await.expect("create a");
+    create(repo, &b).await.expect("create b");
+    const MINUTE: i64 = 60_000_000;
+    let now = 100 * 60 * MINUTE;
+    let mut later = job(&a.id, 1);
+    later.due_at = Some(now + MINUTE);
+    let mut due = job(&a.id, 2);
+    due.due_at = Some(now - 3 * 60 * MINUTE);
+    let batch: Vec<Job> = (3..8).map(|t| job(&a.id, t)).collect();
+    insert(repo, &[later, due]).await.expect("insert");
+    insert(repo, &batch).await.expect("insert");
+    insert(repo, &[job(&b.id, 1)]).await.expect("insert b");
+    assert_eq!(
+        ctx.repo.queue_counts(&a.id, now).await.expect("counts"),
+        QueueCounts {
+            registered: 7,
+            due_later: 1,
+            ..QueueCounts::default()
+        }
+    );
+    // Claim the 5 undated and the due one, then complete 3 at different ages and fail 1.
+    let claimed = claim(repo, &a.id, 10, now + 10 * 60 * MINUTE, now - 2 * 60 * MINUTE).await;
+    assert_eq!(claimed.len(), 6, "the job due later is not claimed");
+    let token = |j: &Job| j.lease_token.clone().expect("token");
+    let ages = [2 * 60 * MINUTE, 30 * MINUTE, MINUTE / 2];
+    for (j, age) in claimed.iter().zip(ages) {
+        complete(repo, &j.id, &token(j), "{}", now - age)
+            .await
+            .expect("completed");
+    }
+    fail(repo, &claimed[3].id, &token(&claimed[3]), FailMode::Final, now)
+        .await
+        .expect("failed");
+    assert_eq!(
+        ctx.repo.queue_counts(&a.id, now).await.expect("counts"),
+        QueueCounts {
+            registered: 1,
+            working: 2,
+            completed: 3,
+            error: 1,
+            due_later: 1,
+            completed_last_minute: 1,
+            completed_last_hour: 2,
+        }
+    );
+    assert_eq!(ctx.repo.queue_counts(&b.id, now).await.expect("counts").registered, 1);
+    let nobody = ServiceId::generate();
+    assert_eq!(
+        ctx.repo.queue_counts(&nobody, now).await.expect("counts"),
+        QueueCounts::default()
+    );
 }

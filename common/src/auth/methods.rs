@@ -17,6 +17,7 @@ const JOB_QUEUE: &[(&str, Scope)] = &[
     ("UpdateService", Admin),
     ("Heartbeat", Work),
     ("GetServiceRevision", Read),
+    ("GetServiceStats", Read),
     ("SubmitJob", Submit),
     ("SubmitJobs", Submit),
     ("ListJobs", Read),

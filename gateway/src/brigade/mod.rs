@@ -7,3 +7,4 @@ pub mod health;
 pub mod interface;
 pub mod leases;
 pub mod model;
+pub mod stats;

@@ -273,3 +273,71 @@ impl From<brigade_recipe_types::definition::Interface> for InterfaceParameters {
         }
     }
 }
+
+/// A service's queue in numbers, counted by job-queue in one grouped query.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceStats {
+    #[schema(example = "6f1c2a9e-4d1b-4e57-8c43-0a3f5b7d9e21")]
+    pub service_id: String,
+    /// Jobs by status (every status is present, 0 when none).
+    pub counts: StatusCounts,
+    /// REGISTERED jobs claimable now.
+    #[schema(example = 12)]
+    pub due_now: i64,
+    /// REGISTERED jobs not claimable yet (`run_at` or a retry backoff still ahead).
+    #[schema(example = 3)]
+    pub due_later: i64,
+    /// Jobs WORKING under a lease.
+    #[schema(example = 2)]
+    pub working: i64,
+    /// Jobs COMPLETED within the last 60 seconds (throughput).
+    #[schema(example = 40)]
+    pub completed_last_minute: i64,
+    /// Jobs COMPLETED within the last hour.
+    #[schema(example = 2400)]
+    pub completed_last_hour: i64,
+    /// No claims while paused.
+    pub paused: bool,
+    /// Most jobs WORKING at once; null: no limit.
+    #[schema(example = 4)]
+    pub max_concurrency: Option<i32>,
+    /// When the service last checked in (a claim, a heartbeat, a PATCH).
+    #[schema(example = "2026-12-02T01:13:03.523957Z")]
+    pub last_checked_in: Option<String>,
+    /// When the counts were taken.
+    #[schema(example = "2026-12-02T01:14:00.000000Z")]
+    pub as_of: Option<String>,
+}
+
+/// Jobs of one service by status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub struct StatusCounts {
+    pub registered: i64,
+    pub working: i64,
+    pub completed: i64,
+    pub error: i64,
+}
+
+impl From<pb::GetServiceStatsResponse> for ServiceStats {
+    fn from(s: pb::GetServiceStatsResponse) -> Self {
+        Self {
+            counts: StatusCounts {
+                registered: s.registered,
+                working: s.working,
+                completed: s.completed,
+                error: s.error,
+            },
+            due_now: s.registered - s.due_later,
+            due_later: s.due_later,
+            working: s.working,
+            completed_last_minute: s.completed_last_minute,
+            completed_last_hour: s.completed_last_hour,
+            paused: s.paused,
+            max_concurrency: s.max_concurrency,
+            last_checked_in: scale_date(s.last_checked_in.as_ref()),
+            as_of: scale_date(s.as_of.as_ref()),
+            service_id: s.service_id,
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Scale v6's recipe-type API: `/v6/recipe-types/…`, with the `/v7/` aliases
 //! Scale serves and the same paths without the trailing slash.
 
+pub mod events;
 pub mod extract;
 pub mod model;
 pub mod recipe_types;
@@ -45,6 +46,7 @@ pub fn routes() -> Vec<Route> {
                 Route::get(format!("{base}{slash}"), READ, recipes::list),
                 Route::post(format!("{base}{slash}"), SUBMIT, recipes::create),
                 Route::get(format!("{base}/{{id}}{slash}"), READ, recipes::detail),
+                Route::get(format!("{base}/{{id}}/events{slash}"), READ, events::recipe),
                 Route::post(format!("{base}/{{id}}/cancel{slash}"), ADMIN, recipes::cancel),
                 Route::post(format!("{base}/{{id}}/reprocess{slash}"), SUBMIT, recipes::reprocess),
             ]);

@@ -16,7 +16,7 @@ use crate::state::AppState;
 type Result<T, E = ScaleError> = std::result::Result<T, E>;
 
 /// A recipe id in the path: a positive integer, else 404 (Scale's URL pattern `\d+`).
-fn recipe_id(raw: &str) -> Result<i64> {
+pub(super) fn recipe_id(raw: &str) -> Result<i64> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| *n >= 1)

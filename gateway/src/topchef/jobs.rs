@@ -14,18 +14,59 @@ use crate::state::AppState;
 
 type Result<T, E = TopChefError> = std::result::Result<T, E>;
 
-/// Jobs of every service, oldest first, at most `BRIGADE_MAX_LIST_ITEMS` per answer.
+/// `?service_id=` on the jobs of every service (the first value counts).
+#[derive(Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ServiceFilter {
+    /// Only this service's jobs: a UUID in any spelling Python's `UUID()` accepts.
+    #[param(value_type = Option<String>, format = "uuid")]
+    pub service_id: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ServiceFilter {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let service_id = url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .find(|(key, _)| key == "service_id")
+            .map(|(_, value)| value.into_owned());
+        Ok(Self { service_id })
+    }
+}
+
+impl ServiceFilter {
+    /// The id normalised (lowercase, hyphenated), empty for every service.
+    fn checked(&self) -> Result<String> {
+        let Some(raw) = self.service_id.as_deref() else {
+            return Ok(String::new());
+        };
+        uuid::Uuid::parse_str(raw.trim())
+            .map(|u| u.hyphenated().to_string())
+            .map_err(|_| TopChefError::deserialization(vec![("service_id".to_owned(), "Not a valid UUID.".to_owned())]))
+    }
+}
+
+/// Jobs of every service (or of one, with `service_id`), oldest first, at most `BRIGADE_MAX_LIST_ITEMS` per answer.
 #[utoipa::path(
     get, path = "/jobs", operation_id = "list_jobs", tag = "TopChef",
-    params(JobListQuery),
+    params(ServiceFilter, JobListQuery),
     responses(
         (status = 200, description = "Jobs (overview), at most `page_size` or `BRIGADE_MAX_LIST_ITEMS` (default 1000); `links.next` leads to the rest with the same filters.", body = Envelope<Vec<model::JobOverview>, PagedLinks, model::DataSchemaMeta>),
-        (status = 400, description = "Deserialization Error From Client Data: `page_size` not a positive integer, an unknown `status`, a `since`/`until` that is not RFC 3339, more than 100 filter values, or a `page_token` that is not one this list gave.", body = model::TopChefErrors),
+        (status = 400, description = "Deserialization Error From Client Data: `page_size` not a positive integer, an unknown `status`, a `since`/`until` that is not RFC 3339, a `service_id` that is not a UUID, more than 100 filter values, or a `page_token` that is not one this list gave.", body = model::TopChefErrors),
     )
 )]
-pub async fn list(State(state): State<AppState>, base: BaseUrl, query: JobListQuery) -> Result<impl IntoResponse> {
-    let listing = query.checked(state.max_list_items)?;
-    let (jobs, next) = fetch_jobs(&state, "", &listing).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    service: ServiceFilter,
+    query: JobListQuery,
+) -> Result<impl IntoResponse> {
+    let service_id = service.checked()?;
+    let mut listing = query.checked(state.max_list_items)?;
+    if !service_id.is_empty() {
+        listing.keep.push(("service_id".to_owned(), service_id.clone()));
+    }
+    let (jobs, next) = fetch_jobs(&state, &service_id, &listing).await?;
     let self_url = base.join("/jobs");
     Ok(Envelope {
         data: jobs.iter().map(model::JobOverview::from).collect::<Vec<_>>(),

@@ -86,7 +86,7 @@ impl Browser {
         let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-extensions", "--no-first-run", "--window-size=1280,900",
+                     "--disable-extensions", "--no-first-run", "--window-size=1000,760",
                      format!("--user-data-dir={}", profile.display()),
                      // The network is off but for the gateway on loopback.
                      "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"],
@@ -212,6 +212,24 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
     let measure = app
         .create_service("measure", integer_props(&["n"]), integer_props(&["n"]))
         .await;
+    // sensor: one job completed, one due in an hour, one due now, a limit of 4.
+    let sensor = app
+        .create_service("sensor", integer_props(&["n"]), integer_props(&["n"]))
+        .await;
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    for body in [
+        json!({"parameters": {"n": 1}}),
+        json!({"parameters": {"n": 2}}),
+        json!({"parameters": {"n": 3}, "run_at": later}),
+    ] {
+        let (status, submitted) = app.post(&format!("/services/{sensor}/jobs"), &body).await;
+        assert_eq!(status, 201, "{submitted}");
+    }
+    assert!(work_one(&app, &sensor).await, "one sensor job worked");
+    let (status, limited) = app
+        .patch(&format!("/services/{sensor}"), &json!({"max_concurrency": 4}))
+        .await;
+    assert_eq!(status, 200, "{limited}");
     let mut standalone = Vec::new();
     for n in 0..3 {
         let (status, submitted) = app
@@ -265,10 +283,62 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         .await;
     assert_eq!(registered, "3");
     let names = page
-        .run("return [...document.querySelectorAll('tr.service a')].map(a => a.textContent);")
+        .run("return [...document.querySelectorAll('tr.service td:first-child a')].map(a => a.textContent);")
         .await;
-    assert_eq!(names, json!(["add", "measure"]));
+    assert_eq!(names, json!(["add", "measure", "sensor"]));
+    // sensor's numbers come from its stats: by status, due later, throughput, limit.
+    let row = page
+        .run(&format!("const r = document.querySelector('tr.service[data-id=\"{sensor}\"]'); return Object.fromEntries([...r.querySelectorAll('td[data-status], td[data-stat]')].map(c => [c.dataset.status || c.dataset.stat, c.textContent]));"))
+        .await;
+    assert_eq!(row["REGISTERED"], "2", "{row}");
+    assert_eq!(row["COMPLETED"], "1", "{row}");
+    assert_eq!(row["due_later"], "1", "{row}");
+    assert_eq!(row["done_minute"], "1", "{row}");
+    assert_eq!(row["done_hour"], "1", "{row}");
+    assert!(row["claims"].as_str().is_some_and(|c| c.contains("limit 4")), "{row}");
+    assert!(row["check_in"].as_str().is_some_and(|c| c.contains("s ago")), "{row}");
     page.screenshot("services").await;
+
+    // Every job, then one service's through the filter form, then a bulk cancel there.
+    eventually(DEADLINE, "the recipe's first job queued", || async {
+        let (_, all) = app.get("/jobs").await;
+        (all["data"].as_array().map(Vec::len) == Some(7)).then_some(())
+    })
+    .await;
+    page.goto(&app.url("/console#/jobs")).await;
+    page.wait(
+        "the jobs list",
+        "return document.querySelectorAll('tr.job').length === 7;",
+    )
+    .await;
+    page.screenshot("jobs").await;
+    page.run(&format!("document.getElementById('jobs-service').value = '{sensor}'; document.getElementById('jobs-status').value = 'REGISTERED';"))
+        .await;
+    page.click("#jobs-apply").await;
+    page.wait(
+        "sensor's queued jobs",
+        &format!("return location.hash.includes('service_id={sensor}') && document.querySelectorAll('tr.job').length === 2 && document.getElementById('bulk-cancel');"),
+    )
+    .await;
+    page.click("#bulk-cancel").await;
+    eventually(DEADLINE, "the bulk cancel reached sensor's jobs", || async {
+        let (_, stats) = app.get(&format!("/services/{sensor}/stats")).await;
+        (stats["data"]["counts"]["ERROR"] == 2 && stats["data"]["counts"]["REGISTERED"] == 0).then_some(())
+    })
+    .await;
+    page.wait(
+        "the page shows no queued sensor job",
+        "return document.getElementById('jobs-empty') !== null;",
+    )
+    .await;
+    // A submitted-time range: nothing submitted in the year 2999, and the field shows the range.
+    page.goto(&app.url("/console#/jobs?since=2999-01-01T00:00:00.000Z"))
+        .await;
+    page.wait(
+        "an empty time range",
+        "const f = document.getElementById('jobs-since'); return f && f.value.startsWith('2999-01-01') && document.getElementById('jobs-empty') !== null;",
+    )
+    .await;
 
     // A service's jobs, then filtered by status.
     page.goto(&app.url(&format!("/console#/services/{measure}"))).await;
@@ -338,6 +408,20 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         "only the clicked job was cancelled"
     );
 
+    // A finished job's page shows its attempt and results.
+    let (_, done) = app.get(&format!("/jobs?service_id={sensor}&status=COMPLETED")).await;
+    let done = done["data"][0]["id"]
+        .as_str()
+        .expect("sensor's completed job")
+        .to_owned();
+    page.goto(&app.url(&format!("/console#/jobs/{done}"))).await;
+    page.wait(
+        "the completed job's attempt",
+        "const s = document.getElementById('job-status'); return s && s.textContent.includes('COMPLETED') && [...document.querySelectorAll('td')].some(c => c.textContent === 'rest');",
+    )
+    .await;
+    page.screenshot("job-completed").await;
+
     // Recipe types, and one drawn as a graph with its nodes and labelled connections.
     page.goto(&app.url("/console#/recipe-types")).await;
     page.wait(
@@ -362,6 +446,53 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         .await;
     assert!(labels.as_array().expect("labels").contains(&json!("n→n")), "{labels}");
     page.screenshot("recipe-type").await;
+
+    // Two revisions of another type, the newer drawn with what changed marked.
+    let rev1 = json!({"version": "7", "input": n_input(), "nodes": {
+        "a": job("add", json!([]), json!({"n": rin("n")})),
+        "b": job("add", json!([{"name": "a"}]), json!({"n": dep("a", "n")})),
+        "d": job("add", json!([{"name": "a"}]), json!({"n": rin("n")})),
+    }});
+    let rev2 = json!({"version": "7", "input": n_input(), "nodes": {
+        "a": job("add", json!([]), json!({"n": rin("n")})),
+        "b": job("add", json!([{"name": "a"}]), json!({"n": rin("n")})),
+        "c": job("add", json!([{"name": "b"}]), json!({"n": dep("b", "n")})),
+    }});
+    let (status, diffed) = app
+        .post("/v6/recipe-types/", &json!({"title": "Diffed", "definition": rev1}))
+        .await;
+    assert_eq!(status, 201, "{diffed}");
+    let (status, edited) = app
+        .patch("/v6/recipe-types/diffed/", &json!({"definition": rev2}))
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    page.goto(&app.url("/console#/recipe-types/diffed")).await;
+    page.wait(
+        "both revisions listed",
+        "return document.querySelectorAll('tr.revision').length === 2 && document.querySelector('#graph g.node[data-node=c]');",
+    )
+    .await;
+    // Picked in the page: compare the shown revision 2 with revision 1.
+    page.run("const s = document.getElementById('rev-diff'); s.value = '1'; s.dispatchEvent(new Event('change'));")
+        .await;
+    let marks = page
+        .wait(
+            "the diff drawn",
+            "const g = [...document.querySelectorAll('#graph g.node')]; return document.getElementById('diff-legend') && g.length === 5 && Object.fromEntries(g.map(n => [n.dataset.node, n.dataset.diff]));",
+        )
+        .await;
+    assert_eq!(
+        marks,
+        json!({"input": "", "a": "", "b": "changed", "c": "added", "d": "removed"})
+    );
+    let edge_marks = page
+        .run("return Object.fromEntries([...document.querySelectorAll('#graph path.edge')].map(p => [p.dataset.from + '>' + p.dataset.to, p.dataset.diff]));")
+        .await;
+    assert_eq!(
+        edge_marks,
+        json!({"input>a": "", "input>b": "added", "a>b": "changed", "b>c": "added", "input>d": "removed", "a>d": "removed"})
+    );
+    page.screenshot("recipe-type-diff").await;
 
     // Recipes, and one whose node states change on the page while its jobs are worked.
     page.goto(&app.url("/console#/recipes")).await;
@@ -402,6 +533,8 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         )
         .await;
     assert_ne!(middle["b"], "COMPLETED", "{middle}");
+    let mode = page.run("return document.getElementById('live').dataset.mode;").await;
+    assert_eq!(mode, "events", "the change came over the event stream, not a poll");
     eventually(DEADLINE, "b's job worked", || async {
         work_one(&app, &adder).await;
         let (_, details) = app.get(&format!("/v6/recipes/{recipe}/")).await;

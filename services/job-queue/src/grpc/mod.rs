@@ -133,6 +133,29 @@ impl JobQueueApi for JobQueueGrpc {
         }))
     }
 
+    async fn get_service_stats(
+        &self,
+        request: Request<pb::GetServiceStatsRequest>,
+    ) -> Result<Response<pb::GetServiceStatsResponse>, Status> {
+        let id = service_id(&request.into_inner().service_id)?;
+        let stats = self.queue.service_stats(&id).await?;
+        let (service, counts) = (stats.service, stats.counts);
+        Ok(Response::new(pb::GetServiceStatsResponse {
+            service_id: service.id.into_string(),
+            registered: counts.registered,
+            working: counts.working,
+            completed: counts.completed,
+            error: counts.error,
+            due_later: counts.due_later,
+            completed_last_minute: counts.completed_last_minute,
+            completed_last_hour: counts.completed_last_hour,
+            last_checked_in: Some(timestamp(service.last_checked_in)),
+            paused: service.paused,
+            max_concurrency: service.max_concurrency,
+            as_of: Some(timestamp(stats.as_of)),
+        }))
+    }
+
     async fn submit_job(
         &self,
         request: Request<pb::SubmitJobRequest>,

@@ -70,6 +70,24 @@ impl JobFilter {
     }
 }
 
+/// One service's jobs in numbers, from one grouped query.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub registered: i64,
+    pub working: i64,
+    pub completed: i64,
+    pub error: i64,
+    /// REGISTERED with `due_at` still ahead.
+    pub due_later: i64,
+    /// COMPLETED within the last minute and the last hour.
+    pub completed_last_minute: i64,
+    pub completed_last_hour: i64,
+}
+
+/// Microseconds in a minute and an hour, the throughput windows.
+const MINUTE: i64 = 60_000_000;
+const HOUR: i64 = 60 * MINUTE;
+
 /// A lease past its expiry and its service's backoff policy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExpiredLease {
@@ -132,6 +150,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn list_jobs(&self, filter: &JobFilter, after: i64, limit: i64) -> Result<Vec<Job>>;
     /// Every attempt of a job, oldest first.
     async fn attempts(&self, id: &JobId) -> Result<Vec<JobAttempt>>;
+    /// One service's jobs counted by status, due later and recently completed, as of `now`.
+    async fn queue_counts(&self, service_id: &ServiceId, now: i64) -> Result<QueueCounts>;
     /// REGISTERED jobs whose due time is still ahead, for metrics.
     async fn not_due_count(&self, now: i64) -> Result<i64>;
     /// The oldest outbox entries, due or not.

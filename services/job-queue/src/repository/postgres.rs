@@ -7,11 +7,13 @@ use sqlx::migrate::Migrator;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::queries as q;
-use super::rows::{self, AttemptRow, CountRow, ExpiredRow, JobRow, ResolvedRow, RevisionRow, ServiceRow};
+use super::rows::{
+    self, AttemptRow, CountRow, ExpiredRow, JobRow, ResolvedRow, RevisionRow, ServiceRow, StatusCountRow,
+};
 use super::tokens;
 use super::{
-    CHUNK, Completion, ExpiredLease, FailMode, JobFilter, JobTypeKey, OutboxEntry, Repository, ResolvedJobType,
-    Transaction,
+    CHUNK, Completion, ExpiredLease, FailMode, JobFilter, JobTypeKey, OutboxEntry, QueueCounts, Repository,
+    ResolvedJobType, Transaction,
 };
 use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision};
 use crate::error::{Error, Result};
@@ -190,6 +192,17 @@ impl Repository for PostgresRepository {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(JobAttempt::from).collect())
+    }
+
+    async fn queue_counts(&self, service_id: &ServiceId, now: i64) -> Result<QueueCounts> {
+        let rows: Vec<StatusCountRow> = sqlx::query_as(q::QUEUE_COUNTS)
+            .bind(service_id.as_str())
+            .bind(now)
+            .bind(now - super::MINUTE)
+            .bind(now - super::HOUR)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows::queue_counts(rows))
     }
 
     async fn not_due_count(&self, now: i64) -> Result<i64> {

@@ -54,6 +54,13 @@ pub const LIST_JOBS: &str = "SELECT * FROM jq_jobs WHERE ($1 IS NULL OR service_
 pub const REGISTERED_JOBS: &str = "SELECT * FROM jq_jobs WHERE service_id = $1 AND status = 'REGISTERED' \
      ORDER BY priority DESC, date_submitted, seq LIMIT $2";
 pub const JOB_COUNTS: &str = "SELECT service_id, status, COUNT(*) AS count FROM jq_jobs GROUP BY service_id, status";
+/// One service's jobs grouped by status: `$2` now (due later), `$3`/`$4` written
+/// since a minute / an hour ago (throughput, read on the COMPLETED row).
+pub const QUEUE_COUNTS: &str = "SELECT status, COUNT(*) AS count, \
+     SUM(CASE WHEN due_at > $2 THEN 1 ELSE 0 END) AS due_later, \
+     SUM(CASE WHEN updated >= $3 THEN 1 ELSE 0 END) AS last_minute, \
+     SUM(CASE WHEN updated >= $4 THEN 1 ELSE 0 END) AS last_hour \
+     FROM jq_jobs WHERE service_id = $1 GROUP BY status";
 pub const NOT_DUE_COUNT: &str = "SELECT COUNT(*) FROM jq_jobs WHERE status = 'REGISTERED' AND due_at > $1";
 pub const WORKING_COUNT: &str = "SELECT COUNT(*) FROM jq_jobs WHERE service_id = $1 AND status = 'WORKING'";
 pub const ATTEMPTS: &str = "SELECT number, worker_id, claimed, finished, outcome, error_message \

@@ -6,7 +6,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-use super::ResolvedJobType;
+use super::{QueueCounts, ResolvedJobType};
 use crate::domain::{
     AttemptOutcome, Job, JobAttempt, JobId, JobStatus, RowVersion, Service, ServiceId, ServiceRevision,
 };
@@ -245,6 +245,37 @@ impl From<CountRow> for (ServiceId, JobStatus, i64) {
     fn from(r: CountRow) -> Self {
         (ServiceId::from_stored(r.service_id), r.status, r.count)
     }
+}
+
+/// One status's line of [`QUEUE_COUNTS`](super::queries::QUEUE_COUNTS).
+#[derive(sqlx::FromRow)]
+pub(super) struct StatusCountRow {
+    status: JobStatus,
+    count: i64,
+    due_later: i64,
+    last_minute: i64,
+    last_hour: i64,
+}
+
+/// The lines folded into one [`QueueCounts`]; each window counts on its own status only.
+pub(super) fn queue_counts(rows: Vec<StatusCountRow>) -> QueueCounts {
+    let mut counts = QueueCounts::default();
+    for row in rows {
+        match row.status {
+            JobStatus::Registered => {
+                counts.registered = row.count;
+                counts.due_later = row.due_later;
+            }
+            JobStatus::Working => counts.working = row.count,
+            JobStatus::Completed => {
+                counts.completed = row.count;
+                counts.completed_last_minute = row.last_minute;
+                counts.completed_last_hour = row.last_hour;
+            }
+            JobStatus::Error => counts.error = row.count,
+        }
+    }
+    counts
 }
 
 pub(super) fn jobs(rows: Vec<JobRow>) -> Vec<Job> {

@@ -7,10 +7,12 @@ mod jobs;
 mod leases;
 mod notices;
 mod services;
+mod stats;
 mod tokens;
 
 pub use leases::{LeaseExtension, Progress};
 pub use notices::{JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS};
+pub use stats::ServiceStats;
 pub use tokens::{DatabaseTokenStore, NewToken};
 
 use std::sync::Arc;
