@@ -33,7 +33,7 @@ early when recipe-types cannot go on. Browsers' `EventSource` cannot send a bear
 read it with `fetch()` and the `Authorization` header, as the console does.",
     params(("id" = i64, Path, minimum = 1, description = "Recipe id (anything but a positive integer is 404).")),
     responses(
-        (status = 200, description = "The event stream; each event's data is a recipe's details.", body = model::RecipeDetails, content_type = "text/event-stream"),
+        (status = 200, description = "The event stream; each event's data is a recipe's details.", body = model::RecipeStreamEvent, content_type = "text/event-stream"),
         (status = 404, description = "`Not found.`, before the stream starts.", body = model::ScaleErrorBody),
     )
 )]

@@ -119,12 +119,26 @@ impl From<pb::RecipeTypeListItem> for RecipeTypeListItem {
 /// A Brigade service used as a job type.
 #[derive(Serialize, ToSchema)]
 pub struct JobTypeDetails {
+    /// The service's id; null when no service has this name and version any more
+    /// (it was renamed after the recipe type was saved).
     #[schema(format = "uuid")]
-    pub id: String,
+    pub id: Option<String>,
     pub name: String,
     pub version: String,
     pub revision_num: i64,
     pub description: String,
+}
+
+impl From<pb::JobTypeDetails> for JobTypeDetails {
+    fn from(j: pb::JobTypeDetails) -> Self {
+        Self {
+            id: (!j.id.is_empty()).then_some(j.id),
+            name: j.name,
+            version: j.version,
+            revision_num: j.revision_num,
+            description: j.description,
+        }
+    }
 }
 
 /// A recipe type with its definition.
@@ -145,15 +159,7 @@ impl From<pb::RecipeTypeDetails> for RecipeTypeDetails {
         Self {
             summary: d.summary.unwrap_or_default().into(),
             definition: document(&d.definition_json),
-            job_types: (d.job_types.into_iter())
-                .map(|j| JobTypeDetails {
-                    id: j.id,
-                    name: j.name,
-                    version: j.version,
-                    revision_num: j.revision_num,
-                    description: j.description,
-                })
-                .collect(),
+            job_types: d.job_types.into_iter().map(Into::into).collect(),
             sub_recipe_types: d.sub_recipe_types.into_iter().map(Into::into).collect(),
             super_recipe_types: d.super_recipe_types.into_iter().map(Into::into).collect(),
         }
@@ -345,29 +351,26 @@ fn lenient_bool() -> utoipa::openapi::schema::Schema {
 /// Scale's page size: a positive integer (capped at 1000); anything else,
 /// as with Django REST framework's paginator, means the default 100.
 fn scale_page_size() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    OneOfBuilder::new()
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    // A query value is text: any text is accepted (a positive integer counts).
+    ObjectBuilder::new()
+        .schema_type(Type::String)
         .description(Some(
             "Results per page: default 100, capped at 1000; a value that is not a positive number means 100.",
         ))
-        .item(ObjectBuilder::new().schema_type(Type::Integer))
-        .item(ObjectBuilder::new().schema_type(Type::String))
+        .examples([serde_json::json!("25")])
         .build()
         .into()
 }
 
 fn scale_page() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    OneOfBuilder::new()
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^\s*(\+?[0-9]*[1-9][0-9]*|last)\s*$"))
         .description(Some(
             "Page number from 1, or `last`; past the last page is 404 `Invalid page.`",
         ))
-        .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(["last"])),
-        )
         .build()
         .into()
 }
@@ -678,16 +681,7 @@ impl From<pb::Recipe> for RecipeDetails {
             document(&r.configuration_json)
         };
         let details = document(&r.details_json);
-        let job_types = std::mem::take(&mut r.job_types)
-            .into_iter()
-            .map(|j| JobTypeDetails {
-                id: j.id,
-                name: j.name,
-                version: j.version,
-                revision_num: j.revision_num,
-                description: j.description,
-            })
-            .collect();
+        let job_types = std::mem::take(&mut r.job_types).into_iter().map(Into::into).collect();
         let sub_recipe_types = std::mem::take(&mut r.sub_recipe_types)
             .into_iter()
             .map(Into::into)
@@ -799,6 +793,32 @@ pub struct RecipeListQuery {
     #[param(style = Form, explode)]
     pub root_recipe_id: Option<Vec<i64>>,
     /// `id`, `created`, `last_modified`, each optionally prefixed by `-` (default `-last_modified`).
-    #[param(style = Form, explode)]
+    #[param(style = Form, explode, schema_with = recipe_order, required = false)]
     pub order: Option<Vec<String>>,
+}
+
+fn recipe_order() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    // Keys may also come comma-separated in one value; an empty value is ignored.
+    let key = "-?(id|created|last_modified)";
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(format!("^({key}(,{key})*)?$"))),
+        )
+        .build()
+        .into()
+}
+
+/// One server-sent event of a recipe's event stream.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the wire format; the stream writes it with axum's `Event`
+pub struct RecipeStreamEvent {
+    /// `recipe`, or `error` for the last event of a stream that could not go on.
+    #[schema(pattern = "^(recipe|error)$")]
+    pub event: String,
+    /// A `recipe` event's data: the JSON `GET /v6/recipes/{id}/` answers (`RecipeDetails`);
+    /// an `error` event's: `{"detail": …}`.
+    pub data: String,
 }

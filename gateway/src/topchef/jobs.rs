@@ -53,6 +53,7 @@ impl ServiceFilter {
     responses(
         (status = 200, description = "Jobs (overview), at most `page_size` or `BRIGADE_MAX_LIST_ITEMS` (default 1000); `links.next` leads to the rest with the same filters.", body = Envelope<Vec<model::JobOverview>, PagedLinks, model::DataSchemaMeta>),
         (status = 400, description = "Deserialization Error From Client Data: `page_size` not a positive integer, an unknown `status`, a `since`/`until` that is not RFC 3339, a `service_id` that is not a UUID, more than 100 filter values, or a `page_token` that is not one this list gave.", body = model::TopChefErrors),
+        (status = 404, description = "Service Not Found: no service has the `service_id` given.", body = model::TopChefErrors),
     )
 )]
 pub async fn list(

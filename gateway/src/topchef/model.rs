@@ -230,7 +230,7 @@ pub struct NewService {
     pub lease_seconds: Field<PositiveInt>,
     /// Most jobs WORKING at once (e.g. 1 for an instrument); `null` or left out: no limit.
     #[serde(default)]
-    #[schema(value_type = Option<i32>, minimum = 1)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000000)]
     pub max_concurrency: Field<Limit>,
     /// No claims while paused; submits are still accepted (default false).
     #[schema(value_type = Option<bool>)]
@@ -332,7 +332,7 @@ pub struct ServicePatch {
     pub lease_seconds: Field<PositiveInt>,
     /// An integer ≥ 1 sets the limit; `null` removes it; left out: unchanged.
     #[serde(default)]
-    #[schema(value_type = Option<i32>, minimum = 1)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000000)]
     pub max_concurrency: Field<Limit>,
     /// Pause (`true`) or resume (`false`) claims.
     #[schema(value_type = Option<bool>)]

@@ -48,7 +48,8 @@ pub(super) fn micros(field: &str, t: &Timestamp) -> Result<i64, Error> {
     t.seconds
         .checked_mul(1_000_000)
         .and_then(|s| s.checked_add(i64::from(t.nanos / 1000)))
-        .filter(|m| (0..=253_402_300_799_000_000).contains(m))
+        // Years 0001 through 9999, as RFC 3339 can write them.
+        .filter(|m| (-62_135_596_800_000_000..=253_402_300_799_000_000).contains(m))
         .ok_or_else(|| Error::invalid(field, "timestamp out of range"))
 }
 
