@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: Rust unit tests, the repository conformance suites
-# (SQLite and PostgreSQL), the one end-to-end binary (tests/tests/e2e: REST,
+# (SQLite and PostgreSQL), the Rust and Python clients' suites on both databases,
+# the one end-to-end binary (tests/tests/e2e: REST,
 # gRPC, the real processes and the deployment contract test, on ports picked at
 # run time), the deployment checks, and the Python client tests.
 # An unreachable PostgreSQL fails; BRIGADE_TEST_SKIP_POSTGRES=1 skips those tests.
@@ -11,6 +12,13 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 # The end-to-end, deployment and Python tests run the real binaries.
 cargo build --workspace --bins
 cargo test --workspace
+
+echo "==> Rust client on PostgreSQL"
+if [[ "${BRIGADE_TEST_SKIP_POSTGRES:-}" != 1 ]]; then
+    BRIGADE_CLIENT_TEST_POSTGRES="$DATABASE_URL" cargo test -p brigade-client --tests
+    psql -qAt "$DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'brigade\_client\_%'" |
+        while read -r db; do psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
+fi
 
 echo "==> deployment manifests"
 bash deploy/validate.sh

@@ -8,6 +8,7 @@
 # Needs: python3 (3.10+) with venv, access to PyPI, and the server binary at
 # $BRIGADE_BIN or <repo>/target/debug/brigade (`cargo build --bin brigade`).
 # The wheel is left in $BRIGADE_PY_DIST when that is set. Extra arguments go to pytest.
+# With DATABASE_URL set, the newest set also runs on PostgreSQL (needs psql).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,6 +70,19 @@ pytest_args=("$@")
 
 run_suite lowest "${lowest[@]}"
 run_suite newest --upgrade --upgrade-strategy eager "mypy>=1.10" "grpc-stubs>=1.53" "types-protobuf>=5.26"
+
+# With DATABASE_URL set (scripts/test.sh sets it), the newest set runs again on
+# PostgreSQL, each server in a database of its own, dropped afterwards.
+if [[ -n "${DATABASE_URL:-}" && "${BRIGADE_TEST_SKIP_POSTGRES:-}" != 1 ]]; then
+    echo "==> newest: tests on PostgreSQL"
+    drop_py_databases() {
+        psql -qAt "$DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'brigade\_py\_%'" |
+            while read -r db; do psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
+    }
+    (cd "$here" && BRIGADE_PY_TEST_POSTGRES="$DATABASE_URL" "$work/venv-newest/bin/python" -m pytest \
+        -p no:cacheprovider -q "${pytest_args[@]}" tests) || { drop_py_databases; exit 1; }
+    drop_py_databases
+fi
 
 echo "==> README examples under mypy --strict"
 "$work/venv-newest/bin/python" "$here/tests/readme_examples.py" "$here/README.md" "$work/readme"

@@ -1,8 +1,9 @@
 """End-to-end fixtures: a real Brigade server, started per test session.
 
 The server is not built here: it is ``$BRIGADE_BIN`` or ``<repo>/target/debug/brigade``
-(``cargo build --bin brigade``). It runs on SQLite in a temporary directory, on
-ports the OS picks (or given ones, for restart tests); the URLs it prints are
+(``cargo build --bin brigade``). It runs on SQLite in a temporary directory (or,
+with ``$BRIGADE_PY_TEST_POSTGRES`` set to a PostgreSQL URL, in a database of its
+own on that server, made with ``psql``), on ports the OS picks (or given ones, for restart tests); the URLs it prints are
 parsed from its stdout, and it is stopped with SIGTERM.
 """
 
@@ -29,6 +30,30 @@ from brigade_client import Client
 REPO = Path(__file__).resolve().parents[3]
 STARTUP_TIMEOUT = 30.0
 T = TypeVar("T")
+
+POSTGRES_VAR = "BRIGADE_PY_TEST_POSTGRES"
+
+
+def postgres_for(data_dir: Path) -> str | None:
+    """With ``$BRIGADE_PY_TEST_POSTGRES`` set, a database of ``data_dir``'s own on that
+    server (named from the directory, so a restarted server finds it again)."""
+    admin = os.environ.get(POSTGRES_VAR)
+    if not admin:
+        return None
+    import hashlib
+
+    name = "brigade_py_" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+    found = subprocess.run(
+        ["psql", "-qAt", admin, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
+    if not found:
+        subprocess.run(["psql", "-q", admin, "-c", f"CREATE DATABASE {name}"], check=True, timeout=30)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
 
 _URL_RE = re.compile(r"^\s*(REST gateway|job-queue gRPC):\s+(http://\S+)\s*$")
 
@@ -71,10 +96,12 @@ class BrigadeServer:
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "info")
         env["NO_COLOR"] = "1"
-        env.pop("DATABASE_URL", None)  # SQLite in data_dir, whatever the caller's environment says
+        env.pop("DATABASE_URL", None)  # only what postgres_for() says counts
+        database = postgres_for(self.data_dir)
         self.process = subprocess.Popen(
             [
                 str(brigade_binary()),
+                *(["--database-url", database] if database else []),
                 "--gateway-addr",
                 self._addrs["gateway"],
                 "--job-queue-addr",

@@ -174,13 +174,15 @@ def test_lease_is_extended_while_a_long_handler_runs(
 
     def slow(params: dict[str, Any]) -> dict[str, Any]:
         calls.append(1)
-        time.sleep(4)  # two lease lengths
+        time.sleep(6)  # two lease lengths
         return expose(params)
 
-    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT, lease_seconds=2)
+    # Three seconds: each renewal then has a one-second deadline, which a loaded
+    # CI machine on PostgreSQL meets.
+    service_id = server.create_service(EXPOSURE_PARAMS, EXPOSURE_RESULT, lease_seconds=3)
     start(workers, Worker(client, service_id, slow, concurrency=1))
     job_id = server.submit(service_id, {"exposure_ms": 7, "gain": 1.0})
-    job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"), timeout=20)
+    job = server.wait_job(job_id, status_is("COMPLETED", "ERROR"), timeout=30)
     assert (job["status"], job["attempts"]) == ("COMPLETED", 1), job
     assert len(calls) == 1
 

@@ -1,4 +1,5 @@
-//! Test support: the whole Brigade system in-process on SQLite in a temp dir.
+//! Test support: the whole Brigade system in-process on SQLite in a temp dir
+//! (or on PostgreSQL, see [`POSTGRES_VAR`]).
 
 #![allow(dead_code)]
 
@@ -9,7 +10,40 @@ use brigade::{System, SystemConfig};
 use brigade_client::{Client, ConnectOptions, ServiceDefinition};
 use serde_json::{Value, json};
 
-/// Brigade on port 0 with its own SQLite database.
+/// Set to a PostgreSQL server's URL to run this suite on PostgreSQL instead
+/// of SQLite (scripts/test.sh runs it both ways).
+pub const POSTGRES_VAR: &str = "BRIGADE_CLIENT_TEST_POSTGRES";
+
+/// With [`POSTGRES_VAR`] set, a database of the test directory's own on that
+/// server (named from the directory, so a restarted system finds it again),
+/// created when missing; otherwise `None`, which is SQLite in the directory.
+async fn postgres_for(dir: &std::path::Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let admin = std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty())?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("brigade_client_{:016x}", hasher.finish());
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_VAR}={admin}: cannot connect: {e}"));
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&pool)
+        .await
+        .expect("look the database up");
+    if !exists {
+        // The name is ours: a fixed prefix and hex digits.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create the test database");
+    }
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').expect("a database URL ends in /name");
+    Some(format!("{base}/{name}"))
+}
+
+/// Brigade on port 0 with its own database (SQLite in a temp dir, or see [`POSTGRES_VAR`]).
 pub struct TestSystem {
     pub system: Option<System>,
     pub http: reqwest::Client,
@@ -89,7 +123,7 @@ pub async fn start_system(dir: &std::path::Path, job_queue_addr: std::net::Socke
         gateway_addr: any,
         job_queue_addr,
         recipe_types_addr: any,
-        database_url: None,
+        database_url: postgres_for(dir).await,
         data_dir: dir.to_path_buf(),
     })
     .await
