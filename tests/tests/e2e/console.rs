@@ -238,25 +238,7 @@ async fn the_console_shows_real_data_draws_recipes_live_and_cancels_a_job() {
         assert_eq!(status, 201, "{submitted}");
         standalone.push(submitted["data"]["id"].as_str().expect("job id").to_owned());
     }
-    let definition = json!({"version": "7", "input": n_input(), "nodes": {
-        "a": job("add", json!([]), json!({"n": rin("n")})),
-        "b": job("add", json!([{"name": "a"}]), json!({"n": dep("a", "n")})),
-    }});
-    let (status, recipe_type) = app
-        .post(
-            "/v6/recipe-types/",
-            &json!({"title": "Add Twice", "definition": definition}),
-        )
-        .await;
-    assert_eq!(status, 201, "{recipe_type}");
-    let (status, recipe) = app
-        .post(
-            "/v6/recipes/",
-            &json!({"recipe_type_name": "add-twice", "input": {"json": {"n": 1}}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{recipe}");
-    let recipe = recipe["id"].as_i64().expect("recipe id");
+    let recipe = crate::recipes_rest::queue_chain_of_two(&app, "Add Twice", 1).await;
 
     // The page is open, and allows only its own origin.
     let response = app.http.get(app.url("/console")).send().await.expect("GET /console");

@@ -17,6 +17,29 @@ async fn recipe(app: &TestApp, id: i64) -> Value {
     body
 }
 
+/// Saves a two-node chain (`a`, then `b` on `a`'s `n`, both on service `add`)
+/// titled `title` over REST and queues a recipe of it with input `n`; answers
+/// the recipe's id.
+pub(crate) async fn queue_chain_of_two(app: &TestApp, title: &str, n: i64) -> i64 {
+    let definition = json!({"version": "7", "input": n_input(), "nodes": {
+        "a": job("add", json!([]), json!({"n": rin("n")})),
+        "b": job("add", json!([{"name": "a"}]), json!({"n": dep("a", "n")})),
+    }});
+    let (status, created) = app
+        .post("/v6/recipe-types/", &json!({"title": title, "definition": definition}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let name = created["name"].as_str().expect("name").to_owned();
+    let (status, queued) = app
+        .post(
+            "/v6/recipes/",
+            &json!({"recipe_type_name": name, "input": {"json": {"n": n}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{queued}");
+    queued["id"].as_i64().expect("recipe id")
+}
+
 /// Claims and completes one job of the service over REST, if one is waiting; `n` + 1.
 pub(crate) async fn work_one(app: &TestApp, service: &str) -> bool {
     let (_, claimed) = app
@@ -189,25 +212,7 @@ async fn topchef_patches_of_recipe_jobs_move_the_recipe_on() {
         .await;
     assert_eq!(status, 201, "{created}");
     let service = created["data"]["id"].as_str().expect("id").to_owned();
-    let definition = json!({"version": "7", "input": n_input(), "nodes": {
-        "a": job("add", json!([]), json!({"n": rin("n")})),
-        "b": job("add", json!([{"name": "a"}]), json!({"n": dep("a", "n")})),
-    }});
-    let (status, body) = app
-        .post(
-            "/v6/recipe-types/",
-            &json!({"title": "Patched", "definition": definition}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, queued) = app
-        .post(
-            "/v6/recipes/",
-            &json!({"recipe_type_name": "patched", "input": {"json": {"n": 5}}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{queued}");
-    let id = queued["id"].as_i64().expect("id");
+    let id = queue_chain_of_two(&app, "Patched", 5).await;
     let seen = std::sync::Mutex::new(Vec::new());
     eventually(DEADLINE, "the recipe completed through TopChef PATCHes", || async {
         let (_, next) = app.get(&format!("/services/{service}/jobs/next")).await;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use brigade_tests::{Backend, TestApp, eventually};
 use serde_json::{Value, json};
 
-use crate::recipes::{dep, integer_props, job, n_input, rin};
-use crate::recipes_rest::work_one;
+use crate::recipes::{integer_props, job, n_input, rin};
+use crate::recipes_rest::{queue_chain_of_two, work_one};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -68,25 +68,7 @@ async fn recipe_events_follow_the_nodes_and_end_when_the_recipe_is_done() {
     let service = app
         .create_service("add", integer_props(&["n"]), integer_props(&["n"]))
         .await;
-    let definition = json!({"version": "7", "input": n_input(), "nodes": {
-        "a": job("add", json!([]), json!({"n": rin("n")})),
-        "b": job("add", json!([{"name": "a"}]), json!({"n": dep("a", "n")})),
-    }});
-    let (status, created) = app
-        .post(
-            "/v6/recipe-types/",
-            &json!({"title": "Add Twice", "definition": definition}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let (status, recipe) = app
-        .post(
-            "/v6/recipes/",
-            &json!({"recipe_type_name": "add-twice", "input": {"json": {"n": 1}}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{recipe}");
-    let id = recipe["id"].as_i64().expect("id");
+    let id = queue_chain_of_two(&app, "Add Twice", 1).await;
 
     let response = app
         .http
