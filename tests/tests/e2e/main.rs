@@ -23,6 +23,7 @@ mod queue_rest;
 mod readiness;
 mod recipe_crashes;
 mod recipes;
+mod recipes_reprocess;
 mod recipes_rest;
 mod rest_surface;
 mod scale;

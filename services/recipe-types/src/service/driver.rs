@@ -20,7 +20,7 @@ const NOTICE_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 use prometheus::HistogramVec;
 use serde_json::Value;
 
-use super::recipes::Recipes;
+use super::recipes::{Recipes, node_children};
 use crate::definition::{Definition, JobTypeKey, Resolved, parse_definition};
 use crate::domain::RecipeTypeId;
 use crate::engine::{Action, RecipeData, RecipeStatus, next_actions, recipe_counts, recipe_status};
@@ -154,7 +154,7 @@ impl Recipes {
             .and_then(|v| crate::engine::validate_recipe_input(plan.def.input_interface(), &v).ok())
             .ok_or_else(|| corrupt("recipe input"))?;
         let mut nodes = tx.nodes(id).await?;
-        let mut children: HashMap<i64, Recipe> = tx.children(id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut children = node_children(tx.as_mut(), id, &nodes).await?;
         let mut intents = Vec::new();
         let mut next = Vec::new();
         let at = now();
