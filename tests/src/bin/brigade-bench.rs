@@ -115,6 +115,13 @@ async fn start_system(db: &TestDatabase) -> anyhow::Result<brigade::System> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The system's own logs, when asked for (RUST_LOG=info), to see what a slow run waits on.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     anyhow::ensure!(
         args.jobs > 0 && args.producers > 0 && args.workers > 0 && args.batch > 0,
         "counts must be positive"

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub const NOTICE_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const NOTICE_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
+use futures::StreamExt as _;
 use prometheus::HistogramVec;
 use serde_json::Value;
 
@@ -59,6 +60,9 @@ pub struct Plan {
 pub struct PlanCache {
     plans: Mutex<HashMap<PlanKey, (i64, Arc<Plan>)>>,
 }
+
+/// Job submits of one step in flight at once.
+const SUBMIT_CONCURRENCY: usize = 8;
 
 /// (recipe type id, revision number).
 type PlanKey = (i64, i64);
@@ -115,11 +119,14 @@ impl Recipes {
             let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
             let (intents, also) = self.step_once(id, recipe.parent_recipe_id, &plan, skip).await?;
             self.changed(id);
-            for intent in intents {
-                if let Err(e) = self.submit_intent(&intent).await {
-                    tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
-                }
-            }
+            // A fan-out's jobs go to job-queue side by side, not one round trip after another.
+            futures::stream::iter(&intents)
+                .for_each_concurrent(SUBMIT_CONCURRENCY, |intent| async move {
+                    if let Err(e) = self.submit_intent(intent).await {
+                        tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
+                    }
+                })
+                .await;
             pending.extend(also);
             skip = false;
         }

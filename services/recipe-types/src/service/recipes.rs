@@ -426,7 +426,13 @@ impl Recipes {
         tx.commit().await?;
         if applied {
             tracing::debug!(recipe_id = notice.recipe_id, node = %notice.recipe_node, status = ?notice.status, "job notice applied");
-            self.step_logged(notice.recipe_id).await;
+            // Only a job that ended can let another node run: step now. A job
+            // that was queued or claimed changes the counts alone, which the
+            // background task brings up to date (the recipe needs a step), so
+            // job-queue's relay moves on to the next notice without waiting.
+            if !matches!(notice.status, JobStatus::Registered | JobStatus::Working) {
+                self.step_logged(notice.recipe_id).await;
+            }
         }
         Ok(())
     }
