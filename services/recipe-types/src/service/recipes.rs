@@ -398,6 +398,7 @@ impl Recipes {
         }
         let at = now();
         let mut applied = false;
+        let mut was_running = false;
         if let Some(recipe) = tx.lock_recipe(notice.recipe_id, false).await?
             && let Some(mut node) = tx
                 .nodes(recipe.id)
@@ -421,16 +422,18 @@ impl Recipes {
             tx.put_node(&node).await?;
             tx.mark_needs_step(recipe.id).await?;
             applied = true;
+            was_running = recipe.status == RecipeStatus::Running;
         }
         tx.record_notice(&notice.notice_id, at).await?;
         tx.commit().await?;
         if applied {
             tracing::debug!(recipe_id = notice.recipe_id, node = %notice.recipe_node, status = ?notice.status, "job notice applied");
-            // Only a job that ended can let another node run: step now. A job
-            // that was queued or claimed changes the counts alone, which the
-            // background task brings up to date (the recipe needs a step), so
-            // job-queue's relay moves on to the next notice without waiting.
-            if !matches!(notice.status, JobStatus::Registered | JobStatus::Working) {
+            // Only a job that ended can let another node run, and only a job
+            // queued again (a retry) can move a failed recipe: step now. A job of
+            // a running recipe that was queued or claimed changes the counts
+            // alone, which the background task brings up to date (the recipe
+            // needs a step), so job-queue's relay moves on without waiting.
+            if !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working)) {
                 self.step_logged(notice.recipe_id).await;
             }
         }
