@@ -154,7 +154,10 @@ fn the_walkthrough_covers_the_first_hour() {
         json!({"type": "dependency", "node": "first", "output": "sum"})
     );
     // Three nodes in a chain: the third takes the second's output.
-    assert_eq!(recipe_type["definition"]["nodes"].as_object().map(|n| n.len()), Some(3));
+    assert_eq!(
+        recipe_type["definition"]["nodes"].as_object().map(serde_json::Map::len),
+        Some(3)
+    );
     assert_eq!(
         recipe_type["definition"]["nodes"]["third"]["input"]["a"],
         json!({"type": "dependency", "node": "second", "output": "sum"})
