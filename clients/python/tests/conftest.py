@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from brigade_client import Client
+from brigade_client import Client, RecipeClient
 
 REPO = Path(__file__).resolve().parents[3]
 STARTUP_TIMEOUT = 30.0
@@ -55,7 +55,7 @@ def postgres_for(data_dir: Path) -> str | None:
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
-_URL_RE = re.compile(r"^\s*(REST gateway|job-queue gRPC):\s+(http://\S+)\s*$")
+_URL_RE = re.compile(r"^\s*(REST gateway|job-queue gRPC|recipe-types gRPC):\s+(http://\S+)\s*$")
 
 
 def brigade_binary() -> Path:
@@ -88,6 +88,7 @@ class BrigadeServer:
         self.process: subprocess.Popen[str] | None = None
         self.rest_url = ""
         self.grpc_url = ""
+        self.recipes_url = ""
         self._reader: threading.Thread | None = None
 
     def start(self) -> None:
@@ -131,20 +132,22 @@ class BrigadeServer:
                     m = _URL_RE.match(line)
                     if m:
                         urls[m.group(1)] = m.group(2)
-                        if len(urls) == 2:
+                        if len(urls) == 3:
                             ready.set()
             ready.set()
 
         self._reader = threading.Thread(target=read, daemon=True)
         self._reader.start()
-        if not ready.wait(STARTUP_TIMEOUT) or len(urls) < 2:
+        if not ready.wait(STARTUP_TIMEOUT) or len(urls) < 3:
             self.stop()
             raise RuntimeError(f"brigade did not start; see {self.log_path}:\n{self.log_tail()}")
         self.rest_url = urls["REST gateway"]
         self.grpc_url = urls["job-queue gRPC"]
+        self.recipes_url = urls["recipe-types gRPC"]
         # Later starts reuse the ports this one got.
         self._addrs["gateway"] = self.rest_url.removeprefix("http://")
         self._addrs["job_queue"] = self.grpc_url.removeprefix("http://")
+        self._addrs["recipe_types"] = self.recipes_url.removeprefix("http://")
 
     def stop(self, timeout: float = 20.0) -> None:
         process, self.process = self.process, None
@@ -263,6 +266,12 @@ def fresh_server(tmp_path: Path) -> Iterator[BrigadeServer]:
 @pytest.fixture()
 def client(server: BrigadeServer) -> Iterator[Client]:
     with Client(server.grpc_url, connect_timeout=10) as c:
+        yield c
+
+
+@pytest.fixture()
+def recipes(server: BrigadeServer) -> Iterator[RecipeClient]:
+    with RecipeClient(server.recipes_url, connect_timeout=10) as c:
         yield c
 
 

@@ -285,8 +285,8 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "create_recipe_type",
         "request",
         r#"{
-  "title": "Add Twice",
-  "description": "x + y, then that sum + y",
+  "title": "Add Thrice",
+  "description": "x + y, plus y, plus x",
   "definition": {
     "version": "7",
     "input": {
@@ -347,6 +347,30 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
           "job_type_version": "1.0.0",
           "job_type_revision": 1
         }
+      },
+      "third": {
+        "dependencies": [
+          {
+            "name": "second"
+          }
+        ],
+        "input": {
+          "a": {
+            "type": "dependency",
+            "node": "second",
+            "output": "sum"
+          },
+          "b": {
+            "type": "recipe",
+            "input": "x"
+          }
+        },
+        "node_type": {
+          "node_type": "job",
+          "job_type_name": "add",
+          "job_type_version": "1.0.0",
+          "job_type_revision": 1
+        }
       }
     }
   }
@@ -357,9 +381,9 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "201",
         r#"{
   "id": 1,
-  "name": "add-twice",
-  "title": "Add Twice",
-  "description": "x + y, then that sum + y",
+  "name": "add-thrice",
+  "title": "Add Thrice",
+  "description": "x + y, plus y, plus x",
   "revision_num": 1,
   "is_active": true,
   "is_system": false,
@@ -426,6 +450,31 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
           "job_type_version": "1.0.0",
           "job_type_revision": 1
         }
+      },
+      "third": {
+        "dependencies": [
+          {
+            "name": "second",
+            "acceptance": true
+          }
+        ],
+        "input": {
+          "a": {
+            "type": "dependency",
+            "node": "second",
+            "output": "sum"
+          },
+          "b": {
+            "type": "recipe",
+            "input": "x"
+          }
+        },
+        "node_type": {
+          "node_type": "job",
+          "job_type_name": "add",
+          "job_type_version": "1.0.0",
+          "job_type_revision": 1
+        }
       }
     }
   },
@@ -446,7 +495,7 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "create_recipe",
         "request",
         r#"{
-  "recipe_type_name": "add-twice",
+  "recipe_type_name": "add-thrice",
   "input": {
     "json": {
       "x": 1,
@@ -462,9 +511,9 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
   "id": 1,
   "recipe_type": {
     "id": 1,
-    "name": "add-twice",
-    "title": "Add Twice",
-    "description": "x + y, then that sum + y",
+    "name": "add-thrice",
+    "title": "Add Thrice",
+    "description": "x + y, plus y, plus x",
     "revision_num": 1
   },
   "recipe_type_rev": {
@@ -485,8 +534,8 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
   "superseded_recipe": null,
   "status": "RUNNING",
   "is_completed": false,
-  "jobs_total": 2,
-  "jobs_pending": 1,
+  "jobs_total": 3,
+  "jobs_pending": 2,
   "jobs_blocked": 0,
   "jobs_queued": 1,
   "jobs_running": 0,
@@ -535,6 +584,21 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
           "job_id": null,
           "status": "PENDING"
         }
+      },
+      "third": {
+        "dependencies": [
+          {
+            "name": "second"
+          }
+        ],
+        "node_type": {
+          "node_type": "job",
+          "job_type_name": "add",
+          "job_type_version": "1.0.0",
+          "job_type_revision": 1,
+          "job_id": null,
+          "status": "PENDING"
+        }
       }
     }
   },
@@ -556,17 +620,17 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
   "id": 1,
   "recipe_type": {
     "id": 1,
-    "name": "add-twice",
+    "name": "add-thrice",
     "revision_num": 1
   },
   "status": "COMPLETED",
   "is_completed": true,
-  "jobs_total": 2,
+  "jobs_total": 3,
   "jobs_pending": 0,
   "jobs_queued": 0,
   "jobs_running": 0,
   "jobs_failed": 0,
-  "jobs_completed": 2,
+  "jobs_completed": 3,
   "created": "2026-12-02T01:13:17.715127Z",
   "completed": "2026-12-02T01:13:25.431701Z",
   "input": {
@@ -599,6 +663,19 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
           "job_id": "7e1f1efc-ce67-4f54-8321-0184303550bd",
           "status": "COMPLETED"
         }
+      },
+      "third": {
+        "dependencies": [
+          {
+            "name": "second"
+          }
+        ],
+        "node_type": {
+          "node_type": "job",
+          "job_type_name": "add",
+          "job_id": "0c6d3b5e-52a1-4f0e-9d61-2b7f0a9e4c13",
+          "status": "COMPLETED"
+        }
       }
     }
   }
@@ -608,7 +685,7 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "edit_recipe_type",
         "request",
         r#"{
-  "description": "adds y twice"
+  "description": "adds y twice, then x"
 }"#,
     ),
     (

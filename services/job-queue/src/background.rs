@@ -1,7 +1,9 @@
 //! Work that runs beside the gRPC server: the lease reaper, the outbox relay
 //! and retention.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use brigade_common::auth::{ClientCredentials, TracedCredentials};
@@ -9,11 +11,13 @@ use brigade_common::shutdown::ShutdownWaiter;
 use brigade_common::tls::ClientTls;
 use brigade_proto::recipetypes::v1 as rt;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
+use futures::StreamExt as _;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use std::collections::HashSet;
-
-use crate::domain::now_micros;
+use crate::domain::{Job, now_micros};
 use crate::repository::OutboxEntry;
 use crate::service::{JobQueue, JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS, OUTBOX_TOPIC_REVISION, RevisionNotice};
 
@@ -43,6 +47,8 @@ pub fn recipe_types_channel(url: &str, tls: Option<&ClientTls>) -> Result<Channe
 
 const RELAY_POLL: Duration = Duration::from_millis(200);
 const MAX_BACKOFF_MICROS: i64 = 60_000_000;
+/// Order keys (recipes) whose notices are in flight at once.
+const RELAY_CONCURRENCY: usize = 16;
 /// Entries looked at per pass, oldest first.
 const RELAY_WINDOW: i64 = 500;
 
@@ -92,22 +98,28 @@ impl Notice {
 /// repeated notice idempotently (by notice id, and job notices by job_version),
 /// so a crash between the two is harmless. Notices with the same order key go
 /// out in the order they were written: a later one waits while an earlier one
-/// is backing off.
+/// is backing off. Different keys (recipes) go out side by side.
 pub async fn run_outbox_relay(
     queue: Arc<JobQueue>,
     channel: Channel,
     credentials: ClientCredentials,
     shutdown: ShutdownWaiter,
 ) {
-    let mut client = RecipeTypesClient::with_interceptor(channel, TracedCredentials(credentials));
+    let client = RecipeTypesClient::with_interceptor(channel, TracedCredentials(credentials));
     let mut peer_down = false;
+    // A recipe job's change wakes the relay at once (its notice committed with
+    // it); the poll covers retries and changes this process did not see.
+    let mut changes = queue.events().subscribe();
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(RELAY_POLL) => {}
+            () = recipe_job_changed(&mut changes) => {}
         }
+        // Whatever else changed meanwhile goes out in this same pass.
+        while !matches!(changes.try_recv(), Err(TryRecvError::Empty | TryRecvError::Closed)) {}
         let entries = match queue.repository().oldest_outbox(RELAY_WINDOW).await {
             Ok(entries) => entries,
             Err(e) => {
@@ -115,8 +127,8 @@ pub async fn run_outbox_relay(
                 continue;
             }
         };
-        let now = now_micros();
-        let mut blocked: HashSet<String> = HashSet::new();
+        let mut groups: Vec<Vec<(OutboxEntry, Notice)>> = Vec::new();
+        let mut group_of: HashMap<String, usize> = HashMap::new();
         for entry in entries {
             let Some((key, notice)) = Notice::read(&entry) else {
                 tracing::error!(notice_id = %entry.id, topic = %entry.topic, "dropping an outbox entry nobody can read");
@@ -125,44 +137,89 @@ pub async fn run_outbox_relay(
                 }
                 continue;
             };
-            if blocked.contains(&key) {
-                continue;
-            }
-            if entry.next_attempt_at > now {
-                blocked.insert(key);
-                continue;
-            }
-            let sent = match notice {
-                Notice::Revision(request) => client.notify_job_type_revision(request).await.map(|_| ()),
-                Notice::JobStatus(request) => client.notify_job_status(request).await.map(|_| ()),
-            };
-            let result = match sent {
-                Ok(()) => {
-                    if std::mem::take(&mut peer_down) {
-                        tracing::info!("recipe-types reachable again: delivering notices");
+            let index = *group_of.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[index].push((entry, notice));
+        }
+        let unreachable = AtomicBool::new(false);
+        let delivered = AtomicBool::new(false);
+        futures::stream::iter(groups)
+            .for_each_concurrent(RELAY_CONCURRENCY, |group| {
+                let (queue, mut client) = (&queue, client.clone());
+                let (unreachable, delivered) = (&unreachable, &delivered);
+                async move {
+                    for (entry, notice) in group {
+                        if unreachable.load(Ordering::Relaxed)
+                            || !deliver(queue, &mut client, entry, notice, delivered).await
+                        {
+                            break;
+                        }
                     }
-                    queue.outbox_delivered(&entry.id).await
                 }
-                // recipe-types is down or not serving: the notice is fine, the
-                // peer is not. No growing backoff (that would delay delivery for
-                // up to a minute after it is back) and no use trying the rest of
-                // this pass: the next pass, RELAY_POLL later, tries again.
-                Err(status) if peer_unreachable(status.code()) => {
-                    if !std::mem::replace(&mut peer_down, true) {
-                        tracing::warn!(code = ?status.code(), "recipe-types unreachable: notices wait until it answers");
-                    }
-                    break;
-                }
-                Err(status) => {
-                    tracing::info!(notice_id = %entry.id, topic = %entry.topic, code = ?status.code(), attempts = entry.attempts, "notice not delivered yet");
-                    blocked.insert(key);
-                    let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
-                    queue.outbox_retry_at(&entry.id, now_micros() + backoff).await
-                }
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "outbox update failed");
-            }
+            })
+            .await;
+        if delivered.load(Ordering::Relaxed) && std::mem::take(&mut peer_down) {
+            tracing::info!("recipe-types reachable again: delivering notices");
+        }
+        if unreachable.load(Ordering::Relaxed) && !std::mem::replace(&mut peer_down, true) {
+            tracing::warn!("recipe-types unreachable: notices wait until it answers");
+        }
+    }
+}
+
+type Client = RecipeTypesClient<InterceptedService<Channel, TracedCredentials>>;
+
+/// Sends one notice; false when the notices after it (same order key) must wait.
+async fn deliver(
+    queue: &JobQueue,
+    client: &mut Client,
+    entry: OutboxEntry,
+    notice: Notice,
+    delivered: &AtomicBool,
+) -> bool {
+    if entry.next_attempt_at > now_micros() {
+        return false;
+    }
+    let sent = match notice {
+        Notice::Revision(request) => client.notify_job_type_revision(request).await.map(|_| ()),
+        Notice::JobStatus(request) => client.notify_job_status(request).await.map(|_| ()),
+    };
+    let (result, next) = match sent {
+        Ok(()) => {
+            delivered.store(true, Ordering::Relaxed);
+            (queue.outbox_delivered(&entry.id).await, true)
+        }
+        // recipe-types is down or not serving: the notice is fine, the peer is
+        // not. No growing backoff (that would delay delivery for up to a minute
+        // after it is back) and no use trying the rest of this pass: the next
+        // pass, RELAY_POLL later, tries again.
+        Err(status) if peer_unreachable(status.code()) => {
+            tracing::debug!(code = ?status.code(), "recipe-types unreachable");
+            return false;
+        }
+        Err(status) => {
+            tracing::info!(notice_id = %entry.id, topic = %entry.topic, code = ?status.code(), attempts = entry.attempts, "notice not delivered yet");
+            let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
+            (queue.outbox_retry_at(&entry.id, now_micros() + backoff).await, false)
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "outbox update failed");
+    }
+    next
+}
+
+/// Returns once a job that belongs to a recipe changed (or changes were
+/// missed); never, once the channel is closed.
+async fn recipe_job_changed(changes: &mut broadcast::Receiver<Job>) {
+    loop {
+        match changes.recv().await {
+            Ok(job) if job.recipe_id.is_some() => return,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending().await,
         }
     }
 }

@@ -25,6 +25,7 @@ mod queue_rest;
 mod readiness;
 mod recipe_crashes;
 mod recipes;
+mod recipes_reprocess;
 mod recipes_rest;
 mod recipes_sse;
 mod rest_surface;

@@ -17,12 +17,12 @@ use tonic::transport::Channel;
 const RECIPE_DEADLINE: Duration = Duration::from_secs(90);
 
 /// What a worker does with one job's parameters: its results, or a failure message.
-type Work = Arc<dyn Fn(&str, &Value) -> Result<Value, String> + Send + Sync>;
+pub(crate) type Work = Arc<dyn Fn(&str, &Value) -> Result<Value, String> + Send + Sync>;
 
-struct Fixture {
-    app: TestApp,
-    jq: JobQueueClient<Channel>,
-    rt: RecipeTypesClient<Channel>,
+pub(crate) struct Fixture {
+    pub(crate) app: TestApp,
+    pub(crate) jq: JobQueueClient<Channel>,
+    pub(crate) rt: RecipeTypesClient<Channel>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -67,7 +67,7 @@ fn gate(node: &str, above: i64) -> Value {
 }
 
 impl Fixture {
-    async fn new(backend: Backend) -> Option<Self> {
+    pub(crate) async fn new(backend: Backend) -> Option<Self> {
         let app = TestApp::spawn(backend).await?;
         let jq = app.job_queue().await;
         let rt = app.recipe_types().await;
@@ -80,7 +80,7 @@ impl Fixture {
     }
 
     /// A job type taking and returning integers.
-    async fn job_type(&mut self, name: &str, inputs: &[&str], outputs: &[&str]) -> String {
+    pub(crate) async fn job_type(&mut self, name: &str, inputs: &[&str], outputs: &[&str]) -> String {
         self.jq
             .create_service(jq::CreateServiceRequest {
                 name: name.to_owned(),
@@ -99,7 +99,7 @@ impl Fixture {
             .id
     }
 
-    async fn recipe_type(&mut self, title: &str, definition: Value) -> String {
+    pub(crate) async fn recipe_type(&mut self, title: &str, definition: Value) -> String {
         self.rt
             .create_recipe_type(rt::CreateRecipeTypeRequest {
                 title: title.to_owned(),
@@ -118,7 +118,7 @@ impl Fixture {
 
     /// A worker that claims the service's jobs over gRPC and completes each
     /// with `work`'s results (or fails it with its message).
-    fn worker(&mut self, service_id: &str, work: Work) {
+    pub(crate) fn worker(&mut self, service_id: &str, work: Work) {
         let mut client = self.jq.clone();
         let service_id = service_id.to_owned();
         self.workers.push(tokio::spawn(async move {
@@ -166,16 +166,16 @@ impl Fixture {
         }));
     }
 
-    async fn create(&mut self, recipe_type: &str, input: Value) -> rt::Recipe {
+    pub(crate) async fn create(&mut self, recipe_type: &str, input: Value) -> rt::Recipe {
         create_on(&mut self.rt, recipe_type, input).await
     }
 
-    async fn wait_for(&self, id: i64, status: rt::RecipeStatus) -> rt::Recipe {
+    pub(crate) async fn wait_for(&self, id: i64, status: rt::RecipeStatus) -> rt::Recipe {
         wait_on(&self.rt, id, status).await
     }
 
     /// Every job of a recipe in job-queue, by node.
-    async fn jobs_by_node(&mut self, service_ids: &[&str]) -> HashMap<(String, String), Vec<jq::Job>> {
+    pub(crate) async fn jobs_by_node(&mut self, service_ids: &[&str]) -> HashMap<(String, String), Vec<jq::Job>> {
         let mut out: HashMap<(String, String), Vec<jq::Job>> = HashMap::new();
         for service_id in service_ids {
             let mut jobs = Vec::new();
@@ -240,7 +240,7 @@ async fn wait_on(client: &RecipeTypesClient<Channel>, id: i64, status: rt::Recip
     .await
 }
 
-fn details(r: &rt::Recipe) -> Value {
+pub(crate) fn details(r: &rt::Recipe) -> Value {
     serde_json::from_str(&r.details_json).expect("details json")
 }
 
@@ -259,7 +259,7 @@ fn node_status(r: &rt::Recipe, node: &str) -> String {
     )
 }
 
-fn add_one() -> Work {
+pub(crate) fn add_one() -> Work {
     Arc::new(|_, p| Ok(json!({"n": p["n"].as_i64().unwrap_or(0) + 1})))
 }
 

@@ -1,4 +1,4 @@
-"""Python client and worker for the Brigade job queue.
+"""Python client and worker for the Brigade job queue, and a client for its recipes.
 
 >>> from brigade_client import Client, Worker
 >>> client = Client("http://127.0.0.1:50051")
@@ -21,6 +21,17 @@ from brigade_client.errors import (
     Unavailable,
 )
 from brigade_client.models import Job, JobStatus, JobSubmission, JSONDict, LeasedJob, Service
+from brigade_client.recipe_models import (
+    ForcedNodes,
+    JobTypeInfo,
+    Recipe,
+    RecipeCounts,
+    RecipeNode,
+    RecipeStatus,
+    RecipeType,
+    RecipeTypeSummary,
+)
+from brigade_client.recipes import RecipeClient, RecipeStream
 from brigade_client.worker import (
     ErrorCallback,
     Handler,
@@ -41,6 +52,7 @@ __all__ = [
     "ErrorCallback",
     "ErrorReason",
     "FieldViolation",
+    "ForcedNodes",
     "Handler",
     "InvalidArgument",
     "JSONDict",
@@ -48,11 +60,20 @@ __all__ = [
     "JobStatus",
     "JobStream",
     "JobSubmission",
+    "JobTypeInfo",
     "JobCancelled",
     "LeaseLost",
     "LeasedJob",
     "NotFound",
     "PreconditionFailed",
+    "Recipe",
+    "RecipeClient",
+    "RecipeCounts",
+    "RecipeNode",
+    "RecipeStatus",
+    "RecipeStream",
+    "RecipeType",
+    "RecipeTypeSummary",
     "ResultRejected",
     "RetryJob",
     "Service",

@@ -17,10 +17,11 @@ use std::time::Duration;
 pub const NOTICE_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const NOTICE_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
+use futures::StreamExt as _;
 use prometheus::HistogramVec;
 use serde_json::Value;
 
-use super::recipes::Recipes;
+use super::recipes::{Recipes, node_children};
 use crate::definition::{Definition, JobTypeKey, Resolved, parse_definition};
 use crate::domain::RecipeTypeId;
 use crate::engine::{Action, RecipeData, RecipeStatus, next_actions, recipe_counts, recipe_status};
@@ -59,6 +60,9 @@ pub struct Plan {
 pub struct PlanCache {
     plans: Mutex<HashMap<PlanKey, (i64, Arc<Plan>)>>,
 }
+
+/// Job submits of one step in flight at once.
+const SUBMIT_CONCURRENCY: usize = 8;
 
 /// (recipe type id, revision number).
 type PlanKey = (i64, i64);
@@ -115,11 +119,14 @@ impl Recipes {
             let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
             let (intents, also) = self.step_once(id, recipe.parent_recipe_id, &plan, skip).await?;
             self.changed(id);
-            for intent in intents {
-                if let Err(e) = self.submit_intent(&intent).await {
-                    tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
-                }
-            }
+            // A fan-out's jobs go to job-queue side by side, not one round trip after another.
+            futures::stream::iter(&intents)
+                .for_each_concurrent(SUBMIT_CONCURRENCY, |intent| async move {
+                    if let Err(e) = self.submit_intent(intent).await {
+                        tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
+                    }
+                })
+                .await;
             pending.extend(also);
             skip = false;
         }
@@ -154,7 +161,7 @@ impl Recipes {
             .and_then(|v| crate::engine::validate_recipe_input(plan.def.input_interface(), &v).ok())
             .ok_or_else(|| corrupt("recipe input"))?;
         let mut nodes = tx.nodes(id).await?;
-        let mut children: HashMap<i64, Recipe> = tx.children(id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut children = node_children(tx.as_mut(), id, &nodes).await?;
         let mut intents = Vec::new();
         let mut next = Vec::new();
         let at = now();

@@ -15,7 +15,7 @@ use crate::domain::{RecipeType, RecipeTypeId};
 use crate::engine::{JobStatus, RecipeInstance, RecipeStatus, plan_reprocess, recipe_details, validate_recipe_input};
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
-use crate::recipe::{NodeRowState, Recipe, RecipeFilter, recipe_state};
+use crate::recipe::{NodeRecord, NodeRowState, Recipe, RecipeFilter, recipe_state};
 use crate::repository::{Repository, Transaction};
 
 /// Which recipe type (and revision) a new recipe runs.
@@ -59,6 +59,25 @@ impl RecipeView {
     pub fn is_final(&self) -> bool {
         matches!(self.recipe.status, RecipeStatus::Completed | RecipeStatus::Canceled)
     }
+}
+
+/// The child recipes a recipe's sub-recipe nodes show: its own children, and
+/// a child a reprocess carried over from the recipe it superseded (whose
+/// parent is still that older recipe).
+pub(super) async fn node_children(
+    tx: &mut dyn Transaction,
+    recipe_id: i64,
+    nodes: &[NodeRecord],
+) -> Result<HashMap<i64, Recipe>> {
+    let mut children: HashMap<i64, Recipe> = tx.children(recipe_id).await?.into_iter().map(|c| (c.id, c)).collect();
+    for child_id in nodes.iter().filter_map(|n| n.child_recipe_id) {
+        if !children.contains_key(&child_id)
+            && let Some(child) = tx.get_recipe(child_id).await?
+        {
+            children.insert(child_id, child);
+        }
+    }
+    Ok(children)
 }
 
 pub struct Recipes {
@@ -174,7 +193,7 @@ impl Recipes {
 
     async fn view_of(&self, tx: &mut dyn Transaction, recipe: Recipe, plan: &Plan) -> Result<RecipeView> {
         let nodes = tx.nodes(recipe.id).await?;
-        let children: HashMap<i64, Recipe> = tx.children(recipe.id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let children = node_children(tx, recipe.id, &nodes).await?;
         let state = recipe_state(&recipe, &nodes, &children);
         let recipe_type = tx
             .get_type_by_id(RecipeTypeId(recipe.recipe_type_id))
@@ -320,7 +339,7 @@ impl Recipes {
             return Err(Error::FailedPrecondition(format!("recipe {id} is already superseded")));
         }
         let old_nodes = tx.nodes(id).await?;
-        let children: HashMap<i64, Recipe> = tx.children(id).await?.into_iter().map(|c| (c.id, c)).collect();
+        let children = node_children(tx.as_mut(), id, &old_nodes).await?;
         let old_state = recipe_state(&old, &old_nodes, &children);
         let plan = plan_reprocess(&old_plan.def, &old_state, &new_plan.def, forced);
         let at = now();
@@ -379,6 +398,7 @@ impl Recipes {
         }
         let at = now();
         let mut applied = false;
+        let mut was_running = false;
         if let Some(recipe) = tx.lock_recipe(notice.recipe_id, false).await?
             && let Some(mut node) = tx
                 .nodes(recipe.id)
@@ -402,12 +422,20 @@ impl Recipes {
             tx.put_node(&node).await?;
             tx.mark_needs_step(recipe.id).await?;
             applied = true;
+            was_running = recipe.status == RecipeStatus::Running;
         }
         tx.record_notice(&notice.notice_id, at).await?;
         tx.commit().await?;
         if applied {
             tracing::debug!(recipe_id = notice.recipe_id, node = %notice.recipe_node, status = ?notice.status, "job notice applied");
-            self.step_logged(notice.recipe_id).await;
+            // Only a job that ended can let another node run, and only a job
+            // queued again (a retry) can move a failed recipe: step now. A job of
+            // a running recipe that was queued or claimed changes the counts
+            // alone, which the background task brings up to date (the recipe
+            // needs a step), so job-queue's relay moves on without waiting.
+            if !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working)) {
+                self.step_logged(notice.recipe_id).await;
+            }
         }
         Ok(())
     }

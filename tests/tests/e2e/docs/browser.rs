@@ -87,7 +87,7 @@ async fn docs_renders_the_operations_and_examples_offline_in_chromium() {
         "Response samples",
         "adds two integers",
         "instrument busy",
-        "add-twice",
+        "add-thrice",
         "x-brigade-new-revision",
     ] {
         assert!(

@@ -135,14 +135,14 @@ fn the_walkthrough_covers_the_first_hour() {
         ("POST", "/v6/recipe-types/"),
         ("POST", "/v6/recipes/"),
         ("GET", "/v6/recipes/1/"),
-        ("PATCH", "/v6/recipe-types/add-twice/"),
+        ("PATCH", "/v6/recipe-types/add-thrice/"),
     ] {
         assert!(
             shown.contains(&(method.to_owned(), path.to_owned())),
             "the README walkthrough lost {method} {path}: {shown:?}"
         );
     }
-    // The recipe wires node B's input from node A's output.
+    // The recipe wires node B's input from node A's output, and C's from B's.
     let recipe_type = steps
         .iter()
         .find(|s| s.request.path == "/v6/recipe-types/" && s.request.method == reqwest::Method::POST)
@@ -152,6 +152,15 @@ fn the_walkthrough_covers_the_first_hour() {
     assert_eq!(
         recipe_type["definition"]["nodes"]["second"]["input"]["a"],
         json!({"type": "dependency", "node": "first", "output": "sum"})
+    );
+    // Three nodes in a chain: the third takes the second's output.
+    assert_eq!(
+        recipe_type["definition"]["nodes"].as_object().map(serde_json::Map::len),
+        Some(3)
+    );
+    assert_eq!(
+        recipe_type["definition"]["nodes"]["third"]["input"]["a"],
+        json!({"type": "dependency", "node": "second", "output": "sum"})
     );
 }
 
