@@ -85,24 +85,26 @@ def _dumps(document: Mapping[str, Any], what: str) -> str:
 
 
 class _Connection:
-    """One channel to one Brigade gRPC endpoint, with a stub made by ``stub_factory``.
+    """One channel to one Brigade gRPC endpoint, with a stub made by the
+    subclass's ``_stub_factory`` (the generated stub class of its service).
 
     See :class:`brigade_client.Client` for what the arguments mean.
     """
 
+    _stub_factory: Any
+
     def __init__(
         self,
         target: str,
-        stub_factory: Any,
         *,
-        connect_timeout: float | None,
-        call_timeout: float,
-        retry_timeout: float,
-        options: Sequence[tuple[str, Any]],
-        token: str | None,
-        ca_cert: str | bytes | Path | None,
-        client_cert: str | bytes | Path | None,
-        client_key: str | bytes | Path | None,
+        connect_timeout: float | None = 10.0,
+        call_timeout: float = 30.0,
+        retry_timeout: float = 10.0,
+        options: Sequence[tuple[str, Any]] = (),
+        token: str | None = None,
+        ca_cert: str | bytes | Path | None = None,
+        client_cert: str | bytes | Path | None = None,
+        client_key: str | bytes | Path | None = None,
     ) -> None:
         self.target = target
         self.call_timeout = call_timeout
@@ -128,7 +130,7 @@ class _Connection:
         self._channel = grpc.intercept_channel(channel, _Bearer(token)) if token else channel
         self._raw_channel = channel
         # The generated stub is untyped; the wrappers give the API its types.
-        self._stub: Any = stub_factory(self._channel)
+        self._stub: Any = type(self)._stub_factory(self._channel)
         self._closed = threading.Event()
         if connect_timeout is None or connect_timeout > 0:
             try:

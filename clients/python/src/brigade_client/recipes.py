@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
 
 import grpc
@@ -56,31 +55,7 @@ class RecipeClient(_Connection):
     calls are those of :class:`brigade_client.Client`.
     """
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        connect_timeout: float | None = 10.0,
-        call_timeout: float = 30.0,
-        retry_timeout: float = 10.0,
-        options: Sequence[tuple[str, Any]] = (),
-        token: str | None = None,
-        ca_cert: str | bytes | Path | None = None,
-        client_cert: str | bytes | Path | None = None,
-        client_key: str | bytes | Path | None = None,
-    ) -> None:
-        super().__init__(
-            target,
-            pb_grpc.RecipeTypesStub,
-            connect_timeout=connect_timeout,
-            call_timeout=call_timeout,
-            retry_timeout=retry_timeout,
-            options=options,
-            token=token,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
-            client_key=client_key,
-        )
+    _stub_factory = pb_grpc.RecipeTypesStub
 
     # ------------------------------------------------------------ recipe types
 
