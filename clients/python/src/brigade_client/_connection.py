@@ -7,10 +7,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -20,6 +20,8 @@ from brigade_client.errors import BrigadeError, Unavailable, from_rpc_error
 log = logging.getLogger("brigade_client")
 
 _C = TypeVar("_C", bound="_Connection")
+_S = TypeVar("_S", bound="_Stream")
+_T = TypeVar("_T")
 
 # Reconnect quickly after a server restart (gRPC's default backoff grows to 120 s),
 # and notice dead connections on long-lived streams.
@@ -82,6 +84,31 @@ def _dumps(document: Mapping[str, Any], what: str) -> str:
     return json.dumps(document, allow_nan=False, separators=(",", ":"))
 
 
+
+
+class _Stream:
+    """A server stream; ``cancel()`` ends it from any thread, and iteration then stops."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def _receive(self) -> Any:
+        """The next message; StopIteration at the end or once cancelled, the client's error otherwise."""
+        try:
+            return next(self._call)
+        except grpc.RpcError as e:
+            if isinstance(e, grpc.Call) and e.code() == grpc.StatusCode.CANCELLED:
+                raise StopIteration from None
+            raise from_rpc_error(e) from e
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
 
 
 class _Connection:
@@ -179,6 +206,39 @@ class _Connection:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.target!r})"
+
+    def _follow(
+        self,
+        what: str,
+        watch: Callable[[float | None], Any],
+        done: Callable[[_T], bool],
+        timeout: float | None,
+    ) -> _T:
+        """Follows ``watch(remaining_seconds)`` (a stream of ``_T``) until ``done`` says so,
+        watching again after a lost stream or an outage; ``TimeoutError`` naming
+        ``what`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = Backoff(0.2, 2.0)
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"{what} did not finish within {timeout} s")
+            try:
+                with watch(remaining) as stream:
+                    for item in stream:
+                        if done(item):
+                            return cast(_T, item)
+                        backoff.reset()
+            except Unavailable as e:
+                if (
+                    e.code == grpc.StatusCode.DEADLINE_EXCEEDED
+                    and deadline is not None
+                    and time.monotonic() >= deadline
+                ):
+                    raise TimeoutError(f"{what} did not finish within {timeout} s") from None
+                if self._closed.wait(backoff.next()):
+                    raise
+            # The stream ended before ``done`` (a server stopping): watch again.
 
     def _unary(
         self,

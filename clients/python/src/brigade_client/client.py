@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import grpc
-
-from brigade_client._backoff import Backoff
-from brigade_client._connection import _Connection, _dumps
+from brigade_client._connection import _Connection, _dumps, _Stream
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2 as pb
 from brigade_client._proto.brigade.jobqueue.v1 import jobqueue_pb2_grpc as pb_grpc
-from brigade_client.errors import AlreadyExists, JobCancelled, Unavailable, from_rpc_error
+from brigade_client.errors import AlreadyExists, JobCancelled
 from brigade_client.models import Job, JobStatus, JobSubmission, LeasedJob, Service, _status_pb, _time
 
 __all__ = ["Client", "JobStream"]
@@ -22,7 +18,7 @@ __all__ = ["Client", "JobStream"]
 log = logging.getLogger("brigade_client")
 
 
-class JobStream:
+class JobStream(_Stream):
     """An iterator over jobs from a server stream; ``cancel()`` ends it from any thread.
 
     On a queue watch the server also sends cancel notices for WORKING jobs:
@@ -30,7 +26,7 @@ class JobStream:
     """
 
     def __init__(self, call: Any, *, on_cancel: Callable[[str, str], None] | None = None, queue: bool = False) -> None:
-        self._call = call
+        super().__init__(call)
         self._on_cancel = on_cancel
         self._queue = queue
 
@@ -39,26 +35,12 @@ class JobStream:
 
     def __next__(self) -> Job:
         while True:
-            try:
-                response = next(self._call)
-            except grpc.RpcError as e:
-                if isinstance(e, grpc.Call) and e.code() == grpc.StatusCode.CANCELLED:
-                    raise StopIteration from None
-                raise from_rpc_error(e) from e
+            response = self._receive()
             if self._queue and response.HasField("cancelled_job_id"):
                 if self._on_cancel is not None:
                     self._on_cancel(response.cancelled_job_id, response.cancel_reason)
                 continue
             return Job.from_pb(response.job)
-
-    def cancel(self) -> None:
-        self._call.cancel()
-
-    def __enter__(self) -> JobStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
 
 
 class Client(_Connection):
@@ -386,28 +368,11 @@ class Client(_Connection):
 
         Raises ``TimeoutError`` after ``timeout`` seconds. Survives server restarts.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        backoff = Backoff(0.2, 2.0)
-        while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"job {job_id} did not finish within {timeout} s")
-            try:
-                with self.watch_job(job_id, timeout=remaining) as stream:
-                    for job in stream:
-                        if job.status.is_terminal:
-                            return job
-                        backoff.reset()
-            except Unavailable as e:
-                if (
-                    e.code == grpc.StatusCode.DEADLINE_EXCEEDED
-                    and deadline is not None
-                    and time.monotonic() >= deadline
-                ):
-                    raise TimeoutError(f"job {job_id} did not finish within {timeout} s") from None
-                if self._closed.wait(backoff.next()):
-                    raise
-            # The stream ended without a terminal state (server stopping): watch again.
+
+        def watch(remaining: float | None) -> JobStream:
+            return self.watch_job(job_id, timeout=remaining)
+
+        return self._follow(f"job {job_id}", watch, lambda job: job.status.is_terminal, timeout)
 
     # -------------------------------------------------------- lease protocol
 

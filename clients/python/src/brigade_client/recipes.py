@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-import grpc
-
-from brigade_client._backoff import Backoff
-from brigade_client._connection import _Connection, _dumps
+from brigade_client._connection import _Connection, _dumps, _Stream
 from brigade_client._proto.brigade.recipetypes.v1 import recipetypes_pb2 as pb
 from brigade_client._proto.brigade.recipetypes.v1 import recipetypes_pb2_grpc as pb_grpc
-from brigade_client.errors import Unavailable, from_rpc_error
 from brigade_client.recipe_models import ForcedNodes, Recipe, RecipeStatus, RecipeType
 
 __all__ = ["RecipeClient", "RecipeStream"]
 
 
-class RecipeStream:
+class RecipeStream(_Stream):
     """An iterator over a recipe's states from WatchRecipe; ``cancel()`` ends it from any thread."""
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
 
     def __iter__(self) -> Iterator[Recipe]:
         return self
 
     def __next__(self) -> Recipe:
-        try:
-            response = next(self._call)
-        except grpc.RpcError as e:
-            if isinstance(e, grpc.Call) and e.code() == grpc.StatusCode.CANCELLED:
-                raise StopIteration from None
-            raise from_rpc_error(e) from e
-        return Recipe.from_pb(response.recipe)
-
-    def cancel(self) -> None:
-        self._call.cancel()
-
-    def __enter__(self) -> RecipeStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
+        return Recipe.from_pb(self._receive().recipe)
 
 
 class RecipeClient(_Connection):
@@ -194,25 +171,11 @@ class RecipeClient(_Connection):
 
         Raises ``TimeoutError`` after ``timeout`` seconds. Watches again after a lost stream.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        backoff = Backoff(0.2, 2.0)
 
         def done(recipe: Recipe) -> bool:
             return recipe.status.is_final or (stop_on_failure and recipe.status is RecipeStatus.FAILED)
 
-        while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"recipe {recipe_id} did not finish within {timeout} s")
-            try:
-                with self.watch_recipe(recipe_id, timeout=remaining) as stream:
-                    for recipe in stream:
-                        if done(recipe):
-                            return recipe
-                        backoff.reset()
-            except Unavailable as e:
-                if e.code == grpc.StatusCode.DEADLINE_EXCEEDED and deadline is not None:
-                    if time.monotonic() >= deadline:
-                        raise TimeoutError(f"recipe {recipe_id} did not finish within {timeout} s") from None
-                if self._closed.wait(backoff.next()):
-                    raise
+        def watch(remaining: float | None) -> RecipeStream:
+            return self.watch_recipe(recipe_id, timeout=remaining)
+
+        return self._follow(f"recipe {recipe_id}", watch, done, timeout)
