@@ -55,23 +55,12 @@ pub fn routes() -> Vec<Route> {
     routes
 }
 
-/// Most values one query key may take on a list, and the longest value.
-pub use brigade_common::limits::{MAX_FILTER_CHARS, MAX_FILTER_VALUES};
-
 /// The values of one filter key, capped in count and length (400 past the cap),
 /// so a hostile query cannot make a list query unbounded.
 pub fn capped_values<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Vec<&'a str>> {
     let found = values(pairs, key);
-    if found.len() > MAX_FILTER_VALUES {
-        return Err(ScaleError::bad_request(format!(
-            "Too many values for \"{key}\": at most {MAX_FILTER_VALUES}"
-        )));
-    }
-    if found.iter().any(|v| v.chars().count() > MAX_FILTER_CHARS) {
-        return Err(ScaleError::bad_request(format!(
-            "A value of \"{key}\" is longer than {MAX_FILTER_CHARS} characters"
-        )));
-    }
+    brigade_common::limits::check_text_filter(&found)
+        .map_err(|e| ScaleError::bad_request(format!("Filter \"{key}\": {e}")))?;
     Ok(found)
 }
 

@@ -69,8 +69,8 @@ impl PageQuery {
     }
 }
 
-/// Most values a job-list filter key may take, and the longest value.
-pub use brigade_common::limits::{MAX_FILTER_CHARS, MAX_FILTER_VALUES};
+/// The longest value a job-list time filter may take.
+use brigade_common::limits::MAX_FILTER_CHARS;
 
 /// A job list's query: paging plus the `status`, `since` and `until` filters.
 #[derive(Debug, Default, utoipa::IntoParams)]
@@ -139,12 +139,7 @@ impl JobListQuery {
                 }
             };
         let values: Vec<&str> = self.status.iter().flat_map(|v| v.split(',')).map(str::trim).collect();
-        if values.len() > MAX_FILTER_VALUES || values.iter().any(|v| v.chars().count() > MAX_FILTER_CHARS) {
-            return Err(problem(
-                "status",
-                format!("at most {MAX_FILTER_VALUES} values of at most {MAX_FILTER_CHARS} characters"),
-            ));
-        }
+        brigade_common::limits::check_text_filter(&values).map_err(|e| problem("status", e))?;
         let mut statuses = Vec::new();
         for value in values.iter().filter(|v| !v.is_empty()) {
             let status = <model::JobStatus as crate::fields::Kind>::read(serde_json::Value::from(*value))

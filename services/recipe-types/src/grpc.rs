@@ -64,8 +64,11 @@ impl TryFrom<pb::ListRecipeTypesRequest> for ListFilter {
     type Error = Error;
 
     fn try_from(r: pb::ListRecipeTypesRequest) -> Result<Self, Error> {
-        limits::check_text_filter("keywords", &r.keywords).map_err(Error::InvalidArgument)?;
-        limits::check_text_filter("order", &r.order).map_err(Error::InvalidArgument)?;
+        let capped = |field: &str, result: Result<(), String>| {
+            result.map_err(|e| Error::InvalidArgument(format!("{field}: {e}")))
+        };
+        capped("keywords", limits::check_text_filter(&r.keywords))?;
+        capped("order", limits::check_text_filter(&r.order))?;
         Ok(Self {
             order: parse_order(&r.order).map_err(Error::InvalidArgument)?,
             keywords: r.keywords.into_iter().filter(|k| !k.is_empty()).collect(),

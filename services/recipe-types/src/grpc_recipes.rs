@@ -79,15 +79,16 @@ fn status_to_pb(s: RecipeStatus) -> pb::RecipeStatus {
 
 /// The filter; recipe type names resolve to ids in the service.
 pub fn list_filter(r: &pb::ListRecipesRequest) -> Result<RecipeFilter, Error> {
-    let capped = || -> Result<(), String> {
-        limits::check_filter_count("recipe_ids", r.recipe_ids.len())?;
-        limits::check_filter_count("recipe_type_ids", r.recipe_type_ids.len())?;
-        limits::check_text_filter("recipe_type_names", &r.recipe_type_names)?;
-        limits::check_filter_count("statuses", r.statuses.len())?;
-        limits::check_filter_count("root_recipe_ids", r.root_recipe_ids.len())?;
-        limits::check_text_filter("order", &r.order)
-    };
-    capped().map_err(Error::InvalidArgument)?;
+    for (field, result) in [
+        ("recipe_ids", limits::check_filter_count(r.recipe_ids.len())),
+        ("recipe_type_ids", limits::check_filter_count(r.recipe_type_ids.len())),
+        ("recipe_type_names", limits::check_text_filter(&r.recipe_type_names)),
+        ("statuses", limits::check_filter_count(r.statuses.len())),
+        ("root_recipe_ids", limits::check_filter_count(r.root_recipe_ids.len())),
+        ("order", limits::check_text_filter(&r.order)),
+    ] {
+        result.map_err(|e| Error::InvalidArgument(format!("{field}: {e}")))?;
+    }
     Ok(RecipeFilter {
         recipe_ids: r.recipe_ids.clone(),
         recipe_type_ids: r.recipe_type_ids.clone(),

@@ -76,10 +76,7 @@ pub fn job_detail_to_pb(j: Job, attempts: Vec<JobAttempt>) -> pb::Job {
 
 /// Statuses a filter names; UNSPECIFIED is not a status to filter by.
 pub(super) fn statuses_from_pb(field: &str, values: &[i32]) -> Result<Vec<JobStatus>, Error> {
-    use brigade_common::limits::MAX_FILTER_VALUES;
-    if values.len() > MAX_FILTER_VALUES {
-        return Err(Error::invalid(field, format!("at most {MAX_FILTER_VALUES} values")));
-    }
+    brigade_common::limits::check_filter_count(values.len()).map_err(|e| Error::invalid(field, e))?;
     values
         .iter()
         .map(|v| status_from_pb(*v)?.ok_or_else(|| Error::invalid(field, "JOB_STATUS_UNSPECIFIED is not a status")))
