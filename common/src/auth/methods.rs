@@ -66,6 +66,7 @@ const RECIPE_TYPES: &[(&str, Scope)] = &[
     ("ReprocessRecipe", Submit),
     ("WatchRecipe", Read),
     ("NotifyJobStatus", Admin),
+    ("NotifyJobStatuses", Admin),
 ];
 
 fn table(service: &str, methods: &[(&str, Scope)]) -> MethodScopes {

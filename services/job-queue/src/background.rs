@@ -143,27 +143,17 @@ pub async fn run_outbox_relay(
             });
             groups[index].push((entry, notice));
         }
-        let unreachable = AtomicBool::new(false);
-        let delivered = AtomicBool::new(false);
+        let pass = Pass::default();
         futures::stream::iter(groups)
             .for_each_concurrent(RELAY_CONCURRENCY, |group| {
-                let (queue, mut client) = (&queue, client.clone());
-                let (unreachable, delivered) = (&unreachable, &delivered);
-                async move {
-                    for (entry, notice) in group {
-                        if unreachable.load(Ordering::Relaxed)
-                            || !deliver(queue, &mut client, entry, notice, delivered).await
-                        {
-                            break;
-                        }
-                    }
-                }
+                let (queue, mut client, pass) = (&queue, client.clone(), &pass);
+                async move { deliver_group(queue, &mut client, group, pass).await }
             })
             .await;
-        if delivered.load(Ordering::Relaxed) && std::mem::take(&mut peer_down) {
+        if pass.delivered.load(Ordering::Relaxed) && std::mem::take(&mut peer_down) {
             tracing::info!("recipe-types reachable again: delivering notices");
         }
-        if unreachable.load(Ordering::Relaxed) && !std::mem::replace(&mut peer_down, true) {
+        if pass.unreachable.load(Ordering::Relaxed) && !std::mem::replace(&mut peer_down, true) {
             tracing::warn!("recipe-types unreachable: notices wait until it answers");
         }
     }
@@ -171,14 +161,96 @@ pub async fn run_outbox_relay(
 
 type Client = RecipeTypesClient<InterceptedService<Channel, TracedCredentials>>;
 
-/// Sends one notice; false when the notices after it (same order key) must wait.
-async fn deliver(
+/// What one relay pass saw of recipe-types.
+#[derive(Default)]
+struct Pass {
+    delivered: AtomicBool,
+    unreachable: AtomicBool,
+}
+
+/// Sends one order key's entries that are due, in order: a recipe's job
+/// notices as one batch, anything else one at a time.
+async fn deliver_group(queue: &JobQueue, client: &mut Client, group: Vec<(OutboxEntry, Notice)>, pass: &Pass) {
+    let now = now_micros();
+    let due: Vec<(OutboxEntry, Notice)> = group
+        .into_iter()
+        .take_while(|(entry, _)| entry.next_attempt_at <= now)
+        .collect();
+    if due.len() > 1 && due.iter().all(|(_, n)| matches!(n, Notice::JobStatus(_))) {
+        match deliver_batch(queue, client, due, pass).await {
+            Ok(()) => return,
+            // An older recipe-types without the batch call: one at a time.
+            Err(due) => {
+                for (entry, notice) in due {
+                    if pass.unreachable.load(Ordering::Relaxed) || !deliver(queue, client, entry, notice, pass).await {
+                        return;
+                    }
+                }
+                return;
+            }
+        }
+    }
+    for (entry, notice) in due {
+        if pass.unreachable.load(Ordering::Relaxed) || !deliver(queue, client, entry, notice, pass).await {
+            break;
+        }
+    }
+}
+
+/// Sends a recipe's job notices in one call and forgets them in one
+/// transaction. Gives them back when recipe-types does not know the call.
+async fn deliver_batch(
     queue: &JobQueue,
     client: &mut Client,
-    entry: OutboxEntry,
-    notice: Notice,
-    delivered: &AtomicBool,
-) -> bool {
+    due: Vec<(OutboxEntry, Notice)>,
+    pass: &Pass,
+) -> Result<(), Vec<(OutboxEntry, Notice)>> {
+    if pass.unreachable.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let notices = due
+        .iter()
+        .filter_map(|(_, notice)| match notice {
+            Notice::JobStatus(request) => Some(request.clone()),
+            Notice::Revision(_) => None,
+        })
+        .collect();
+    let sent = client
+        .notify_job_statuses(rt::NotifyJobStatusesRequest { notices })
+        .await;
+    let result = match sent {
+        Ok(_) => {
+            pass.delivered.store(true, Ordering::Relaxed);
+            let ids: Vec<&str> = due.iter().map(|(entry, _)| entry.id.as_str()).collect();
+            queue.outbox_delivered_all(&ids).await
+        }
+        Err(status) if status.code() == tonic::Code::Unimplemented => return Err(due),
+        Err(status) if peer_unreachable(status.code()) => {
+            tracing::debug!(code = ?status.code(), "recipe-types unreachable");
+            pass.unreachable.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        Err(status) => {
+            // The first entry waits; the rest of its key waits behind it.
+            let first = &due[0].0;
+            tracing::info!(notice_id = %first.id, notices = due.len(), code = ?status.code(), attempts = first.attempts, "notices not delivered yet");
+            queue
+                .outbox_retry_at(&first.id, now_micros() + backoff(first.attempts))
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "outbox update failed");
+    }
+    Ok(())
+}
+
+fn backoff(attempts: i32) -> i64 {
+    (500_000_i64 << attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS)
+}
+
+/// Sends one notice; false when the notices after it (same order key) must wait.
+async fn deliver(queue: &JobQueue, client: &mut Client, entry: OutboxEntry, notice: Notice, pass: &Pass) -> bool {
     if entry.next_attempt_at > now_micros() {
         return false;
     }
@@ -188,7 +260,7 @@ async fn deliver(
     };
     let (result, next) = match sent {
         Ok(()) => {
-            delivered.store(true, Ordering::Relaxed);
+            pass.delivered.store(true, Ordering::Relaxed);
             (queue.outbox_delivered(&entry.id).await, true)
         }
         // recipe-types is down or not serving: the notice is fine, the peer is
@@ -197,12 +269,17 @@ async fn deliver(
         // pass, RELAY_POLL later, tries again.
         Err(status) if peer_unreachable(status.code()) => {
             tracing::debug!(code = ?status.code(), "recipe-types unreachable");
+            pass.unreachable.store(true, Ordering::Relaxed);
             return false;
         }
         Err(status) => {
             tracing::info!(notice_id = %entry.id, topic = %entry.topic, code = ?status.code(), attempts = entry.attempts, "notice not delivered yet");
-            let backoff = (500_000_i64 << entry.attempts.clamp(0, 20)).min(MAX_BACKOFF_MICROS);
-            (queue.outbox_retry_at(&entry.id, now_micros() + backoff).await, false)
+            (
+                queue
+                    .outbox_retry_at(&entry.id, now_micros() + backoff(entry.attempts))
+                    .await,
+                false,
+            )
         }
     };
     if let Err(e) = result {

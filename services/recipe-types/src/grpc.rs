@@ -29,6 +29,8 @@ impl RecipeTypesGrpc {
 
 /// How often a watch re-reads its recipe for changes made by another replica.
 const WATCH_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Notices one `NotifyJobStatuses` may carry (job-queue's relay sends at most 500).
+const MAX_NOTICES: usize = 1000;
 
 fn description(text: Option<String>) -> Result<Option<Description>, Error> {
     text.map(Description::parse).transpose().map_err(Error::InvalidArgument)
@@ -358,8 +360,33 @@ impl RecipeTypesApi for RecipeTypesGrpc {
         request: Request<pb::NotifyJobStatusRequest>,
     ) -> Result<Response<pb::NotifyJobStatusResponse>, Status> {
         let notice = JobNotice::try_from(request.into_inner())?;
-        self.recipes.job_status(notice).await?;
+        for id in self.recipes.apply_job_notices(vec![notice]).await? {
+            self.recipes.step_soon(id);
+        }
         Ok(Response::new(pb::NotifyJobStatusResponse {}))
+    }
+
+    async fn notify_job_statuses(
+        &self,
+        request: Request<pb::NotifyJobStatusesRequest>,
+    ) -> Result<Response<pb::NotifyJobStatusesResponse>, Status> {
+        let notices = request.into_inner().notices;
+        if notices.len() > MAX_NOTICES {
+            return Err(Status::invalid_argument(format!(
+                "at most {MAX_NOTICES} notices per call, not {}",
+                notices.len()
+            )));
+        }
+        let notices = notices
+            .into_iter()
+            .map(JobNotice::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The notices are applied (committed) before the answer; the steps
+        // they call for run after it, so the relay is not held up by them.
+        for id in self.recipes.apply_job_notices(notices).await? {
+            self.recipes.step_soon(id);
+        }
+        Ok(Response::new(pb::NotifyJobStatusesResponse {}))
     }
 }
 

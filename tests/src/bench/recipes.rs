@@ -111,6 +111,8 @@ async fn create_service(client: &mut JobQueueClient<Channel>, name: &str, schema
 }
 
 /// A worker that completes each job of the service at once with `{"n": n + 1}`.
+/// With nothing to claim it waits for `WatchQueue` to name a new job (as the
+/// client libraries' workers do), or 100 ms, rather than polling the database.
 fn noop_worker(
     mut client: JobQueueClient<Channel>,
     service_id: String,
@@ -118,6 +120,12 @@ fn noop_worker(
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
     tokio::spawn(async move {
+        let mut watch = client
+            .watch_queue(jq::WatchQueueRequest {
+                service_id: service_id.clone(),
+            })
+            .await?
+            .into_inner();
         while !stop.load(Ordering::Relaxed) {
             let leased = client
                 .claim_jobs(jq::ClaimJobsRequest {
@@ -130,7 +138,7 @@ fn noop_worker(
                 .into_inner()
                 .jobs;
             if leased.is_empty() {
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                let _woken = tokio::time::timeout(Duration::from_millis(100), watch.message()).await;
                 continue;
             }
             let completions = leased

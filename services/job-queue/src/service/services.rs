@@ -210,6 +210,15 @@ impl JobQueue {
         tx.commit().await
     }
 
+    /// Forgets outbox entries recipe-types acknowledged, in one transaction.
+    pub async fn outbox_delivered_all(&self, ids: &[&str]) -> Result<()> {
+        let mut tx = self.repo.begin().await?;
+        for id in ids {
+            tx.delete_outbox(id).await?;
+        }
+        tx.commit().await
+    }
+
     /// Counts a failed delivery and schedules the next try.
     pub async fn outbox_retry_at(&self, id: &str, next_attempt_at: i64) -> Result<()> {
         let mut tx = self.repo.begin().await?;

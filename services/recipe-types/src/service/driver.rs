@@ -8,7 +8,7 @@
 //! job-queue returns the job already made for a key it has seen, so a
 //! repeated submit (after a crash, or by a second replica) creates nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,6 @@ use std::time::Duration;
 pub const NOTICE_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const NOTICE_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
-use futures::StreamExt as _;
 use prometheus::HistogramVec;
 use serde_json::Value;
 
@@ -60,9 +59,6 @@ pub struct Plan {
 pub struct PlanCache {
     plans: Mutex<HashMap<PlanKey, (i64, Arc<Plan>)>>,
 }
-
-/// Job submits of one step in flight at once.
-const SUBMIT_CONCURRENCY: usize = 8;
 
 /// (recipe type id, revision number).
 type PlanKey = (i64, i64);
@@ -119,14 +115,9 @@ impl Recipes {
             let (_, plan) = self.plan(recipe.recipe_type_id, recipe.revision_num).await?;
             let (intents, also) = self.step_once(id, recipe.parent_recipe_id, &plan, skip).await?;
             self.changed(id);
-            // A fan-out's jobs go to job-queue side by side, not one round trip after another.
-            futures::stream::iter(&intents)
-                .for_each_concurrent(SUBMIT_CONCURRENCY, |intent| async move {
-                    if let Err(e) = self.submit_intent(intent).await {
-                        tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
-                    }
-                })
-                .await;
+            // A fan-out's jobs go to job-queue as one batch, not one round trip after another.
+            // Each job it could not submit is logged; the background task retries them.
+            let _deferred = self.submit_intents(&intents).await;
             pending.extend(also);
             skip = false;
         }
@@ -308,54 +299,94 @@ impl Recipes {
         })
     }
 
-    /// Asks job-queue for an intent's job (idempotent by key) and stores its id.
-    pub(crate) async fn submit_intent(&self, intent: &NodeRecord) -> Result<()> {
-        let (Some(key), Some(service_id)) = (&intent.idempotency_key, &intent.service_id) else {
-            return Ok(());
-        };
-        let job_id = self
-            .jobs
-            .submit(&JobSubmission {
-                service_id: service_id.clone(),
-                parameters_json: intent.parameters.clone().unwrap_or_else(|| "{}".to_owned()),
-                idempotency_key: key.clone(),
-                recipe_id: intent.recipe_id.to_string(),
-                recipe_node: intent.node_name.clone(),
+    /// Asks job-queue for the intents' jobs (idempotent by key), one batch
+    /// per service, and stores their ids, one transaction per recipe. Logs
+    /// each job it could not submit or record, and returns the first such error.
+    pub(crate) async fn submit_intents(&self, intents: &[NodeRecord]) -> Result<()> {
+        let wanted: Vec<(&NodeRecord, JobSubmission)> = intents
+            .iter()
+            .filter_map(|intent| {
+                let (Some(key), Some(service_id)) = (&intent.idempotency_key, &intent.service_id) else {
+                    return None;
+                };
+                let submission = JobSubmission {
+                    service_id: service_id.clone(),
+                    parameters_json: intent.parameters.clone().unwrap_or_else(|| "{}".to_owned()),
+                    idempotency_key: key.clone(),
+                    recipe_id: intent.recipe_id.to_string(),
+                    recipe_node: intent.node_name.clone(),
+                };
+                Some((intent, submission))
             })
-            .await?;
-        if let Some(ready) = intent.ready_at {
-            SCHEDULING_LATENCY
-                .with_label_values::<&str>(&[])
-                .observe((now() - ready).max(0) as f64 / 1e6);
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
         }
-        let mut tx = self.repo.begin().await?;
-        let Some(recipe) = tx.lock_recipe(intent.recipe_id, false).await? else {
-            return Ok(());
-        };
-        let Some(mut node) = tx
-            .nodes(recipe.id)
-            .await?
-            .into_iter()
-            .find(|n| n.node_name == intent.node_name)
-        else {
-            return Ok(());
-        };
-        if node.job_id.is_none() {
-            node.job_id = Some(job_id.clone());
-            if node.state == NodeRowState::Creating {
-                node.state = NodeRowState::Job(crate::engine::JobStatus::Registered);
+        let submissions: Vec<JobSubmission> = wanted.iter().map(|(_, s)| s.clone()).collect();
+        let outcomes = self.jobs.submit_many(&submissions).await;
+        let at = now();
+        let mut by_recipe: BTreeMap<i64, HashMap<&str, String>> = BTreeMap::new();
+        let mut deferred = None;
+        for ((intent, _), outcome) in wanted.into_iter().zip(outcomes) {
+            let job_id = match outcome {
+                Ok(job_id) => job_id,
+                Err(e) => {
+                    tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
+                    deferred.get_or_insert(e);
+                    continue;
+                }
+            };
+            if let Some(ready) = intent.ready_at {
+                SCHEDULING_LATENCY
+                    .with_label_values::<&str>(&[])
+                    .observe((at - ready).max(0) as f64 / 1e6);
             }
-            // A recipe cancelled while the job was being made cancels it now.
-            node.cancel_pending = node.cancel_pending || recipe.canceled;
-            node.last_modified = now();
-            tx.put_node(&node).await?;
+            by_recipe
+                .entry(intent.recipe_id)
+                .or_default()
+                .insert(intent.node_name.as_str(), job_id);
+        }
+        for (recipe_id, jobs) in by_recipe {
+            if let Err(e) = self.record_job_ids(recipe_id, &jobs).await {
+                tracing::warn!(recipe_id, jobs = jobs.len(), error = %e, "recording submitted jobs deferred");
+                deferred.get_or_insert(e);
+            }
+        }
+        deferred.map_or(Ok(()), Err)
+    }
+
+    /// Stores the job id of each named node of a recipe (kept if one is
+    /// there already), then sends the cancels a recipe cancelled meanwhile needs.
+    async fn record_job_ids(&self, recipe_id: i64, jobs: &HashMap<&str, String>) -> Result<()> {
+        let mut tx = self.repo.begin().await?;
+        let Some(recipe) = tx.lock_recipe(recipe_id, false).await? else {
+            return Ok(());
+        };
+        let mut cancels = Vec::new();
+        for mut node in tx.nodes(recipe_id).await? {
+            let Some(job_id) = jobs.get(node.node_name.as_str()) else {
+                continue;
+            };
+            if node.job_id.is_none() {
+                node.job_id = Some(job_id.clone());
+                if node.state == NodeRowState::Creating {
+                    node.state = NodeRowState::Job(crate::engine::JobStatus::Registered);
+                }
+                // A recipe cancelled while the job was being made cancels it now.
+                node.cancel_pending = node.cancel_pending || recipe.canceled;
+                node.last_modified = now();
+                tx.put_node(&node).await?;
+            }
+            tracing::debug!(recipe_id, node = %node.node_name, job_id = %job_id, "recipe job submitted");
+            if node.cancel_pending {
+                cancels.push(node);
+            }
         }
         tx.commit().await?;
-        tracing::debug!(recipe_id = intent.recipe_id, node = %intent.node_name, job_id = %job_id, "recipe job submitted");
-        if node.cancel_pending {
+        for node in cancels {
             self.send_cancel(&node).await?;
         }
-        self.changed(intent.recipe_id);
+        self.changed(recipe_id);
         Ok(())
     }
 
@@ -390,14 +421,14 @@ impl Recipes {
     pub async fn tick(&self) -> Result<()> {
         let before = now() - RETRY_AFTER.as_micros() as i64;
         let unfinished = self.repo.begin_read().await?.unfinished_nodes(before, BATCH).await?;
-        for node in unfinished {
-            let outcome = if node.job_id.is_none() && node.state == NodeRowState::Creating {
-                self.submit_intent(&node).await
-            } else {
-                self.send_cancel(&node).await
-            };
-            if let Err(e) = outcome {
-                tracing::warn!(recipe_id = node.recipe_id, node = %node.node_name, error = %e, "retry deferred");
+        let (intents, cancels): (Vec<_>, Vec<_>) = unfinished
+            .into_iter()
+            .partition(|n| n.job_id.is_none() && n.state == NodeRowState::Creating);
+        // Each job it could not submit is logged; the next pass tries again.
+        let _deferred = self.submit_intents(&intents).await;
+        for node in cancels {
+            if let Err(e) = self.send_cancel(&node).await {
+                tracing::warn!(recipe_id = node.recipe_id, node = %node.node_name, error = %e, "cancel retry deferred");
             }
         }
         let ids = self.repo.begin_read().await?.recipes_to_step(BATCH).await?;

@@ -223,8 +223,8 @@ async fn an_intent_left_by_an_unreachable_job_queue_is_retried_once() {
         .await
         .expect("intents");
     assert_eq!(intents.len(), 1);
-    h.recipes.submit_intent(&intents[0]).await.expect("retry");
-    h.recipes.submit_intent(&intents[0]).await.expect("retry twice");
+    h.recipes.submit_intents(&intents[..1]).await.expect("retry");
+    h.recipes.submit_intents(&intents[..1]).await.expect("retry twice");
     assert_eq!(h.queue.submitted().len(), 1, "the key made one job");
     let details = serde_json::to_value(&h.recipes.view(id).await.expect("view").details).expect("details");
     assert_eq!(details["nodes"]["a"]["node_type"]["job_id"], "job-0");

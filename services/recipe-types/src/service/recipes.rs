@@ -2,11 +2,11 @@
 //! job status notices from job-queue. The engine driver ([`super::driver`])
 //! moves recipes on after each of these.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::sync::broadcast;
+use tokio::sync::{Semaphore, broadcast};
 
 use super::RecipeTypes;
 use super::driver::{Plan, PlanCache, now};
@@ -86,7 +86,14 @@ pub struct Recipes {
     pub(super) jobs: Arc<dyn Jobs>,
     pub(super) plans: PlanCache,
     changes: broadcast::Sender<i64>,
+    /// Recipes a [`Recipes::step_soon`] task is stepping: true when asked again meanwhile.
+    stepping: Mutex<HashMap<i64, bool>>,
+    /// Bounds the steps running at once, so they leave database connections to reads.
+    step_permits: Semaphore,
 }
+
+/// Steps of [`Recipes::step_soon`] running at once.
+const STEPS_AT_ONCE: usize = 8;
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidArgument(message.into())
@@ -100,6 +107,8 @@ impl Recipes {
             jobs,
             plans: PlanCache::default(),
             changes: broadcast::channel(1024).0,
+            stepping: Mutex::default(),
+            step_permits: Semaphore::new(STEPS_AT_ONCE),
         }
     }
 
@@ -392,52 +401,123 @@ impl Recipes {
     /// Applies a job status notice once (by notice id), ignoring one older
     /// than what the node shows, and steps the recipe.
     pub async fn job_status(&self, notice: JobNotice) -> Result<()> {
+        for id in self.apply_job_notices(vec![notice]).await? {
+            self.step_logged(id).await;
+        }
+        Ok(())
+    }
+
+    /// Applies job status notices, each once (by notice id) and in order,
+    /// ignoring one older than what its node shows: one transaction per
+    /// recipe. Returns the recipes to step now.
+    pub async fn apply_job_notices(&self, notices: Vec<JobNotice>) -> Result<Vec<i64>> {
+        let mut by_recipe: BTreeMap<i64, Vec<JobNotice>> = BTreeMap::new();
+        for notice in notices {
+            by_recipe.entry(notice.recipe_id).or_default().push(notice);
+        }
+        let mut step = Vec::new();
+        for (recipe_id, notices) in by_recipe {
+            if self.apply_recipe_notices(recipe_id, notices).await? {
+                step.push(recipe_id);
+            }
+        }
+        Ok(step)
+    }
+
+    /// One recipe's notices in one transaction; true when the recipe should
+    /// be stepped now.
+    async fn apply_recipe_notices(&self, recipe_id: i64, notices: Vec<JobNotice>) -> Result<bool> {
         let mut tx = self.repo.begin().await?;
-        if tx.notice_seen(&notice.notice_id).await? {
-            return Ok(());
+        let mut fresh = Vec::with_capacity(notices.len());
+        for notice in notices {
+            if !tx.notice_seen(&notice.notice_id).await? {
+                fresh.push(notice);
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(false);
         }
         let at = now();
-        let mut applied = false;
-        let mut was_running = false;
-        if let Some(recipe) = tx.lock_recipe(notice.recipe_id, false).await?
-            && let Some(mut node) = tx
+        let mut step_now = false;
+        let mut applied = Vec::new();
+        if let Some(recipe) = tx.lock_recipe(recipe_id, false).await? {
+            let was_running = recipe.status == RecipeStatus::Running;
+            let mut nodes: HashMap<String, NodeRecord> = tx
                 .nodes(recipe.id)
                 .await?
                 .into_iter()
-                .find(|n| n.node_name == notice.recipe_node)
-            && notice.job_version > node.job_version
-        {
-            node.state = NodeRowState::Job(notice.status);
-            node.job_id = Some(notice.job_id.clone());
-            node.job_version = notice.job_version;
-            node.results = match notice.status {
-                JobStatus::Completed => notice.results_json.clone(),
-                _ => None,
-            };
-            node.finished_at = (notice.status == JobStatus::Completed).then_some(at);
-            if !node.job_is_active() {
-                node.cancel_pending = false;
+                .map(|n| (n.node_name.clone(), n))
+                .collect();
+            let mut changed = BTreeSet::new();
+            for notice in &fresh {
+                let Some(node) = nodes.get_mut(&notice.recipe_node) else {
+                    continue;
+                };
+                if notice.job_version <= node.job_version {
+                    continue;
+                }
+                apply_notice(node, notice, at);
+                changed.insert(notice.recipe_node.as_str());
+                applied.push((notice.recipe_node.as_str(), notice.status));
+                // Only a job that ended can let another node run, and only a
+                // job queued again (a retry) can move a failed recipe: step
+                // now. A job of a running recipe that was queued or claimed
+                // changes the counts alone, which the background task brings
+                // up to date (the recipe needs a step), so job-queue's relay
+                // moves on without waiting.
+                step_now |= !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working));
             }
-            node.last_modified = at;
-            tx.put_node(&node).await?;
-            tx.mark_needs_step(recipe.id).await?;
-            applied = true;
-            was_running = recipe.status == RecipeStatus::Running;
+            for name in &changed {
+                if let Some(node) = nodes.get(*name) {
+                    tx.put_node(node).await?;
+                }
+            }
+            if !changed.is_empty() {
+                tx.mark_needs_step(recipe.id).await?;
+            }
         }
-        tx.record_notice(&notice.notice_id, at).await?;
+        for notice in &fresh {
+            tx.record_notice(&notice.notice_id, at).await?;
+        }
         tx.commit().await?;
-        if applied {
-            tracing::debug!(recipe_id = notice.recipe_id, node = %notice.recipe_node, status = ?notice.status, "job notice applied");
-            // Only a job that ended can let another node run, and only a job
-            // queued again (a retry) can move a failed recipe: step now. A job of
-            // a running recipe that was queued or claimed changes the counts
-            // alone, which the background task brings up to date (the recipe
-            // needs a step), so job-queue's relay moves on without waiting.
-            if !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working)) {
-                self.step_logged(notice.recipe_id).await;
-            }
+        for (node, status) in applied {
+            tracing::debug!(recipe_id, node, ?status, "job notice applied");
         }
-        Ok(())
+        Ok(step_now)
+    }
+
+    /// Steps the recipe on a task of its own, soon: a step asked for while
+    /// one of the same recipe is under way runs once more after it, rather
+    /// than beside it. The event is committed (the recipe needs a step), so
+    /// the background task takes it up should this process stop first.
+    pub fn step_soon(self: &Arc<Self>, id: i64) {
+        {
+            let Ok(mut stepping) = self.stepping.lock() else { return };
+            if let Some(again) = stepping.get_mut(&id) {
+                *again = true;
+                return;
+            }
+            stepping.insert(id, false);
+        }
+        let recipes = self.clone();
+        tokio::spawn(async move {
+            loop {
+                {
+                    let _permit = recipes.step_permits.acquire().await;
+                    recipes.step_logged(id).await;
+                }
+                let Ok(mut stepping) = recipes.stepping.lock() else {
+                    return;
+                };
+                match stepping.get_mut(&id) {
+                    Some(again) if *again => *again = false,
+                    _ => {
+                        stepping.remove(&id);
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     /// How many recipes are in each status (for the metrics).
@@ -459,4 +539,20 @@ impl Recipes {
         }
         Ok(out)
     }
+}
+
+/// A notice's job status, results and version on its node.
+fn apply_notice(node: &mut NodeRecord, notice: &JobNotice, at: i64) {
+    node.state = NodeRowState::Job(notice.status);
+    node.job_id = Some(notice.job_id.clone());
+    node.job_version = notice.job_version;
+    node.results = match notice.status {
+        JobStatus::Completed => notice.results_json.clone(),
+        _ => None,
+    };
+    node.finished_at = (notice.status == JobStatus::Completed).then_some(at);
+    if !node.job_is_active() {
+        node.cancel_pending = false;
+    }
+    node.last_modified = at;
 }

@@ -59,6 +59,21 @@ impl RecipeTypes for FakeRecipeTypes {
         Ok(Response::new(rt::NotifyJobStatusResponse {}))
     }
 
+    async fn notify_job_statuses(
+        &self,
+        request: Request<rt::NotifyJobStatusesRequest>,
+    ) -> Result<Response<rt::NotifyJobStatusesResponse>, Status> {
+        if self
+            .refuse
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Status::unavailable("fake recipe-types is refusing for now"));
+        }
+        self.received.lock().expect("lock").extend(request.into_inner().notices);
+        Ok(Response::new(rt::NotifyJobStatusesResponse {}))
+    }
+
     type WatchRecipeStream = WatchStream;
 
     async fn watch_recipe(&self, _: Request<rt::WatchRecipeRequest>) -> Result<Response<WatchStream>, Status> {
