@@ -318,6 +318,23 @@ async fn outbox_schedules_and_deletes(ctx: Ctx) {
     tx.delete_outbox(&entry.id).await.expect("delete");
     tx.commit().await.expect("commit");
     assert_eq!(repo.outbox_backlog().await.expect("backlog"), 0);
+    // A relay's delivered batch goes in one call; entries not named stay.
+    let entries: Vec<_> = (0..3).map(notice).collect();
+    let mut tx = repo.begin().await.expect("begin");
+    for entry in &entries {
+        tx.insert_outbox(entry).await.expect("outbox");
+    }
+    tx.commit().await.expect("commit");
+    let mut tx = repo.begin().await.expect("begin");
+    tx.delete_outbox_all(&[entries[0].id.as_str(), entries[2].id.as_str()])
+        .await
+        .expect("delete batch");
+    tx.commit().await.expect("commit");
+    let left = repo.oldest_outbox(10).await.expect("oldest");
+    assert_eq!(
+        left.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        vec![entries[1].id.as_str()]
+    );
 }
 
 async fn check_in_bumps_the_row_version(ctx: Ctx) {

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use brigade_recipe_types::domain::{Description, Edit, OrderBy, OrderField, RecipeType, RecipeTypeId, Title};
+use brigade_recipe_types::engine::{JobStatus, RecipeStatus};
 use brigade_recipe_types::job_types::GrpcJobTypes;
+use brigade_recipe_types::recipe::{NodeKindTag, NodeRecord, NodeRowState, Recipe};
 use brigade_recipe_types::repository::{Links, ListFilter, Repository};
 use brigade_recipe_types::service::{Limits, RecipeTypes};
 use brigade_recipe_types::startup::open_repository;
@@ -259,6 +261,74 @@ async fn notices_are_remembered(repo: Arc<dyn Repository>) {
     assert!(tx.notice_seen("n2").await.expect("seen"), "n2 (applied at 100) is kept");
 }
 
+async fn notices_recorded_in_a_batch_name_only_the_new_ones(repo: Arc<dyn Repository>) {
+    let mut tx = repo.begin().await.expect("begin");
+    tx.record_notice("old", 5).await.expect("record");
+    let mut fresh = tx.record_notices(&["old", "a", "b"], 6).await.expect("record batch");
+    fresh.sort();
+    assert_eq!(fresh, vec!["a", "b"]);
+    assert!(
+        tx.record_notices(&["a", "b"], 7).await.expect("again").is_empty(),
+        "a repeated batch applies nothing"
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = repo.begin_read().await.expect("begin");
+    assert!(tx.notice_seen("b").await.expect("seen"));
+}
+
+async fn node_rows_written_in_a_batch_are_upserted(repo: Arc<dyn Repository>) {
+    let rt = seed(repo.as_ref()).await;
+    let mut tx = repo.begin().await.expect("begin");
+    let revision = tx
+        .get_revision(rt.id, rt.revision_num)
+        .await
+        .expect("revision")
+        .expect("one");
+    let recipe = Recipe {
+        id: 0,
+        recipe_type_id: rt.id.0,
+        revision_id: revision.id,
+        revision_num: revision.revision_num,
+        input: "{}".into(),
+        configuration: "{}".into(),
+        status: RecipeStatus::Running,
+        counts: Default::default(),
+        canceled: false,
+        parent_recipe_id: None,
+        parent_node: None,
+        root_recipe_id: None,
+        is_superseded: false,
+        superseded_recipe_id: None,
+        superseded_by_recipe_id: None,
+        needs_step: false,
+        created: 1,
+        started: Some(1),
+        completed: None,
+        ended: None,
+        superseded: None,
+        last_modified: 1,
+        row_version: 1,
+    };
+    let id = tx.insert_recipe(&recipe).await.expect("recipe");
+    // More rows than one statement takes, so the chunks meet.
+    let mut rows: Vec<NodeRecord> = (0..450)
+        .map(|i| NodeRecord::new(id, &format!("n{i}"), NodeKindTag::Job, NodeRowState::Creating, 2))
+        .collect();
+    tx.put_nodes(&rows.iter().collect::<Vec<_>>()).await.expect("insert");
+    rows[7].state = NodeRowState::Job(JobStatus::Completed);
+    rows[7].results = Some(r#"{"n":8}"#.into());
+    rows[449].job_id = Some("job-449".into());
+    tx.put_nodes(&[&rows[7], &rows[449]]).await.expect("upsert");
+    tx.commit().await.expect("commit");
+    let stored = repo.begin_read().await.expect("begin").nodes(id).await.expect("nodes");
+    assert_eq!(stored.len(), 450);
+    let find = |name: &str| stored.iter().find(|n| n.node_name == name).expect("node");
+    assert_eq!(find("n7").state, NodeRowState::Job(JobStatus::Completed));
+    assert_eq!(find("n7").results.as_deref(), Some(r#"{"n":8}"#));
+    assert_eq!(find("n449").job_id.as_deref(), Some("job-449"));
+    assert_eq!(find("n8").state, NodeRowState::Creating);
+}
+
 /// Two PATCHes of one recipe type at once, one changing the title and one the
 /// description: both answer, and neither change is lost (the row version
 /// guards each update; the loser re-reads and re-applies).
@@ -417,6 +487,8 @@ recipe_types_suite!(
     an_update_at_a_stale_row_version_writes_nothing,
     a_dropped_transaction_writes_nothing,
     notices_are_remembered,
+    notices_recorded_in_a_batch_name_only_the_new_ones,
+    node_rows_written_in_a_batch_are_upserted,
     concurrent_patches_of_title_and_description_lose_nothing,
     patch_cascades_up_the_chain,
 );

@@ -202,6 +202,8 @@ pub trait Transaction: Send {
 
     async fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<()>;
     async fn delete_outbox(&mut self, id: &str) -> Result<()>;
+    /// Deletes the entries, in one statement per chunk.
+    async fn delete_outbox_all(&mut self, ids: &[&str]) -> Result<()>;
     async fn reschedule_outbox(&mut self, id: &str, next_attempt_at: i64) -> Result<()>;
 
     async fn insert_jobs(&mut self, jobs: &[Job]) -> Result<()>;

@@ -38,6 +38,7 @@ pub const DUE_OUTBOX: &str = "SELECT id, topic, payload, attempts, next_attempt_
      WHERE next_attempt_at <= $1 ORDER BY seq LIMIT $2";
 pub const OUTBOX_BACKLOG: &str = "SELECT COUNT(*) FROM jq_outbox";
 pub const DELETE_OUTBOX: &str = "DELETE FROM jq_outbox WHERE id = $1";
+pub const DELETE_OUTBOX_PREFIX: &str = "DELETE FROM jq_outbox WHERE id IN (";
 pub const RESCHEDULE_OUTBOX: &str = "UPDATE jq_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE id = $1";
 
 pub const INSERT_JOBS_PREFIX: &str = "INSERT INTO jq_jobs (id, service_id, status, parameters, results, \

@@ -365,6 +365,19 @@ impl Transaction for SqliteTransaction {
         Ok(())
     }
 
+    async fn delete_outbox_all(&mut self, ids: &[&str]) -> Result<()> {
+        for chunk in ids.chunks(CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(q::DELETE_OUTBOX_PREFIX);
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn reschedule_outbox(&mut self, id: &str, next_attempt_at: i64) -> Result<()> {
         sqlx::query(q::RESCHEDULE_OUTBOX)
             .bind(id)

@@ -123,7 +123,9 @@ impl JobQueue {
             out.push((job, true));
         }
         tx.insert_jobs(&new_jobs).await?;
-        notices::notify_recipes(&mut *tx, &new_jobs, now).await?;
+        // No notice for a new job: its submitter (recipe-types) has it in the
+        // answer, and a lost answer is retried under the same key. Every
+        // change after this one is announced.
         tx.commit().await?;
         self.publish(&new_jobs);
         Ok(out)

@@ -213,9 +213,7 @@ impl JobQueue {
     /// Forgets outbox entries recipe-types acknowledged, in one transaction.
     pub async fn outbox_delivered_all(&self, ids: &[&str]) -> Result<()> {
         let mut tx = self.repo.begin().await?;
-        for id in ids {
-            tx.delete_outbox(id).await?;
-        }
+        tx.delete_outbox_all(ids).await?;
         tx.commit().await
     }
 

@@ -67,6 +67,9 @@ pub trait Transaction: Send {
     async fn using_job_type(&mut self, name: &str, version: &str) -> Result<Vec<RecipeType>>;
     async fn notice_seen(&mut self, notice_id: &str) -> Result<bool>;
     async fn record_notice(&mut self, notice_id: &str, at: i64) -> Result<()>;
+    /// Records the notices as applied at `at`; returns those not recorded
+    /// before (the ones to apply), in one statement per chunk.
+    async fn record_notices(&mut self, notice_ids: &[&str], at: i64) -> Result<Vec<String>>;
     /// Forgets notices applied before `before` (a redelivery comes within
     /// seconds of the first delivery, never days later); returns how many.
     async fn purge_notices(&mut self, before: i64) -> Result<u64>;
@@ -89,7 +92,11 @@ pub trait Transaction: Send {
     async fn children(&mut self, parent_id: i64) -> Result<Vec<Recipe>>;
     async fn nodes(&mut self, recipe_id: i64) -> Result<Vec<NodeRecord>>;
     /// Inserts or replaces the node row.
-    async fn put_node(&mut self, node: &NodeRecord) -> Result<()>;
+    async fn put_node(&mut self, node: &NodeRecord) -> Result<()> {
+        self.put_nodes(&[node]).await
+    }
+    /// Inserts or replaces the node rows, in one statement per chunk.
+    async fn put_nodes(&mut self, nodes: &[&NodeRecord]) -> Result<()>;
     /// Job intents whose job id is unknown and cancels not yet sent, last
     /// touched at or before `before`.
     async fn unfinished_nodes(&mut self, before: i64, limit: i64) -> Result<Vec<NodeRecord>>;
@@ -197,6 +204,8 @@ const SELECT_USING_JOB_TYPE: &str = "SELECT t.id, t.name, t.title, t.description
      WHERE l.job_type_name = $1 AND l.job_type_version = $2 ORDER BY lower(t.name), t.id";
 const SELECT_NOTICE: &str = "SELECT notice_id FROM rt_processed_notices WHERE notice_id = $1";
 const PURGE_NOTICES: &str = "DELETE FROM rt_processed_notices WHERE processed < $1";
+/// Notice ids per insert statement.
+const NOTICE_CHUNK: usize = 500;
 const INSERT_NOTICE: &str =
     "INSERT INTO rt_processed_notices (notice_id, processed) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 

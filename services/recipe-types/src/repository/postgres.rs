@@ -64,6 +64,34 @@ impl Repository for PostgresRepository {
     }
 }
 
+/// Binds a node row's columns in the order of `recipes::upsert_nodes_sql`.
+fn bind_node<'q>(
+    query: sqlx::query::Query<'q, Postgres, PgArguments>,
+    n: &'q NodeRecord,
+) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+    query
+        .bind(n.recipe_id)
+        .bind(&n.node_name)
+        .bind(n.generation)
+        .bind(n.kind.as_str())
+        .bind(n.state.as_str())
+        .bind(&n.idempotency_key)
+        .bind(&n.service_id)
+        .bind(&n.parameters)
+        .bind(&n.job_id)
+        .bind(n.job_version)
+        .bind(&n.results)
+        .bind(n.accepted)
+        .bind(&n.condition_data)
+        .bind(n.child_recipe_id)
+        .bind(&n.error)
+        .bind(n.cancel_pending)
+        .bind(n.ready_at)
+        .bind(n.finished_at)
+        .bind(n.created)
+        .bind(n.last_modified)
+}
+
 struct PostgresTransaction {
     tx: sqlx::Transaction<'static, Postgres>,
 }
@@ -261,6 +289,19 @@ impl Transaction for PostgresTransaction {
         Ok(done.rows_affected())
     }
 
+    async fn record_notices(&mut self, notice_ids: &[&str], at: i64) -> Result<Vec<String>> {
+        let mut fresh = Vec::with_capacity(notice_ids.len());
+        for chunk in notice_ids.chunks(NOTICE_CHUNK) {
+            let mut query = sqlx::query_as(AssertSqlSafe(recipes::record_notices_sql(chunk.len()))).bind(at);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let rows: Vec<(String,)> = query.fetch_all(&mut *self.tx).await?;
+            fresh.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(fresh)
+    }
+
     async fn record_notice(&mut self, notice_id: &str, at: i64) -> Result<()> {
         sqlx::query(INSERT_NOTICE)
             .bind(notice_id)
@@ -392,30 +433,14 @@ impl Transaction for PostgresTransaction {
         recipes::nodes(rows)
     }
 
-    async fn put_node(&mut self, n: &NodeRecord) -> Result<()> {
-        sqlx::query(recipes::UPSERT_NODE)
-            .bind(n.recipe_id)
-            .bind(&n.node_name)
-            .bind(n.generation)
-            .bind(n.kind.as_str())
-            .bind(n.state.as_str())
-            .bind(&n.idempotency_key)
-            .bind(&n.service_id)
-            .bind(&n.parameters)
-            .bind(&n.job_id)
-            .bind(n.job_version)
-            .bind(&n.results)
-            .bind(n.accepted)
-            .bind(&n.condition_data)
-            .bind(n.child_recipe_id)
-            .bind(&n.error)
-            .bind(n.cancel_pending)
-            .bind(n.ready_at)
-            .bind(n.finished_at)
-            .bind(n.created)
-            .bind(n.last_modified)
-            .execute(&mut *self.tx)
-            .await?;
+    async fn put_nodes(&mut self, nodes: &[&NodeRecord]) -> Result<()> {
+        for chunk in nodes.chunks(recipes::NODE_CHUNK) {
+            let mut query = sqlx::query(AssertSqlSafe(recipes::upsert_nodes_sql(chunk.len())));
+            for n in chunk {
+                query = bind_node(query, n);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 

@@ -158,16 +158,42 @@ pub(super) const NODE_COLUMNS: &str = "recipe_id, node_name, generation, kind, s
      parameters, job_id, job_version, results, accepted, condition_data, child_recipe_id, error, cancel_pending, \
      ready_at, finished_at, created, last_modified";
 
-pub(super) const UPSERT_NODE: &str = "INSERT INTO rt_recipe_nodes (recipe_id, node_name, generation, kind, state, \
+const NODE_INSERT: &str = "INSERT INTO rt_recipe_nodes (recipe_id, node_name, generation, kind, state, \
      idempotency_key, service_id, parameters, job_id, job_version, results, accepted, condition_data, \
-     child_recipe_id, error, cancel_pending, ready_at, finished_at, created, last_modified) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-     ON CONFLICT (recipe_id, node_name) DO UPDATE SET generation = excluded.generation, kind = excluded.kind, \
-     state = excluded.state, idempotency_key = excluded.idempotency_key, service_id = excluded.service_id, \
-     parameters = excluded.parameters, job_id = excluded.job_id, job_version = excluded.job_version, \
-     results = excluded.results, accepted = excluded.accepted, condition_data = excluded.condition_data, \
-     child_recipe_id = excluded.child_recipe_id, error = excluded.error, cancel_pending = excluded.cancel_pending, \
-     ready_at = excluded.ready_at, finished_at = excluded.finished_at, last_modified = excluded.last_modified";
+     child_recipe_id, error, cancel_pending, ready_at, finished_at, created, last_modified) VALUES ";
+const NODE_UPSERT: &str = " ON CONFLICT (recipe_id, node_name) DO UPDATE SET generation = excluded.generation, \
+     kind = excluded.kind, state = excluded.state, idempotency_key = excluded.idempotency_key, \
+     service_id = excluded.service_id, parameters = excluded.parameters, job_id = excluded.job_id, \
+     job_version = excluded.job_version, results = excluded.results, accepted = excluded.accepted, \
+     condition_data = excluded.condition_data, child_recipe_id = excluded.child_recipe_id, error = excluded.error, \
+     cancel_pending = excluded.cancel_pending, ready_at = excluded.ready_at, finished_at = excluded.finished_at, \
+     last_modified = excluded.last_modified";
+/// Columns of a node row, as bound by the drivers' `bind_node`.
+const NODE_COLUMNS_BOUND: usize = 20;
+/// Node rows per upsert statement (20 parameters each).
+pub(super) const NODE_CHUNK: usize = 200;
+
+/// Inserts or replaces `n` node rows in one statement.
+pub(super) fn upsert_nodes_sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|row| {
+            let params: Vec<String> = (1..=NODE_COLUMNS_BOUND)
+                .map(|col| format!("${}", row * NODE_COLUMNS_BOUND + col))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!("{NODE_INSERT}{}{NODE_UPSERT}", rows.join(", "))
+}
+
+/// Records `n` notice ids (`$2` …) applied at `$1`; returns the ids not recorded before.
+pub(super) fn record_notices_sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n).map(|i| format!("(${}, $1)", i + 2)).collect();
+    format!(
+        "INSERT INTO rt_processed_notices (notice_id, processed) VALUES {} ON CONFLICT DO NOTHING RETURNING notice_id",
+        rows.join(", ")
+    )
+}
 
 pub(super) fn select_recipe_sql(lock: &str) -> String {
     format!("SELECT {RECIPE_COLUMNS} FROM rt_recipes WHERE id = $1 {lock}")

@@ -155,6 +155,7 @@ impl Recipes {
         let mut children = node_children(tx.as_mut(), id, &nodes).await?;
         let mut intents = Vec::new();
         let mut next = Vec::new();
+        let mut written = Vec::new();
         let at = now();
         for _ in 0..=plan.def.nodes().len() {
             let state = recipe_state(&recipe, &nodes, &children);
@@ -172,14 +173,16 @@ impl Recipes {
                     children.insert(child_id, child);
                     next.push(child_id);
                 }
-                tx.put_node(&record).await?;
                 if record.state == NodeRowState::Creating {
                     intents.push(record.clone());
                 }
                 nodes.retain(|n| n.node_name != record.node_name);
+                written.push(record.node_name.clone());
                 nodes.push(record);
             }
         }
+        let rows: Vec<&NodeRecord> = nodes.iter().filter(|n| written.contains(&n.node_name)).collect();
+        tx.put_nodes(&rows).await?;
         let state = recipe_state(&recipe, &nodes, &children);
         let status = recipe_status(&plan.def, &state);
         let before = recipe.status;
@@ -363,11 +366,12 @@ impl Recipes {
             return Ok(());
         };
         let mut cancels = Vec::new();
+        let mut rows = Vec::new();
         for mut node in tx.nodes(recipe_id).await? {
             let Some(job_id) = jobs.get(node.node_name.as_str()) else {
                 continue;
             };
-            if node.job_id.is_none() {
+            let cancel = if node.job_id.is_none() {
                 node.job_id = Some(job_id.clone());
                 if node.state == NodeRowState::Creating {
                     node.state = NodeRowState::Job(crate::engine::JobStatus::Registered);
@@ -375,13 +379,17 @@ impl Recipes {
                 // A recipe cancelled while the job was being made cancels it now.
                 node.cancel_pending = node.cancel_pending || recipe.canceled;
                 node.last_modified = now();
-                tx.put_node(&node).await?;
-            }
+                rows.push(node.clone());
+                node.cancel_pending
+            } else {
+                node.cancel_pending
+            };
             tracing::debug!(recipe_id, node = %node.node_name, job_id = %job_id, "recipe job submitted");
-            if node.cancel_pending {
+            if cancel {
                 cancels.push(node);
             }
         }
+        tx.put_nodes(&rows.iter().collect::<Vec<_>>()).await?;
         tx.commit().await?;
         for node in cancels {
             self.send_cancel(&node).await?;

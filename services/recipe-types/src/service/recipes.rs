@@ -428,16 +428,13 @@ impl Recipes {
     /// be stepped now.
     async fn apply_recipe_notices(&self, recipe_id: i64, notices: Vec<JobNotice>) -> Result<bool> {
         let mut tx = self.repo.begin().await?;
-        let mut fresh = Vec::with_capacity(notices.len());
-        for notice in notices {
-            if !tx.notice_seen(&notice.notice_id).await? {
-                fresh.push(notice);
-            }
-        }
+        let at = now();
+        let ids: Vec<&str> = notices.iter().map(|n| n.notice_id.as_str()).collect();
+        let recorded: BTreeSet<String> = tx.record_notices(&ids, at).await?.into_iter().collect();
+        let fresh: Vec<&JobNotice> = notices.iter().filter(|n| recorded.contains(&n.notice_id)).collect();
         if fresh.is_empty() {
             return Ok(false);
         }
-        let at = now();
         let mut step_now = false;
         let mut applied = Vec::new();
         if let Some(recipe) = tx.lock_recipe(recipe_id, false).await? {
@@ -449,7 +446,7 @@ impl Recipes {
                 .map(|n| (n.node_name.clone(), n))
                 .collect();
             let mut changed = BTreeSet::new();
-            for notice in &fresh {
+            for notice in fresh {
                 let Some(node) = nodes.get_mut(&notice.recipe_node) else {
                     continue;
                 };
@@ -467,17 +464,11 @@ impl Recipes {
                 // moves on without waiting.
                 step_now |= !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working));
             }
-            for name in &changed {
-                if let Some(node) = nodes.get(*name) {
-                    tx.put_node(node).await?;
-                }
-            }
+            let rows: Vec<&NodeRecord> = changed.iter().filter_map(|name| nodes.get(*name)).collect();
+            tx.put_nodes(&rows).await?;
             if !changed.is_empty() {
                 tx.mark_needs_step(recipe.id).await?;
             }
-        }
-        for notice in &fresh {
-            tx.record_notice(&notice.notice_id, at).await?;
         }
         tx.commit().await?;
         for (node, status) in applied {
