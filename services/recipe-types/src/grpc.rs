@@ -13,7 +13,7 @@ use crate::domain::{Description, Edit, NewRecipeType, RecipeType, Revision, Titl
 use crate::error::Error;
 use crate::grpc_recipes::{forced_from_pb, list_filter, recipe_to_pb};
 use crate::repository::ListFilter;
-use crate::service::recipes::{JobNotice, NewRecipe, Recipes};
+use crate::service::recipes::{Applied, JobNotice, NewRecipe, Recipes};
 use crate::service::{Details, RecipeTypes, Report};
 
 pub struct RecipeTypesGrpc {
@@ -360,9 +360,7 @@ impl RecipeTypesApi for RecipeTypesGrpc {
         request: Request<pb::NotifyJobStatusRequest>,
     ) -> Result<Response<pb::NotifyJobStatusResponse>, Status> {
         let notice = JobNotice::try_from(request.into_inner())?;
-        for id in self.recipes.apply_job_notices(vec![notice]).await? {
-            self.recipes.step_soon(id);
-        }
+        self.after_notices(self.recipes.apply_job_notices(vec![notice]).await?);
         Ok(Response::new(pb::NotifyJobStatusResponse {}))
     }
 
@@ -381,12 +379,20 @@ impl RecipeTypesApi for RecipeTypesGrpc {
             .into_iter()
             .map(JobNotice::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        // The notices are applied (committed) before the answer; the steps
-        // they call for run after it, so the relay is not held up by them.
-        for id in self.recipes.apply_job_notices(notices).await? {
+        self.after_notices(self.recipes.apply_job_notices(notices).await?);
+        Ok(Response::new(pb::NotifyJobStatusesResponse {}))
+    }
+}
+
+impl RecipeTypesGrpc {
+    /// Notices are applied (committed) before the answer; the job submits
+    /// and steps they call for run after it, so the relay is not held up by
+    /// them.
+    fn after_notices(&self, applied: Applied) {
+        self.recipes.submit_soon(applied.intents);
+        for id in applied.step {
             self.recipes.step_soon(id);
         }
-        Ok(Response::new(pb::NotifyJobStatusesResponse {}))
     }
 }
 

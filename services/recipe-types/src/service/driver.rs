@@ -50,6 +50,8 @@ pub struct Plan {
     pub resolved: Resolved,
     /// job-queue's service id of each job type.
     pub services: HashMap<JobTypeKey, String>,
+    /// Whether any node is a sub-recipe.
+    pub has_sub_recipes: bool,
 }
 
 /// Parsed revisions by (recipe type id, revision number), with the
@@ -91,10 +93,15 @@ impl Recipes {
             .into_iter()
             .filter_map(|(k, info)| info.map(|i| (k, i.service_id)))
             .collect();
+        let has_sub_recipes = def
+            .nodes()
+            .iter()
+            .any(|n| matches!(n.kind, crate::definition::NodeKind::Recipe { .. }));
         let plan = Arc::new(Plan {
             def,
             resolved,
             services,
+            has_sub_recipes,
         });
         if let Ok(mut plans) = self.plans.plans.lock() {
             plans.insert(key, (revision.id, plan.clone()));
@@ -147,25 +154,48 @@ impl Recipes {
         if !recipe.needs_step {
             return Ok((Vec::new(), Vec::new()));
         }
+        let nodes = tx.nodes(id).await?;
+        let stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, plan).await?;
+        tx.commit().await?;
+        Ok(stepped)
+    }
+
+    /// The step itself, in the caller's transaction, on the locked recipe
+    /// and its node rows as they stand: takes every action the engine names,
+    /// writes the acted-on rows and the recipe's status and counts. Returns
+    /// the job intents to send once committed, and the recipes (children
+    /// started, a parent to move on) to step next.
+    pub(super) async fn step_locked(
+        &self,
+        tx: &mut dyn Transaction,
+        recipe: &mut Recipe,
+        mut nodes: Vec<NodeRecord>,
+        plan: &Plan,
+    ) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
+        let id = recipe.id;
         let input: RecipeData = serde_json::from_str::<Value>(&recipe.input)
             .ok()
             .and_then(|v| crate::engine::validate_recipe_input(plan.def.input_interface(), &v).ok())
             .ok_or_else(|| corrupt("recipe input"))?;
-        let mut nodes = tx.nodes(id).await?;
-        let mut children = node_children(tx.as_mut(), id, &nodes).await?;
+        // A definition without sub-recipe nodes has no children to read.
+        let mut children = if plan.has_sub_recipes {
+            node_children(tx, id, &nodes).await?
+        } else {
+            HashMap::new()
+        };
         let mut intents = Vec::new();
         let mut next = Vec::new();
         let mut written = Vec::new();
         let at = now();
         for _ in 0..=plan.def.nodes().len() {
-            let state = recipe_state(&recipe, &nodes, &children);
+            let state = recipe_state(recipe, &nodes, &children);
             let actions = next_actions(&plan.def, &plan.resolved, &input, &state);
             if actions.is_empty() {
                 break;
             }
             for action in actions {
                 let ready_at = ready_at(plan, &nodes, action.node());
-                let mut record = self.act(tx.as_mut(), &recipe, plan, action, at).await?;
+                let mut record = self.act(tx, recipe, plan, action, at).await?;
                 record.ready_at = ready_at;
                 if let Some(child_id) = record.child_recipe_id
                     && let Some(child) = tx.get_recipe(child_id).await?
@@ -183,7 +213,7 @@ impl Recipes {
         }
         let rows: Vec<&NodeRecord> = nodes.iter().filter(|n| written.contains(&n.node_name)).collect();
         tx.put_nodes(&rows).await?;
-        let state = recipe_state(&recipe, &nodes, &children);
+        let state = recipe_state(recipe, &nodes, &children);
         let status = recipe_status(&plan.def, &state);
         let before = recipe.status;
         recipe.status = status;
@@ -198,13 +228,12 @@ impl Recipes {
             _ => recipe.ended.or(Some(at)),
         };
         recipe.last_modified = at;
-        tx.update_recipe(&recipe).await?;
+        tx.update_recipe(recipe).await?;
         if let Some(parent) = recipe.parent_recipe_id {
             // The parent shows this recipe's counts and moves on when it ends.
             tx.mark_needs_step(parent).await?;
             next.push(parent);
         }
-        tx.commit().await?;
         if before != status {
             tracing::info!(recipe_id = id, status = status.as_str(), "recipe status changed");
         }

@@ -90,6 +90,21 @@ pub struct Recipes {
     stepping: Mutex<HashMap<i64, bool>>,
     /// Bounds the steps running at once, so they leave database connections to reads.
     step_permits: Semaphore,
+    /// Recipe id → (recipe type id, revision number) of a top-level recipe,
+    /// `None` for a sub-recipe: neither ever changes.
+    top_level: Mutex<HashMap<i64, Option<(i64, i64)>>>,
+}
+
+/// Recipes [`Recipes::top_level_plan`] remembers before it starts again.
+const TOP_LEVEL_REMEMBERED: usize = 10_000;
+
+/// What applying notices left to do after its commit.
+#[derive(Default)]
+pub struct Applied {
+    /// Job intents to send to job-queue.
+    pub intents: Vec<NodeRecord>,
+    /// Recipes to step (sub-recipes, children started, parents to move on).
+    pub step: Vec<i64>,
 }
 
 /// Steps of [`Recipes::step_soon`] running at once.
@@ -109,6 +124,7 @@ impl Recipes {
             changes: broadcast::channel(1024).0,
             stepping: Mutex::default(),
             step_permits: Semaphore::new(STEPS_AT_ONCE),
+            top_level: Mutex::default(),
         }
     }
 
@@ -401,7 +417,9 @@ impl Recipes {
     /// Applies a job status notice once (by notice id), ignoring one older
     /// than what the node shows, and steps the recipe.
     pub async fn job_status(&self, notice: JobNotice) -> Result<()> {
-        for id in self.apply_job_notices(vec![notice]).await? {
+        let applied = self.apply_job_notices(vec![notice]).await?;
+        let _logged = self.submit_intents(&applied.intents).await;
+        for id in applied.step {
             self.step_logged(id).await;
         }
         Ok(())
@@ -409,35 +427,72 @@ impl Recipes {
 
     /// Applies job status notices, each once (by notice id) and in order,
     /// ignoring one older than what its node shows: one transaction per
-    /// recipe. Returns the recipes to step now.
-    pub async fn apply_job_notices(&self, notices: Vec<JobNotice>) -> Result<Vec<i64>> {
+    /// recipe, which also steps a top-level recipe. Returns the job intents
+    /// to send and the recipes still to step.
+    pub async fn apply_job_notices(&self, notices: Vec<JobNotice>) -> Result<Applied> {
         let mut by_recipe: BTreeMap<i64, Vec<JobNotice>> = BTreeMap::new();
         for notice in notices {
             by_recipe.entry(notice.recipe_id).or_default().push(notice);
         }
-        let mut step = Vec::new();
+        let mut applied = Applied::default();
         for (recipe_id, notices) in by_recipe {
-            if self.apply_recipe_notices(recipe_id, notices).await? {
-                step.push(recipe_id);
-            }
+            let (intents, step) = self.apply_recipe_notices(recipe_id, notices).await?;
+            applied.intents.extend(intents);
+            applied.step.extend(step);
         }
-        Ok(step)
+        Ok(applied)
     }
 
-    /// One recipe's notices in one transaction; true when the recipe should
-    /// be stepped now.
-    async fn apply_recipe_notices(&self, recipe_id: i64, notices: Vec<JobNotice>) -> Result<bool> {
+    /// The plan of a top-level recipe, to step it in the transaction that
+    /// applies its notices; `None` for a sub-recipe (stepped on its own, as
+    /// its parent is locked first) or an unknown one.
+    async fn top_level_plan(&self, recipe_id: i64) -> Result<Option<Arc<Plan>>> {
+        let known = self.top_level.lock().ok().and_then(|k| k.get(&recipe_id).copied());
+        let key = match known {
+            Some(key) => key,
+            None => {
+                let Some(recipe) = self.repo.begin_read().await?.get_recipe(recipe_id).await? else {
+                    return Ok(None);
+                };
+                let key = recipe
+                    .parent_recipe_id
+                    .is_none()
+                    .then_some((recipe.recipe_type_id, recipe.revision_num));
+                if let Ok(mut known) = self.top_level.lock() {
+                    // Bounded: forgetting only costs a read.
+                    if known.len() >= TOP_LEVEL_REMEMBERED {
+                        known.clear();
+                    }
+                    known.insert(recipe_id, key);
+                }
+                key
+            }
+        };
+        match key {
+            Some((type_id, revision_num)) => Ok(Some(self.plan(type_id, revision_num).await?.1)),
+            None => Ok(None),
+        }
+    }
+
+    /// One recipe's notices in one transaction, stepping the recipe there
+    /// too when it is a top-level one.
+    async fn apply_recipe_notices(
+        &self,
+        recipe_id: i64,
+        notices: Vec<JobNotice>,
+    ) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
+        let plan = self.top_level_plan(recipe_id).await?;
         let mut tx = self.repo.begin().await?;
         let at = now();
         let ids: Vec<&str> = notices.iter().map(|n| n.notice_id.as_str()).collect();
         let recorded: BTreeSet<String> = tx.record_notices(&ids, at).await?.into_iter().collect();
         let fresh: Vec<&JobNotice> = notices.iter().filter(|n| recorded.contains(&n.notice_id)).collect();
         if fresh.is_empty() {
-            return Ok(false);
+            return Ok((Vec::new(), Vec::new()));
         }
-        let mut step_now = false;
+        let mut stepped = (Vec::new(), Vec::new());
         let mut applied = Vec::new();
-        if let Some(recipe) = tx.lock_recipe(recipe_id, false).await? {
+        if let Some(mut recipe) = tx.lock_recipe(recipe_id, false).await? {
             let was_running = recipe.status == RecipeStatus::Running;
             let mut nodes: HashMap<String, NodeRecord> = tx
                 .nodes(recipe.id)
@@ -446,6 +501,7 @@ impl Recipes {
                 .map(|n| (n.node_name.clone(), n))
                 .collect();
             let mut changed = BTreeSet::new();
+            let mut step_now = false;
             for notice in fresh {
                 let Some(node) = nodes.get_mut(&notice.recipe_node) else {
                     continue;
@@ -454,27 +510,53 @@ impl Recipes {
                     continue;
                 }
                 apply_notice(node, notice, at);
-                changed.insert(notice.recipe_node.as_str());
-                applied.push((notice.recipe_node.as_str(), notice.status));
+                changed.insert(notice.recipe_node.clone());
+                applied.push((notice.recipe_node.clone(), notice.status));
                 // Only a job that ended can let another node run, and only a
-                // job queued again (a retry) can move a failed recipe: step
-                // now. A job of a running recipe that was queued or claimed
-                // changes the counts alone, which the background task brings
-                // up to date (the recipe needs a step), so job-queue's relay
-                // moves on without waiting.
+                // job queued again (a retry) can move a failed recipe.
                 step_now |= !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working));
             }
-            let rows: Vec<&NodeRecord> = changed.iter().filter_map(|name| nodes.get(*name)).collect();
+            let rows: Vec<&NodeRecord> = changed.iter().filter_map(|name| nodes.get(name)).collect();
             tx.put_nodes(&rows).await?;
-            if !changed.is_empty() {
-                tx.mark_needs_step(recipe.id).await?;
+            match (&plan, changed.is_empty()) {
+                (_, true) => {}
+                // A top-level recipe steps here: its counts are current at
+                // once, and the next jobs are known in the same commit.
+                (Some(plan), false) if recipe.parent_recipe_id.is_none() => {
+                    let nodes = nodes.into_values().collect();
+                    stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, plan).await?;
+                }
+                // A sub-recipe steps after this commit (its parent is locked
+                // first); a queued or claimed job of a running one changes its
+                // counts alone, which the background task brings up to date.
+                _ => {
+                    tx.mark_needs_step(recipe.id).await?;
+                    if step_now {
+                        stepped.1.push(recipe.id);
+                    }
+                }
             }
         }
         tx.commit().await?;
-        for (node, status) in applied {
-            tracing::debug!(recipe_id, node, ?status, "job notice applied");
+        for (node, status) in &applied {
+            tracing::debug!(recipe_id, node = %node, ?status, "job notice applied");
         }
-        Ok(step_now)
+        if !applied.is_empty() {
+            self.changed(recipe_id);
+        }
+        Ok(stepped)
+    }
+
+    /// Sends the intents' jobs on a task of its own; what it cannot send is
+    /// logged and retried by the background task.
+    pub fn submit_soon(self: &Arc<Self>, intents: Vec<NodeRecord>) {
+        if intents.is_empty() {
+            return;
+        }
+        let recipes = self.clone();
+        tokio::spawn(async move {
+            let _logged = recipes.submit_intents(&intents).await;
+        });
     }
 
     /// Steps the recipe on a task of its own, soon: a step asked for while
