@@ -67,6 +67,7 @@ conformance_suite!(
     outbox_schedules_and_deletes,
     check_in_bumps_the_row_version,
     jobs_insert_all_or_none_and_list_in_order,
+    jobs_are_found_by_their_keys_within_their_service,
     claims_lease_oldest_first_once,
     completion_needs_the_live_lease,
     failure_retries_then_expiry_ends_in_error,
@@ -391,6 +392,33 @@ async fn jobs_insert_all_or_none_and_list_in_order(ctx: Ctx) {
     );
     let queue = repo.registered_jobs(&a.id, 10).await.expect("queue");
     assert_eq!(queue[0].id, older.id, "oldest date first");
+}
+
+async fn jobs_are_found_by_their_keys_within_their_service(ctx: Ctx) {
+    let repo = &*ctx.repo;
+    let (a, b) = (service("a", "1.0.0"), service("b", "1.0.0"));
+    create(repo, &a).await.expect("create a");
+    create(repo, &b).await.expect("create b");
+    let keyed = |service: &Service, at: i64, key: &str| Job {
+        idempotency_key: Some(key.to_owned()),
+        ..job(&service.id, at)
+    };
+    let (k1, k2, other) = (keyed(&a, 1, "k1"), keyed(&a, 2, "k2"), keyed(&b, 3, "k1"));
+    insert(repo, &[k1.clone(), k2.clone(), other, job(&a.id, 4)])
+        .await
+        .expect("insert");
+    let mut tx = repo.begin().await.expect("begin");
+    let mut found: Vec<JobId> = tx
+        .jobs_by_keys(&a.id, &["k1", "k2", "missing"])
+        .await
+        .expect("by keys")
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    found.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    let mut expected = vec![k1.id, k2.id];
+    expected.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    assert_eq!(found, expected, "service b's k1 is not service a's");
 }
 
 async fn claims_lease_oldest_first_once(ctx: Ctx) {

@@ -198,7 +198,8 @@ pub trait Transaction: Send {
     /// transaction, so claims of one service take turns.
     async fn lock_service(&mut self, id: &ServiceId) -> Result<Option<Service>>;
     async fn working_count(&mut self, service_id: &ServiceId) -> Result<i64>;
-    async fn job_by_key(&mut self, service_id: &ServiceId, key: &str) -> Result<Option<Job>>;
+    /// The service's jobs stored under any of these keys, in one statement per chunk.
+    async fn jobs_by_keys(&mut self, service_id: &ServiceId, keys: &[&str]) -> Result<Vec<Job>>;
 
     async fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<()>;
     async fn delete_outbox(&mut self, id: &str) -> Result<()>;

@@ -45,7 +45,7 @@ pub const INSERT_JOBS_PREFIX: &str = "INSERT INTO jq_jobs (id, service_id, statu
      date_submitted, attempts, max_attempts, lease_token, lease_expires_at, error_message, service_revision, \
      cancelled, updated, priority, due_at, idempotency_key, recipe_id, recipe_node, row_version) ";
 pub const GET_JOB: &str = "SELECT * FROM jq_jobs WHERE id = $1";
-pub const JOB_BY_KEY: &str = "SELECT * FROM jq_jobs WHERE service_id = $1 AND idempotency_key = $2";
+pub const JOBS_BY_KEYS_PREFIX: &str = "SELECT * FROM jq_jobs WHERE service_id = ";
 pub const GET_JOBS_PREFIX: &str = "SELECT * FROM jq_jobs WHERE id IN (";
 /// `$4`: status names as `,A,B,` (empty: all); `$5`/`$6`: submitted at or after / before.
 pub const LIST_JOBS: &str = "SELECT * FROM jq_jobs WHERE ($1 IS NULL OR service_id = $1) AND seq > $2 \

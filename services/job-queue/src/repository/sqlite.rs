@@ -561,13 +561,20 @@ impl Transaction for SqliteTransaction {
         Ok(n)
     }
 
-    async fn job_by_key(&mut self, service_id: &ServiceId, key: &str) -> Result<Option<Job>> {
-        let row: Option<JobRow> = sqlx::query_as(q::JOB_BY_KEY)
-            .bind(service_id.as_str())
-            .bind(key)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(Job::from))
+    async fn jobs_by_keys(&mut self, service_id: &ServiceId, keys: &[&str]) -> Result<Vec<Job>> {
+        let mut jobs = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(q::JOBS_BY_KEYS_PREFIX);
+            query.push_bind(service_id.as_str()).push(" AND idempotency_key IN (");
+            let mut list = query.separated(", ");
+            for key in chunk {
+                list.push_bind(*key);
+            }
+            query.push(")");
+            let rows: Vec<JobRow> = query.build_query_as().fetch_all(&mut *self.tx).await?;
+            jobs.extend(rows.into_iter().map(Job::from));
+        }
+        Ok(jobs)
     }
 
     async fn start_attempts(&mut self, ids: &[JobId], worker_id: &str, now: i64) -> Result<()> {

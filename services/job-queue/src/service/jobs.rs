@@ -74,11 +74,25 @@ impl JobQueue {
         let mut out: Vec<(Job, bool)> = Vec::with_capacity(checked.len());
         let mut new_jobs = Vec::new();
         let mut by_key: HashMap<&str, usize> = HashMap::new();
+        // Every key's stored job in one read, not a round trip per job.
+        let keys: Vec<&str> = checked
+            .iter()
+            .filter_map(|(_, s)| s.idempotency_key.as_deref())
+            .collect();
+        let mut stored: HashMap<String, Job> = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            tx.jobs_by_keys(&service.id, &keys)
+                .await?
+                .into_iter()
+                .filter_map(|job| job.idempotency_key.clone().map(|key| (key, job)))
+                .collect()
+        };
         for (value, submission) in checked {
             if let Some(key) = submission.idempotency_key.as_deref() {
                 let earlier = match by_key.get(key) {
                     Some(&slot) => Some(out[slot].0.clone()),
-                    None => tx.job_by_key(&service.id, key).await?,
+                    None => stored.remove(key),
                 };
                 if let Some(first) = earlier {
                     if !submission.matches(value, &first) {
