@@ -177,18 +177,25 @@ async fn deliver_group(queue: &JobQueue, client: &mut Client, group: Vec<(Outbox
         .take_while(|(entry, _)| entry.next_attempt_at <= now)
         .collect();
     if due.len() > 1 && due.iter().all(|(_, n)| matches!(n, Notice::JobStatus(_))) {
-        match deliver_batch(queue, client, due, pass).await {
-            Ok(()) => return,
-            // An older recipe-types without the batch call: one at a time.
-            Err(due) => {
-                for (entry, notice) in due {
-                    if pass.unreachable.load(Ordering::Relaxed) || !deliver(queue, client, entry, notice, pass).await {
-                        return;
+        let mut batches = batches_of(due).into_iter();
+        while let Some(batch) = batches.next() {
+            match deliver_batch(queue, client, batch, pass).await {
+                Batch::Delivered => {}
+                Batch::Stop => return,
+                // An older recipe-types without the batch call: one at a time.
+                Batch::Unsupported(first) => {
+                    for (entry, notice) in first.into_iter().chain(batches.flatten()) {
+                        if pass.unreachable.load(Ordering::Relaxed)
+                            || !deliver(queue, client, entry, notice, pass).await
+                        {
+                            return;
+                        }
                     }
+                    return;
                 }
-                return;
             }
         }
+        return;
     }
     for (entry, notice) in due {
         if pass.unreachable.load(Ordering::Relaxed) || !deliver(queue, client, entry, notice, pass).await {
@@ -197,16 +204,46 @@ async fn deliver_group(queue: &JobQueue, client: &mut Client, group: Vec<(Outbox
     }
 }
 
+/// Bytes of notices per `NotifyJobStatuses` call, well under the 4 MiB a
+/// gRPC server takes by default (a results document is at most 1 MiB).
+const BATCH_BYTES: usize = 2 << 20;
+
+/// Splits a key's entries, in order, into calls of at most [`BATCH_BYTES`]
+/// (a larger single notice goes alone).
+fn batches_of(due: Vec<(OutboxEntry, Notice)>) -> Vec<Vec<(OutboxEntry, Notice)>> {
+    let mut batches: Vec<Vec<(OutboxEntry, Notice)>> = Vec::new();
+    let mut bytes = 0;
+    for item in due {
+        let size = item.0.payload.len();
+        if batches
+            .last()
+            .is_none_or(|b| !b.is_empty() && bytes + size > BATCH_BYTES)
+        {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(batch) = batches.last_mut() {
+            batch.push(item);
+        }
+    }
+    batches
+}
+
+/// How a batch went.
+enum Batch {
+    Delivered,
+    /// Not delivered: the key's later entries wait.
+    Stop,
+    /// recipe-types does not know the call: here are the entries back.
+    Unsupported(Vec<(OutboxEntry, Notice)>),
+}
+
 /// Sends a recipe's job notices in one call and forgets them in one
 /// transaction. Gives them back when recipe-types does not know the call.
-async fn deliver_batch(
-    queue: &JobQueue,
-    client: &mut Client,
-    due: Vec<(OutboxEntry, Notice)>,
-    pass: &Pass,
-) -> Result<(), Vec<(OutboxEntry, Notice)>> {
+async fn deliver_batch(queue: &JobQueue, client: &mut Client, due: Vec<(OutboxEntry, Notice)>, pass: &Pass) -> Batch {
     if pass.unreachable.load(Ordering::Relaxed) {
-        return Ok(());
+        return Batch::Stop;
     }
     let notices = due
         .iter()
@@ -218,31 +255,32 @@ async fn deliver_batch(
     let sent = client
         .notify_job_statuses(rt::NotifyJobStatusesRequest { notices })
         .await;
-    let result = match sent {
+    let (result, outcome) = match sent {
         Ok(_) => {
             pass.delivered.store(true, Ordering::Relaxed);
             let ids: Vec<&str> = due.iter().map(|(entry, _)| entry.id.as_str()).collect();
-            queue.outbox_delivered_all(&ids).await
+            (queue.outbox_delivered_all(&ids).await, Batch::Delivered)
         }
-        Err(status) if status.code() == tonic::Code::Unimplemented => return Err(due),
+        Err(status) if status.code() == tonic::Code::Unimplemented => return Batch::Unsupported(due),
         Err(status) if peer_unreachable(status.code()) => {
             tracing::debug!(code = ?status.code(), "recipe-types unreachable");
             pass.unreachable.store(true, Ordering::Relaxed);
-            return Ok(());
+            return Batch::Stop;
         }
         Err(status) => {
             // The first entry waits; the rest of its key waits behind it.
             let first = &due[0].0;
             tracing::info!(notice_id = %first.id, notices = due.len(), code = ?status.code(), attempts = first.attempts, "notices not delivered yet");
-            queue
+            let retry = queue
                 .outbox_retry_at(&first.id, now_micros() + backoff(first.attempts))
-                .await
+                .await;
+            (retry, Batch::Stop)
         }
     };
     if let Err(e) = result {
         tracing::warn!(error = %e, "outbox update failed");
     }
-    Ok(())
+    outcome
 }
 
 fn backoff(attempts: i32) -> i64 {

@@ -35,6 +35,17 @@ impl FakeRecipeTypes {
         (format!("http://{addr}"), handle)
     }
 
+    /// UNAVAILABLE while deliveries are still to be refused.
+    fn refusing(&self) -> Result<(), Status> {
+        match self
+            .refuse
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        {
+            Ok(_) => Err(Status::unavailable("fake recipe-types is refusing for now")),
+            Err(_) => Ok(()),
+        }
+    }
+
     pub fn notices(&self) -> Vec<rt::NotifyJobStatusRequest> {
         self.received.lock().expect("lock").clone()
     }
@@ -48,13 +59,7 @@ impl RecipeTypes for FakeRecipeTypes {
         &self,
         request: Request<rt::NotifyJobStatusRequest>,
     ) -> Result<Response<rt::NotifyJobStatusResponse>, Status> {
-        if self
-            .refuse
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(Status::unavailable("fake recipe-types is refusing for now"));
-        }
+        self.refusing()?;
         self.received.lock().expect("lock").push(request.into_inner());
         Ok(Response::new(rt::NotifyJobStatusResponse {}))
     }
@@ -63,13 +68,7 @@ impl RecipeTypes for FakeRecipeTypes {
         &self,
         request: Request<rt::NotifyJobStatusesRequest>,
     ) -> Result<Response<rt::NotifyJobStatusesResponse>, Status> {
-        if self
-            .refuse
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(Status::unavailable("fake recipe-types is refusing for now"));
-        }
+        self.refusing()?;
         self.received.lock().expect("lock").extend(request.into_inner().notices);
         Ok(Response::new(rt::NotifyJobStatusesResponse {}))
     }

@@ -213,3 +213,79 @@ async fn recipe_job_notices_reach_recipe_types_in_order_sqlite() {
 async fn recipe_job_notices_reach_recipe_types_in_order_postgres() {
     recipe_notices(Backend::Postgres).await;
 }
+
+/// A recipe's waiting notices go out in batches small enough for any gRPC
+/// peer: six 700 KB results (4.2 MB, over a server's default 4 MiB) held up
+/// by a refusing peer all arrive once it answers, and the outbox empties.
+async fn large_results_are_delivered_in_batches(backend: Backend) {
+    let Some(db) = TestDatabase::new(backend).await else {
+        return;
+    };
+    let peer = FakeRecipeTypes::default();
+    peer.refuse.store(usize::MAX, Ordering::SeqCst);
+    let (peer_url, _serving) = peer.clone().start().await;
+    let jq = Replica::start(&db, peer_url).await;
+    let mut client = jq.client().await;
+    let service_id = service(&mut client, "big-results", |r| {
+        r.job_result_schema_json = json!({"type": "object"}).to_string();
+    })
+    .await;
+    for node in 0..6 {
+        submit(
+            &mut client,
+            pb::SubmitJobRequest {
+                recipe_id: Some("recipe-big".into()),
+                recipe_node: Some(format!("n{node}")),
+                ..keyed(&service_id, node, &format!("recipe-big/n{node}"))
+            },
+        )
+        .await;
+    }
+    let big = "x".repeat(700_000);
+    for leased in claim(&mut client, &service_id, 6, "w").await {
+        client
+            .complete_job(pb::CompleteJobRequest {
+                job_id: leased.job.as_ref().expect("job").id.clone(),
+                lease_token: leased.lease_token.clone(),
+                results_json: json!({ "blob": big }).to_string(),
+            })
+            .await
+            .expect("complete");
+    }
+    // Claim and completion of each: twelve notices wait for the peer.
+    let backlog = jq.queue.repository().outbox_backlog().await.expect("backlog");
+    assert_eq!(backlog, 12);
+    peer.refuse.store(0, Ordering::SeqCst);
+    let notices = eventually(DEADLINE, "every notice delivered", || {
+        let peer = peer.clone();
+        async move {
+            let notices = peer.notices();
+            (notices.len() >= 12).then_some(notices)
+        }
+    })
+    .await;
+    let completed = notices.iter().filter(|n| n.status == "COMPLETED").count();
+    assert_eq!(completed, 6);
+    assert!(
+        notices
+            .iter()
+            .filter(|n| n.status == "COMPLETED")
+            .all(|n| n.results_json.as_deref().is_some_and(|r| r.len() > 700_000))
+    );
+    eventually(DEADLINE, "an empty outbox", || {
+        let queue = jq.queue.clone();
+        async move { (queue.repository().outbox_backlog().await.ok() == Some(0)).then_some(()) }
+    })
+    .await;
+    jq.stop().await;
+}
+
+#[tokio::test]
+async fn large_results_are_delivered_in_batches_sqlite() {
+    large_results_are_delivered_in_batches(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn large_results_are_delivered_in_batches_postgres() {
+    large_results_are_delivered_in_batches(Backend::Postgres).await;
+}
