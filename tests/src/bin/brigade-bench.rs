@@ -7,12 +7,17 @@
 //! * `recipes`: recipes of a chain and of a fan run by no-op workers over gRPC;
 //!   prints recipes/s and the node scheduling overhead (a dependency's job
 //!   COMPLETED → the next node's job REGISTERED, from the jobs' own timestamps).
+//! * `footprint`: each service binary of the same profile (build them first)
+//!   started on its own: time from spawn to SERVING, and idle resident memory.
 //!
 //! ```sh
 //! cargo run --release -p brigade-tests --bin brigade-bench -- --jobs 20000 --producers 4 --workers 4 --batch 500
 //! cargo run --release -p brigade-tests --bin brigade-bench -- --scenario recipes --backend postgres
+//! cargo build --release --bins && cargo run --release -p brigade-tests --bin brigade-bench -- --scenario footprint
 //! ```
 
+#[path = "../bench/footprint.rs"]
+mod footprint;
 #[path = "../bench/lifecycle.rs"]
 mod lifecycle;
 #[path = "../bench/recipes.rs"]
@@ -27,6 +32,7 @@ use clap::{Parser, ValueEnum};
 enum Scenario {
     Lifecycle,
     Recipes,
+    Footprint,
 }
 
 #[derive(Parser, Debug, Clone)]
@@ -87,6 +93,7 @@ impl Args {
                 self.fan_recipes,
                 self.fan_width
             ),
+            Scenario::Footprint => format!("{base} --scenario footprint --backend {}", self.backend),
         }
     }
 }
@@ -156,6 +163,12 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
             for (backend, label) in backends {
                 recipes::run_backend(backend, label, &args).await?;
+            }
+        }
+        Scenario::Footprint => {
+            anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
+            for (backend, label) in backends {
+                footprint::run_backend(backend, label).await?;
             }
         }
     }
