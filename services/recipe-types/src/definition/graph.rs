@@ -123,12 +123,16 @@ fn strongly_connected(parents: &[Vec<usize>], children: &[Vec<usize>]) -> Vec<Ve
     out
 }
 
-/// Marks the transitive parents of one node at a time. Bumping the stamp
-/// clears the previous node's marks in O(1), keeping big definitions cheap.
+/// Answers "is `a` an ancestor of `node`?": a direct parent at once (the
+/// usual connection), otherwise by marking `node`'s transitive parents, once
+/// per node. Bumping the stamp clears the previous node's marks in O(1), so a
+/// long chain whose nodes read their direct parents costs O(nodes), not
+/// O(nodes²).
 struct Ancestry<'a> {
     parents: &'a [Vec<usize>],
     marks: Vec<usize>,
     stamp: usize,
+    marked: Option<usize>,
 }
 
 impl<'a> Ancestry<'a> {
@@ -137,11 +141,13 @@ impl<'a> Ancestry<'a> {
             parents,
             marks: vec![0; parents.len()],
             stamp: 0,
+            marked: None,
         }
     }
 
     fn mark(&mut self, start: usize) {
         self.stamp += 1;
+        self.marked = Some(start);
         let mut stack = vec![start];
         while let Some(i) = stack.pop() {
             for &p in &self.parents[i] {
@@ -153,8 +159,14 @@ impl<'a> Ancestry<'a> {
         }
     }
 
-    fn contains(&self, i: usize) -> bool {
-        self.marks[i] == self.stamp
+    fn is_ancestor(&mut self, a: usize, node: usize) -> bool {
+        if self.parents[node].contains(&a) {
+            return true;
+        }
+        if self.marked != Some(node) {
+            self.mark(node);
+        }
+        self.marks[a] == self.stamp
     }
 }
 
@@ -268,13 +280,6 @@ fn check_node(
     let node = &def.nodes[i];
     let Some(own) = &table[i] else { return };
     let wrap = |text: String| Message::new(NODE_INTERFACE, format!("Node '{}' interface error: {text}", node.name));
-    if node
-        .inputs
-        .iter()
-        .any(|(_, c)| matches!(c, Connection::Dependency { .. }))
-    {
-        ancestry.mark(i);
-    }
     let mut connecting = Interface::default();
     let mut skip = BTreeSet::new();
     for (input_name, conn) in &node.inputs {
@@ -282,7 +287,7 @@ fn check_node(
             Connection::Recipe { input } => def.input.parameter(input),
             Connection::Dependency { node: from, output } => {
                 let from_index = index.get(from.as_str()).copied();
-                if !from_index.is_some_and(|f| ancestry.contains(f)) {
+                if !from_index.is_some_and(|f| ancestry.is_ancestor(f, i)) {
                     out.errors.push(wrap(format!(
                         "Cannot get output '{output}' without dependency on node '{from}'"
                     )));
