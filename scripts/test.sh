@@ -19,6 +19,7 @@ bench_backend=both
 cargo run -q -p brigade-tests --bin brigade-bench -- --scenario lifecycle --jobs 500 --backend "$bench_backend"
 cargo run -q -p brigade-tests --bin brigade-bench -- --scenario recipes --backend "$bench_backend" \
     --chain-recipes 3 --chain-length 3 --fan-recipes 1 --fan-width 5
+cargo run -q -p brigade-tests --bin brigade-bench -- --scenario validation --backend "$bench_backend" --chain-length 20
 cargo run -q -p brigade-tests --bin brigade-bench -- --scenario footprint --backend "$bench_backend"
 
 echo "==> Rust client on PostgreSQL"

@@ -7,6 +7,8 @@
 //! * `recipes`: recipes of a chain and of a fan run by no-op workers over gRPC;
 //!   prints recipes/s and the node scheduling overhead (a dependency's job
 //!   COMPLETED → the next node's job REGISTERED, from the jobs' own timestamps).
+//! * `validation`: a `--chain-length`-node chain posted to Scale's validation
+//!   route through the gateway; prints the answer time's p50 and p99.
 //! * `footprint`: each service binary of the same profile (build them first)
 //!   started on its own: time from spawn to SERVING, and idle resident memory.
 //!
@@ -22,6 +24,8 @@ mod footprint;
 mod lifecycle;
 #[path = "../bench/recipes.rs"]
 mod recipes;
+#[path = "../bench/validation.rs"]
+mod validation;
 
 use std::time::Duration;
 
@@ -33,6 +37,7 @@ enum Scenario {
     Lifecycle,
     Recipes,
     Footprint,
+    Validation,
 }
 
 #[derive(Parser, Debug, Clone)]
@@ -94,6 +99,10 @@ impl Args {
                 self.fan_width
             ),
             Scenario::Footprint => format!("{base} --scenario footprint --backend {}", self.backend),
+            Scenario::Validation => format!(
+                "{base} --scenario validation --backend {} --chain-length {}",
+                self.backend, self.chain_length
+            ),
         }
     }
 }
@@ -163,6 +172,12 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
             for (backend, label) in backends {
                 recipes::run_backend(backend, label, &args).await?;
+            }
+        }
+        Scenario::Validation => {
+            anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
+            for (backend, label) in backends {
+                validation::run_backend(backend, label, args.chain_length).await?;
             }
         }
         Scenario::Footprint => {
