@@ -14,6 +14,7 @@ use crate::engine::{JobStatus, RecipeStatus};
 use crate::error::{Error, Result};
 use crate::job_types::{JobTypeInfo, JobTypes};
 use crate::jobs::{JobSubmission, Jobs};
+use crate::recipe::NodeRowState;
 use crate::repository::{Repository, SqliteRepository};
 use crate::service::recipes::{JobNotice, NewRecipe, Recipes, TypeRef};
 use crate::service::{Limits, RecipeTypes};
@@ -272,4 +273,31 @@ async fn cancel_cancels_queued_jobs_and_reprocess_reuses_finished_nodes() {
         h.recipes.reprocess(done, &forced, None).await,
         Err(Error::FailedPrecondition(_))
     ));
+}
+
+#[tokio::test]
+async fn a_notice_is_applied_even_when_its_recipe_cannot_step() {
+    let h = harness().await;
+    let id = h.create(1).await;
+    // A stored input that no longer reads makes every step of this recipe fail.
+    let pool = brigade_common::db::open_sqlite(&h._dir.path().join("rt.sqlite3"), 1)
+        .await
+        .expect("sqlite");
+    sqlx::query("UPDATE rt_recipes SET input = '[]' WHERE id = ?")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("break the input");
+    h.notify(0, JobStatus::Working, None).await;
+    let nodes = h
+        .recipes
+        .repo
+        .begin_read()
+        .await
+        .expect("read")
+        .nodes(id)
+        .await
+        .expect("nodes");
+    let a = nodes.iter().find(|n| n.node_name == "a").expect("node a");
+    assert_eq!(a.state, NodeRowState::Job(JobStatus::Working));
 }

@@ -436,9 +436,20 @@ impl Recipes {
         }
         let mut applied = Applied::default();
         for (recipe_id, notices) in by_recipe {
-            let (intents, step) = self.apply_recipe_notices(recipe_id, notices).await?;
-            applied.intents.extend(intents);
-            applied.step.extend(step);
+            let plan = self.top_level_plan(recipe_id).await?;
+            let outcome = match self.apply_recipe_notices(recipe_id, &notices, plan.as_deref()).await {
+                // A step that cannot be taken (a stored definition that no
+                // longer reads, say) must not hold up the notices: apply them
+                // alone and leave the step to the background task, as for a
+                // sub-recipe.
+                Err(e) if plan.is_some() => {
+                    tracing::warn!(recipe_id, error = %e, "stepping with the notices failed; applying them alone");
+                    self.apply_recipe_notices(recipe_id, &notices, None).await?
+                }
+                outcome => outcome?,
+            };
+            applied.intents.extend(outcome.0);
+            applied.step.extend(outcome.1);
         }
         Ok(applied)
     }
@@ -479,9 +490,9 @@ impl Recipes {
     async fn apply_recipe_notices(
         &self,
         recipe_id: i64,
-        notices: Vec<JobNotice>,
+        notices: &[JobNotice],
+        plan: Option<&Plan>,
     ) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
-        let plan = self.top_level_plan(recipe_id).await?;
         let mut tx = self.repo.begin().await?;
         let at = now();
         let ids: Vec<&str> = notices.iter().map(|n| n.notice_id.as_str()).collect();
@@ -518,7 +529,7 @@ impl Recipes {
             }
             let rows: Vec<&NodeRecord> = changed.iter().filter_map(|name| nodes.get(name)).collect();
             tx.put_nodes(&rows).await?;
-            match (&plan, changed.is_empty()) {
+            match (plan, changed.is_empty()) {
                 (_, true) => {}
                 // A top-level recipe steps here: its counts are current at
                 // once, and the next jobs are known in the same commit.
