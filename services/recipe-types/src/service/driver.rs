@@ -155,8 +155,10 @@ impl Recipes {
             return Ok((Vec::new(), Vec::new()));
         }
         let nodes = tx.nodes(id).await?;
+        let before = recipe.status;
         let stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, plan).await?;
         tx.commit().await?;
+        log_status_change(&recipe, before);
         Ok(stepped)
     }
 
@@ -215,7 +217,6 @@ impl Recipes {
         tx.put_nodes(&rows).await?;
         let state = recipe_state(recipe, &nodes, &children);
         let status = recipe_status(&plan.def, &state);
-        let before = recipe.status;
         recipe.status = status;
         recipe.counts = recipe_counts(&plan.def, &state);
         recipe.needs_step = false;
@@ -233,9 +234,6 @@ impl Recipes {
             // The parent shows this recipe's counts and moves on when it ends.
             tx.mark_needs_step(parent).await?;
             next.push(parent);
-        }
-        if before != status {
-            tracing::info!(recipe_id = id, status = status.as_str(), "recipe status changed");
         }
         Ok((intents, next))
     }
@@ -512,6 +510,17 @@ impl Recipes {
                 }
             }
         }
+    }
+}
+
+/// Logs a step's status change, once it is committed.
+pub(super) fn log_status_change(recipe: &Recipe, before: RecipeStatus) {
+    if recipe.status != before {
+        tracing::info!(
+            recipe_id = recipe.id,
+            status = recipe.status.as_str(),
+            "recipe status changed"
+        );
     }
 }
 

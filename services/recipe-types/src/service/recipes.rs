@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, broadcast};
 
 use super::RecipeTypes;
-use super::driver::{Plan, PlanCache, now};
+use super::driver::{Plan, PlanCache, log_status_change, now};
 use crate::definition::{ForcedNodes, JobTypeKey};
 use crate::domain::{RecipeType, RecipeTypeId};
 use crate::engine::{JobStatus, RecipeInstance, RecipeStatus, plan_reprocess, recipe_details, validate_recipe_input};
@@ -502,6 +502,7 @@ impl Recipes {
             return Ok((Vec::new(), Vec::new()));
         }
         let mut stepped = (Vec::new(), Vec::new());
+        let mut status_change = None;
         let mut applied = Vec::new();
         if let Some(mut recipe) = tx.lock_recipe(recipe_id, false).await? {
             let was_running = recipe.status == RecipeStatus::Running;
@@ -535,7 +536,9 @@ impl Recipes {
                 // once, and the next jobs are known in the same commit.
                 (Some(plan), false) if recipe.parent_recipe_id.is_none() => {
                     let nodes = nodes.into_values().collect();
+                    let before = recipe.status;
                     stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, plan).await?;
+                    status_change = Some((recipe, before));
                 }
                 // A sub-recipe steps after this commit (its parent is locked
                 // first); a queued or claimed job of a running one changes its
@@ -549,6 +552,9 @@ impl Recipes {
             }
         }
         tx.commit().await?;
+        if let Some((recipe, before)) = &status_change {
+            log_status_change(recipe, *before);
+        }
         for (node, status) in &applied {
             tracing::debug!(recipe_id, node = %node, ?status, "job notice applied");
         }
