@@ -184,22 +184,26 @@ async fn deliver_group(queue: &JobQueue, client: &mut Client, group: Vec<(Outbox
                 Batch::Stop => return,
                 // An older recipe-types without the batch call: one at a time.
                 Batch::Unsupported(first) => {
-                    for (entry, notice) in first.into_iter().chain(batches.flatten()) {
-                        if pass.unreachable.load(Ordering::Relaxed)
-                            || !deliver(queue, client, entry, notice, pass).await
-                        {
-                            return;
-                        }
-                    }
+                    deliver_each(queue, client, first.into_iter().chain(batches.flatten()), pass).await;
                     return;
                 }
             }
         }
         return;
     }
-    for (entry, notice) in due {
+    deliver_each(queue, client, due, pass).await;
+}
+
+/// Sends entries one at a time, in order, until one must wait.
+async fn deliver_each(
+    queue: &JobQueue,
+    client: &mut Client,
+    entries: impl IntoIterator<Item = (OutboxEntry, Notice)>,
+    pass: &Pass,
+) {
+    for (entry, notice) in entries {
         if pass.unreachable.load(Ordering::Relaxed) || !deliver(queue, client, entry, notice, pass).await {
-            break;
+            return;
         }
     }
 }

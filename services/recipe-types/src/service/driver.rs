@@ -333,7 +333,7 @@ impl Recipes {
     /// per service, and stores their ids, one transaction per recipe. Logs
     /// each job it could not submit or record, and returns the first such error.
     pub(crate) async fn submit_intents(&self, intents: &[NodeRecord]) -> Result<()> {
-        let wanted: Vec<(&NodeRecord, JobSubmission)> = intents
+        let (wanted, submissions): (Vec<&NodeRecord>, Vec<JobSubmission>) = intents
             .iter()
             .filter_map(|intent| {
                 let (Some(key), Some(service_id)) = (&intent.idempotency_key, &intent.service_id) else {
@@ -348,16 +348,15 @@ impl Recipes {
                 };
                 Some((intent, submission))
             })
-            .collect();
+            .unzip();
         if wanted.is_empty() {
             return Ok(());
         }
-        let submissions: Vec<JobSubmission> = wanted.iter().map(|(_, s)| s.clone()).collect();
         let outcomes = self.jobs.submit_many(&submissions).await;
         let at = now();
         let mut by_recipe: BTreeMap<i64, HashMap<&str, String>> = BTreeMap::new();
         let mut deferred = None;
-        for ((intent, _), outcome) in wanted.into_iter().zip(outcomes) {
+        for (intent, outcome) in wanted.into_iter().zip(outcomes) {
             let job_id = match outcome {
                 Ok(job_id) => job_id,
                 Err(e) => {
@@ -398,7 +397,7 @@ impl Recipes {
             let Some(job_id) = jobs.get(node.node_name.as_str()) else {
                 continue;
             };
-            let cancel = if node.job_id.is_none() {
+            if node.job_id.is_none() {
                 node.job_id = Some(job_id.clone());
                 if node.state == NodeRowState::Creating {
                     node.state = NodeRowState::Job(crate::engine::JobStatus::Registered);
@@ -407,12 +406,9 @@ impl Recipes {
                 node.cancel_pending = node.cancel_pending || recipe.canceled;
                 node.last_modified = now();
                 rows.push(node.clone());
-                node.cancel_pending
-            } else {
-                node.cancel_pending
-            };
+            }
             tracing::debug!(recipe_id, node = %node.node_name, job_id = %job_id, "recipe job submitted");
-            if cancel {
+            if node.cancel_pending {
                 cancels.push(node);
             }
         }
