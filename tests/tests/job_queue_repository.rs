@@ -319,13 +319,14 @@ async fn outbox_schedules_and_deletes(ctx: Ctx) {
     tx.delete_outbox(&entry.id).await.expect("delete");
     tx.commit().await.expect("commit");
     assert_eq!(repo.outbox_backlog().await.expect("backlog"), 0);
-    // A relay's delivered batch goes in one call; entries not named stay.
+    // A batch of notices goes in one call and keeps its order; a relay's
+    // delivered batch goes in one call; entries not named stay.
     let entries: Vec<_> = (0..3).map(notice).collect();
     let mut tx = repo.begin().await.expect("begin");
-    for entry in &entries {
-        tx.insert_outbox(entry).await.expect("outbox");
-    }
+    tx.insert_outbox_all(&entries).await.expect("outbox batch");
     tx.commit().await.expect("commit");
+    let queued = repo.oldest_outbox(10).await.expect("oldest");
+    assert_eq!(queued, entries);
     let mut tx = repo.begin().await.expect("begin");
     tx.delete_outbox_all(&[entries[0].id.as_str(), entries[2].id.as_str()])
         .await

@@ -201,7 +201,11 @@ pub trait Transaction: Send {
     /// The service's jobs stored under any of these keys, in one statement per chunk.
     async fn jobs_by_keys(&mut self, service_id: &ServiceId, keys: &[&str]) -> Result<Vec<Job>>;
 
-    async fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<()>;
+    /// Queues the entries in their order, in one statement per chunk.
+    async fn insert_outbox_all(&mut self, entries: &[OutboxEntry]) -> Result<()>;
+    async fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<()> {
+        self.insert_outbox_all(std::slice::from_ref(entry)).await
+    }
     async fn delete_outbox(&mut self, id: &str) -> Result<()>;
     /// Deletes the entries, in one statement per chunk.
     async fn delete_outbox_all(&mut self, ids: &[&str]) -> Result<()>;

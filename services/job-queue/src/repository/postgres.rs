@@ -351,16 +351,19 @@ impl Transaction for PostgresTransaction {
         Ok(())
     }
 
-    async fn insert_outbox(&mut self, e: &OutboxEntry) -> Result<()> {
-        sqlx::query(q::INSERT_OUTBOX)
-            .bind(&e.id)
-            .bind(&e.topic)
-            .bind(&e.payload)
-            .bind(e.attempts)
-            .bind(e.next_attempt_at)
-            .bind(e.created)
-            .execute(&mut *self.tx)
-            .await?;
+    async fn insert_outbox_all(&mut self, entries: &[OutboxEntry]) -> Result<()> {
+        for chunk in entries.chunks(CHUNK) {
+            let mut insert = QueryBuilder::<Postgres>::new(q::INSERT_OUTBOX_PREFIX);
+            insert.push_values(chunk, |mut row, e| {
+                row.push_bind(e.id.clone())
+                    .push_bind(e.topic.clone())
+                    .push_bind(e.payload.clone())
+                    .push_bind(e.attempts)
+                    .push_bind(e.next_attempt_at)
+                    .push_bind(e.created);
+            });
+            insert.build().execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 

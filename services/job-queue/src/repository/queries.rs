@@ -29,8 +29,9 @@ pub const RESOLVE_PREFIX: &str = "SELECT s.id AS service_id, s.name, s.version, 
      WHERE (s.name, s.version, r.revision) IN (";
 pub const RESOLVE_SUFFIX: &str = ")";
 
-pub const INSERT_OUTBOX: &str = "INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
+/// Followed by `push_values`: rows keep their order in `seq`.
+pub const INSERT_OUTBOX_PREFIX: &str =
+    "INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) ";
 /// The oldest entries, due or not: the relay keeps each recipe's notices in order.
 pub const OLDEST_OUTBOX: &str = "SELECT id, topic, payload, attempts, next_attempt_at, created FROM jq_outbox \
      ORDER BY seq LIMIT $1";

@@ -21,8 +21,10 @@ pub struct JobStatusNotice {
     pub job_version: i64,
 }
 
-/// Queues one notice per job that belongs to a recipe; other jobs are skipped.
+/// Queues one notice per job that belongs to a recipe, in one statement;
+/// other jobs are skipped.
 pub(super) async fn notify_recipes(tx: &mut dyn Transaction, jobs: &[Job], now: i64) -> Result<()> {
+    let mut entries = Vec::new();
     for job in jobs {
         let Some(recipe_id) = &job.recipe_id else {
             continue;
@@ -38,15 +40,17 @@ pub(super) async fn notify_recipes(tx: &mut dyn Transaction, jobs: &[Job], now: 
             job_version: job.row_version,
         };
         let payload = serde_json::to_string(&notice).map_err(|e| Error::Internal(format!("notice encoding: {e}")))?;
-        tx.insert_outbox(&OutboxEntry {
+        entries.push(OutboxEntry {
             id: uuid::Uuid::new_v4().to_string(),
             topic: OUTBOX_TOPIC_JOB_STATUS.to_owned(),
             payload,
             attempts: 0,
             next_attempt_at: now,
             created: now,
-        })
-        .await?;
+        });
     }
-    Ok(())
+    if entries.is_empty() {
+        return Ok(());
+    }
+    tx.insert_outbox_all(&entries).await
 }
