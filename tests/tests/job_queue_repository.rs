@@ -69,6 +69,7 @@ conformance_suite!(
     jobs_insert_all_or_none_and_list_in_order,
     jobs_are_found_by_their_keys_within_their_service,
     claims_lease_oldest_first_once,
+    claims_check_the_stored_pause_and_limit,
     completion_needs_the_live_lease,
     failure_retries_then_expiry_ends_in_error,
     release_keeps_attempts_and_cancel_ends_live_jobs,
@@ -171,7 +172,10 @@ async fn insert(repo: &dyn Repository, jobs: &[Job]) -> Result<(), Error> {
 
 async fn claim(repo: &dyn Repository, service_id: &ServiceId, max: i64, expires: i64, now: i64) -> Vec<Job> {
     let mut tx = repo.begin().await.expect("begin");
-    let jobs = tx.claim_jobs(service_id, max, expires, now).await.expect("claim");
+    let jobs = tx
+        .claim_jobs(service_id, max, false, expires, now)
+        .await
+        .expect("claim");
     tx.commit().await.expect("commit");
     jobs
 }
@@ -457,6 +461,41 @@ async fn claims_lease_oldest_first_once(ctx: Ctx) {
         Some(2_000)
     );
     tx.commit().await.expect("commit");
+}
+
+/// A caller's copy of the service may be old: the claim statement itself
+/// refuses a paused service, and a limited one unless the caller says it
+/// locked the row and bounded the claim.
+async fn claims_check_the_stored_pause_and_limit(ctx: Ctx) {
+    let repo = &*ctx.repo;
+    let a = service("a", "1.0.0");
+    create(repo, &a).await.expect("create");
+    insert(repo, &[job(&a.id, 1), job(&a.id, 2)]).await.expect("insert");
+    let write = |service: Service| async move {
+        let mut tx = repo.begin().await.expect("begin");
+        let stored = tx.update_service(&service).await.expect("update").expect("stored");
+        tx.commit().await.expect("commit");
+        stored
+    };
+    let paused = write(Service { paused: true, ..a.clone() }).await;
+    assert!(claim(repo, &a.id, 5, 1_000, 100).await.is_empty(), "paused");
+    let limited = write(Service {
+        paused: false,
+        max_concurrency: Some(1),
+        ..paused
+    })
+    .await;
+    assert!(claim(repo, &a.id, 5, 1_000, 100).await.is_empty(), "limit not taken into account");
+    let mut tx = repo.begin().await.expect("begin");
+    let within = tx.claim_jobs(&a.id, 1, true, 1_000, 100).await.expect("claim");
+    tx.commit().await.expect("commit");
+    assert_eq!(within.len(), 1);
+    write(Service {
+        max_concurrency: None,
+        ..limited
+    })
+    .await;
+    assert_eq!(claim(repo, &a.id, 5, 1_000, 100).await.len(), 1);
 }
 
 async fn completion_needs_the_live_lease(ctx: Ctx) {

@@ -3,7 +3,9 @@
 //! Every replica publishes the jobs it changes to its own subscribers at once.
 //! On PostgreSQL each change is also announced with `NOTIFY`, and every
 //! replica's listener re-publishes changes made by the others, so a watcher
-//! connected to any replica sees every job.
+//! connected to any replica sees every job. A changed service is announced on
+//! a second channel, from inside the transaction that changed it, and every
+//! replica drops it from its [`ServiceCache`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +15,15 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::domain::{Job, JobId};
+use crate::cache::ServiceCache;
+use crate::domain::{Job, JobId, ServiceId};
 use crate::repository::Repository;
 
 /// Capacity per subscriber; a watcher that falls this far behind re-reads the queue.
 const CHANNEL_CAPACITY: usize = 4096;
 const NOTIFY_CHANNEL: &str = "brigade_jobs";
+/// Payload: the id of a service changed in a committed transaction.
+pub const SERVICES_CHANNEL: &str = "brigade_services";
 /// PostgreSQL's NOTIFY payload limit is 8000 bytes; stay well below it.
 const MAX_PAYLOAD: usize = 7000;
 
@@ -27,6 +32,7 @@ pub struct Events {
     tx: broadcast::Sender<Job>,
     origin: Arc<str>,
     remote: Option<mpsc::UnboundedSender<String>>,
+    services: Arc<ServiceCache>,
 }
 
 impl Events {
@@ -37,6 +43,7 @@ impl Events {
             tx,
             origin: uuid::Uuid::new_v4().simple().to_string().into(),
             remote: None,
+            services: Arc::default(),
         }
     }
 
@@ -61,6 +68,7 @@ impl Events {
             tx: self.tx.clone(),
             origin: self.origin.clone(),
             remote: None,
+            services: self.services.clone(),
         }
     }
 
@@ -73,6 +81,11 @@ impl Events {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Job> {
         self.tx.subscribe()
+    }
+
+    /// This process's services, kept fresh by this replica's writes and the others' notifications.
+    pub fn services(&self) -> &ServiceCache {
+        &self.services
     }
 }
 
@@ -123,8 +136,12 @@ async fn listen_loop(pool: PgPool, events: Events, repo: Arc<dyn Repository>, sh
     tokio::pin!(stop);
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(mut l) => match l.listen(NOTIFY_CHANNEL).await {
-                Ok(()) => l,
+            Ok(mut l) => match l.listen_all([NOTIFY_CHANNEL, SERVICES_CHANNEL]).await {
+                Ok(()) => {
+                    // Whatever changed while nobody listened is unknown: read every service again.
+                    events.services.clear();
+                    l
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "LISTEN failed; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -151,6 +168,12 @@ async fn listen_loop(pool: PgPool, events: Events, repo: Arc<dyn Repository>, sh
                     break;
                 }
             };
+            if notification.channel() == SERVICES_CHANNEL {
+                if let Ok(id) = ServiceId::parse("id", notification.payload()) {
+                    events.services.invalidate(&id);
+                }
+                continue;
+            }
             let Some((origin, ids)) = notification.payload().split_once(':') else {
                 continue;
             };

@@ -1,6 +1,7 @@
 //! Brigade's job-queue service: services (= job types) and jobs, over gRPC.
 
 pub mod background;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -189,6 +189,12 @@ pub trait Transaction: Send {
     /// `service.row_version`, bumping the version; `None` when the row changed
     /// underneath (or vanished). Returns the row as stored.
     async fn update_service(&mut self, service: &Service) -> Result<Option<Service>>;
+    /// Tells the other replicas, when this transaction commits, that the
+    /// service changed (PostgreSQL's `NOTIFY`; a single SQLite process has no
+    /// one to tell).
+    async fn announce_service_change(&mut self, _id: &ServiceId) -> Result<()> {
+        Ok(())
+    }
     /// Sets the check-in time (bumping the row version); false when the service is missing.
     async fn check_in(&mut self, id: &ServiceId, at: i64) -> Result<bool>;
     async fn insert_revision(&mut self, revision: &ServiceRevision) -> Result<()>;
@@ -221,11 +227,14 @@ pub trait Transaction: Send {
         now: i64,
     ) -> Result<Option<Job>>;
     /// Leases up to `max` due REGISTERED jobs (higher priority first, then
-    /// oldest), each with its own token, counting a delivery.
+    /// oldest), each with its own token, counting a delivery. Nothing while the
+    /// stored service is paused, nor while it has a concurrency limit unless
+    /// `within_limit` (the caller locked the service and bounded `max` by it).
     async fn claim_jobs(
         &mut self,
         service_id: &ServiceId,
         max: i64,
+        within_limit: bool,
         lease_expires_at: i64,
         now: i64,
     ) -> Result<Vec<Job>>;

@@ -25,6 +25,8 @@ const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = gen_ra
      lease_expires_at = $3, updated = $4, attempts = attempts + 1, due_at = NULL, progress = NULL, \
      progress_message = NULL, row_version = row_version + 1 WHERE seq IN (SELECT seq FROM jq_jobs \
      WHERE service_id = $1 AND status = 'REGISTERED' AND (due_at IS NULL OR due_at <= $4) \
+     AND EXISTS (SELECT 1 FROM jq_services s WHERE s.id = $1 AND NOT s.paused \
+     AND (s.max_concurrency IS NULL OR $5)) \
      ORDER BY priority DESC, date_submitted, seq LIMIT $2 \
      FOR UPDATE SKIP LOCKED) RETURNING *";
 
@@ -445,6 +447,7 @@ impl Transaction for PostgresTransaction {
         &mut self,
         service_id: &ServiceId,
         max: i64,
+        within_limit: bool,
         lease_expires_at: i64,
         now: i64,
     ) -> Result<Vec<Job>> {
@@ -453,6 +456,7 @@ impl Transaction for PostgresTransaction {
             .bind(max)
             .bind(lease_expires_at)
             .bind(now)
+            .bind(within_limit)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(super::by_queue_order(rows::jobs(rows)))
@@ -547,6 +551,15 @@ impl Transaction for PostgresTransaction {
         sqlx::query(q::TOUCH_SERVICE)
             .bind(id.as_str())
             .bind(at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn announce_service_change(&mut self, id: &ServiceId) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::events::SERVICES_CHANNEL)
+            .bind(id.as_str())
             .execute(&mut *self.tx)
             .await?;
         Ok(())

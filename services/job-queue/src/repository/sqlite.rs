@@ -25,6 +25,8 @@ const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = lower(
      lease_expires_at = $3, updated = $4, attempts = attempts + 1, due_at = NULL, progress = NULL, \
      progress_message = NULL, row_version = row_version + 1 WHERE seq IN (SELECT seq FROM jq_jobs \
      WHERE service_id = $1 AND status = 'REGISTERED' AND (due_at IS NULL OR due_at <= $4) \
+     AND EXISTS (SELECT 1 FROM jq_services s WHERE s.id = $1 AND NOT s.paused \
+     AND (s.max_concurrency IS NULL OR $5)) \
      ORDER BY priority DESC, date_submitted, seq LIMIT $2) RETURNING *";
 
 /// Job-queue storage on SQLite.
@@ -441,6 +443,7 @@ impl Transaction for SqliteTransaction {
         &mut self,
         service_id: &ServiceId,
         max: i64,
+        within_limit: bool,
         lease_expires_at: i64,
         now: i64,
     ) -> Result<Vec<Job>> {
@@ -449,6 +452,7 @@ impl Transaction for SqliteTransaction {
             .bind(max)
             .bind(lease_expires_at)
             .bind(now)
+            .bind(within_limit)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(super::by_queue_order(rows::jobs(rows)))

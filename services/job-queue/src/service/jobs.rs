@@ -24,7 +24,7 @@ impl JobQueue {
                 format!("at most {} jobs per batch", self.limits.max_batch),
             ));
         }
-        let service = self.get_service(service_id).await?;
+        let service = self.cached_service(service_id).await?;
         let validator = self
             .schemas
             .get_or_compile(

@@ -18,7 +18,7 @@ impl JobQueue {
         lease_seconds: i64,
         worker_id: &str,
     ) -> Result<Vec<Job>> {
-        let service = self.get_service(service_id).await?;
+        let service = self.cached_service(service_id).await?;
         if max < 1 || max > self.limits.max_claim {
             return Err(Error::invalid(
                 "max_jobs",
@@ -43,7 +43,10 @@ impl JobQueue {
         }
         let mut tx = self.repo.begin().await?;
         let mut allowed = max;
-        if service.max_concurrency.is_some() {
+        // The cached service may be a moment old: the claim statement checks
+        // the stored pause and limit itself.
+        let within_limit = service.max_concurrency.is_some();
+        if within_limit {
             let Some(current) = tx.lock_service(&service.id).await? else {
                 return Err(Error::ServiceNotFound(service.id.to_string()));
             };
@@ -59,7 +62,7 @@ impl JobQueue {
             return Ok(Vec::new());
         }
         let jobs = tx
-            .claim_jobs(&service.id, allowed, now + lease * 1_000_000, now)
+            .claim_jobs(&service.id, allowed, within_limit, now + lease * 1_000_000, now)
             .await?;
         if !jobs.is_empty() {
             let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
@@ -83,6 +86,8 @@ impl JobQueue {
             tx.commit().await
         }
         .await;
+        // The cached copy holds the old check-in time: read it again next time.
+        self.events.services().invalidate(id);
         if let Err(e) = result {
             tracing::warn!(service_id = %id, error = %e, "check-in not recorded");
         }
@@ -99,7 +104,7 @@ impl JobQueue {
     ) -> Result<LeaseExtension> {
         let job = self.get_job(job_id).await?;
         progress.check()?;
-        let service = self.get_service(&job.service_id).await?;
+        let service = self.cached_service(&job.service_id).await?;
         let lease = if lease_seconds == 0 {
             service.lease_seconds
         } else {
@@ -276,7 +281,7 @@ impl JobQueue {
         } else {
             message
         };
-        let service = self.get_service(&job.service_id).await?;
+        let service = self.cached_service(&job.service_id).await?;
         let now = now_micros();
         let due_at = (mode == FailMode::Retry).then(|| {
             now + 1000

@@ -1,6 +1,8 @@
 //! Services (job types): create, read, update under a row version, check in,
 //! revisions and the notices they send to recipe-types.
 
+use std::sync::Arc;
+
 use super::{JobQueue, NewService, OUTBOX_TOPIC_REVISION, Page, RevisionNotice, UPDATE_ATTEMPTS, parse_token};
 use crate::domain::{self, RowVersion, Service, ServiceId, ServicePatch, ServiceRevision, now_micros};
 use crate::error::{Error, Result};
@@ -76,6 +78,19 @@ impl JobQueue {
             .ok_or_else(|| Error::ServiceNotFound(id.to_string()))
     }
 
+    /// The service for a worker's or submitter's call: from this process's
+    /// cache when it is there (see `cache.rs` for how it stays fresh).
+    pub async fn cached_service(&self, id: &ServiceId) -> Result<Arc<Service>> {
+        let cache = self.events.services();
+        if let Some(service) = cache.get(id) {
+            return Ok(service);
+        }
+        let generation = cache.generation();
+        let service = Arc::new(self.get_service(id).await?);
+        cache.store(generation, service.clone());
+        Ok(service)
+    }
+
     /// The service named (name, version), if there is one.
     pub async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>> {
         self.repo.find_service(name, version).await
@@ -132,7 +147,9 @@ impl JobQueue {
                 .await?;
                 tx.insert_outbox(&revision_notice(&stored, now)?).await?;
             }
+            tx.announce_service_change(&stored.id).await?;
             tx.commit().await?;
+            self.events.services().invalidate(&stored.id);
             if revised {
                 tracing::info!(service_id = %stored.id, revision = stored.revision, "service revised");
             }
@@ -188,6 +205,7 @@ impl JobQueue {
         let mut tx = self.repo.begin().await?;
         let found = tx.check_in(id, now).await?;
         tx.commit().await?;
+        self.events.services().invalidate(id);
         if found {
             Ok(now)
         } else {

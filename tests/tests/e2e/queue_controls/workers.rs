@@ -1,4 +1,5 @@
-//! A concurrency limit of one holds across workers and replicas.
+//! A concurrency limit of one holds across workers and replicas, and a change
+//! to a service on one replica holds on the others at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,6 +9,7 @@ use brigade_proto::jobqueue::v1 as pb;
 use brigade_tests::{Backend, TestDatabase};
 
 use super::{Replica, claim, complete, nowhere, service, submit_n};
+use serde_json::json;
 
 #[tokio::test]
 async fn eight_workers_on_two_replicas_never_hold_two_jobs_of_a_limit_of_one() {
@@ -70,4 +72,66 @@ async fn eight_workers_on_two_replicas_never_hold_two_jobs_of_a_limit_of_one() {
     for r in replicas {
         r.stop().await;
     }
+}
+
+/// Each replica keeps its services in a cache for the workers' calls. A pause
+/// made on another replica holds for the very next claim (the claim statement
+/// reads the stored pause), and a new schema reaches the other replica's
+/// submits through `NOTIFY` well before the cache's own expiry
+/// (`brigade_job_queue::cache::TTL`, five seconds).
+#[tokio::test]
+async fn a_change_made_on_one_replica_holds_on_the_other_at_once() {
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
+    let (a, b) = (
+        Replica::start(&db, nowhere()).await,
+        Replica::start(&db, nowhere()).await,
+    );
+    let (mut on_a, mut on_b) = (a.client().await, b.client().await);
+    let service_id = service(&mut on_a, "cached", |_| {}).await;
+    // B reads the service now, and keeps it.
+    submit_n(&mut on_b, &service_id, 1).await;
+    submit_n(&mut on_b, &service_id, 2).await;
+    assert_eq!(claim(&mut on_b, &service_id, 1, "w").await.len(), 1);
+    let cached_at = tokio::time::Instant::now();
+    let update = |request: pb::UpdateServiceRequest| {
+        let mut on_a = on_a.clone();
+        async move { on_a.update_service(request).await.expect("update") }
+    };
+    update(pb::UpdateServiceRequest {
+        id: service_id.clone(),
+        paused: Some(true),
+        ..Default::default()
+    })
+    .await;
+    assert!(claim(&mut on_b, &service_id, 1, "w").await.is_empty(), "paused on A, claimed on B");
+    update(pb::UpdateServiceRequest {
+        id: service_id.clone(),
+        job_registration_schema_json: Some(json!({"type": "object", "required": ["m"]}).to_string()),
+        ..Default::default()
+    })
+    .await;
+    // `{"n": 3}` was valid under the old schema and is not under the new one.
+    let deadline = cached_at + brigade_job_queue::cache::TTL / 2;
+    loop {
+        let answer = on_b
+            .submit_job(pb::SubmitJobRequest {
+                service_id: service_id.clone(),
+                parameters_json: json!({"n": 3}).to_string(),
+                ..Default::default()
+            })
+            .await;
+        match answer {
+            Err(status) if status.code() == tonic::Code::InvalidArgument => break,
+            Err(status) => panic!("unexpected answer {status:?}"),
+            Ok(_) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "B still validates against the old schema"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop().await;
+    b.stop().await;
 }
