@@ -477,7 +477,11 @@ async fn claims_check_the_stored_pause_and_limit(ctx: Ctx) {
         tx.commit().await.expect("commit");
         stored
     };
-    let paused = write(Service { paused: true, ..a.clone() }).await;
+    let paused = write(Service {
+        paused: true,
+        ..a.clone()
+    })
+    .await;
     assert!(claim(repo, &a.id, 5, 1_000, 100).await.is_empty(), "paused");
     let limited = write(Service {
         paused: false,
@@ -485,7 +489,10 @@ async fn claims_check_the_stored_pause_and_limit(ctx: Ctx) {
         ..paused
     })
     .await;
-    assert!(claim(repo, &a.id, 5, 1_000, 100).await.is_empty(), "limit not taken into account");
+    assert!(
+        claim(repo, &a.id, 5, 1_000, 100).await.is_empty(),
+        "limit not taken into account"
+    );
     let mut tx = repo.begin().await.expect("begin");
     let within = tx.claim_jobs(&a.id, 1, true, 1_000, 100).await.expect("claim");
     tx.commit().await.expect("commit");

@@ -14,6 +14,8 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::drain::round1;
+
 /// How long a process may take to serve before the run gives up.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// Between two readiness probes.
@@ -147,13 +149,15 @@ pub async fn run_backend(backend: Backend, label: &str) -> anyhow::Result<()> {
     running.push(("brigade-gateway", child, took));
     tokio::time::sleep(Duration::from_secs(1)).await;
     for (name, child, took) in &running {
-        let rss = child
-            .id()
-            .and_then(rss_mib)
-            .map_or_else(|| "unknown".to_owned(), |mib| format!("{mib:.1}"));
-        println!(
-            "footprint backend={label} process={name} startup_to_serving_ms={:.0} idle_rss_mib={rss}",
-            took.as_secs_f64() * 1e3
+        let rss = child.id().and_then(rss_mib).map(round1);
+        crate::report(
+            "footprint",
+            &[
+                ("backend", (*label).into()),
+                ("process", (*name).into()),
+                ("startup_to_serving_ms", (took.as_secs_f64() * 1e3).round().into()),
+                ("idle_rss_mib", rss.into()),
+            ],
         );
     }
     for (_, mut child, _) in running {

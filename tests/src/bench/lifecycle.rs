@@ -14,6 +14,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
 
+use crate::drain::round1;
 use crate::{Args, percentile, start_system};
 
 struct Outcome {
@@ -271,8 +272,17 @@ pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::
 }
 
 fn print_outcome(label: &str, args: &Args, o: &Outcome) {
-    println!(
-        "run backend={label} jobs={} producers={} workers={} batch={} jobs_per_s={:.0} p50_ms={:.1} p99_ms={:.1}",
-        args.jobs, args.producers, args.workers, args.batch, o.jobs_per_s, o.p50_ms, o.p99_ms
+    crate::report(
+        "run",
+        &[
+            ("backend", json!(label)),
+            ("jobs", json!(args.jobs)),
+            ("producers", json!(args.producers)),
+            ("workers", json!(args.workers)),
+            ("batch", json!(args.batch)),
+            ("jobs_per_s", json!(o.jobs_per_s.round() as i64)),
+            ("p50_ms", json!(round1(o.p50_ms))),
+            ("p99_ms", json!(round1(o.p99_ms))),
+        ],
     );
 }

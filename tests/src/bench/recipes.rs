@@ -19,7 +19,8 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
-use crate::{Args, percentile, start_system};
+use crate::drain::round1;
+use crate::{Args, percentile, report, start_system};
 
 /// How long one shape may take before the run is called stuck.
 const SHAPE_DEADLINE: Duration = Duration::from_secs(600);
@@ -339,17 +340,20 @@ pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::
     let mut outcome = Ok(());
     for shape in shapes.iter().filter(|s| s.recipes > 0) {
         match run_shape(&jq_client, &mut rt_client, shape).await {
-            Ok((recipes_per_s, samples)) => println!(
-                "recipes backend={label} shape={} recipes={} nodes={} workers={} recipes_per_s={recipes_per_s:.1} \
-                 overhead_samples={} overhead_p50_ms={:.1} overhead_p99_ms={:.1} overhead_max_ms={:.1}",
-                shape.label,
-                shape.recipes,
-                shape.nodes.len(),
-                args.workers,
-                samples.len(),
-                percentile(&samples, 0.50),
-                percentile(&samples, 0.99),
-                percentile(&samples, 1.0),
+            Ok((recipes_per_s, samples)) => report(
+                "recipes",
+                &[
+                    ("backend", json!(label)),
+                    ("shape", json!(shape.label)),
+                    ("recipes", json!(shape.recipes)),
+                    ("nodes", json!(shape.nodes.len())),
+                    ("workers", json!(args.workers)),
+                    ("recipes_per_s", json!(round1(recipes_per_s))),
+                    ("overhead_samples", json!(samples.len())),
+                    ("overhead_p50_ms", json!(round1(percentile(&samples, 0.50)))),
+                    ("overhead_p99_ms", json!(round1(percentile(&samples, 0.99)))),
+                    ("overhead_max_ms", json!(round1(percentile(&samples, 1.0)))),
+                ],
             ),
             Err(e) => {
                 outcome = Err(e);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use brigade_tests::{Backend, TestDatabase};
 use serde_json::{Value, json};
 
+use crate::drain::round1;
 use crate::{percentile, start_system};
 
 /// Answers timed per run (after two untimed ones).
@@ -75,11 +76,16 @@ pub async fn run_backend(backend: Backend, label: &str, length: usize) -> anyhow
         }
     }
     samples.sort();
-    println!(
-        "validation backend={label} nodes={length} body_bytes={} rounds={ROUNDS} p50_ms={:.1} p99_ms={:.1}",
-        body.len(),
-        percentile(&samples, 0.50),
-        percentile(&samples, 0.99),
+    crate::report(
+        "validation",
+        &[
+            ("backend", json!(label)),
+            ("nodes", json!(length)),
+            ("body_bytes", json!(body.len())),
+            ("rounds", json!(ROUNDS)),
+            ("p50_ms", json!(round1(percentile(&samples, 0.50)))),
+            ("p99_ms", json!(round1(percentile(&samples, 0.99)))),
+        ],
     );
     system.stop().await?;
     Ok(())

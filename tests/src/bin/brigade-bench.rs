@@ -9,6 +9,12 @@
 //!   COMPLETED → the next node's job REGISTERED, from the jobs' own timestamps).
 //! * `validation`: a `--chain-length`-node chain posted to Scale's validation
 //!   route through the gateway; prints the answer time's p50 and p99.
+//! * `burn-down` and `steady`: the shared peer harness's two scenarios
+//!   (`../shared/peers`) over gRPC, and on PostgreSQL its raw-SQL ceiling
+//!   beside them with the ratio.
+//! * `rest`: `--connections` HTTP clients submitting one job a request
+//!   through the gateway, and on PostgreSQL as many connections inserting
+//!   single rows, with the ratio.
 //! * `footprint`: each service binary of the same profile (build them first)
 //!   started on its own: time from spawn to SERVING, and idle resident memory.
 //!
@@ -16,17 +22,28 @@
 //! cargo run --release -p brigade-tests --bin brigade-bench -- --jobs 20000 --producers 4 --workers 4 --batch 500
 //! cargo run --release -p brigade-tests --bin brigade-bench -- --scenario recipes --backend postgres
 //! cargo build --release --bins && cargo run --release -p brigade-tests --bin brigade-bench -- --scenario footprint
+//! cargo run --release -p brigade-tests --bin brigade-bench -- --scenario burn-down --backend postgres --jobs 20000 --batch 1000
+//! cargo run --release -p brigade-tests --bin brigade-bench -- --scenario steady --backend postgres --jobs 10000 --batch 10
+//! cargo run --release -p brigade-tests --bin brigade-bench -- --scenario rest --backend both --jobs 20000
 //! ```
+//!
+//! Every result is one line, `scenario key=value …`, or with `--json` one JSON
+//! object with the same keys and `"scenario"`.
 
+#[path = "../bench/drain.rs"]
+mod drain;
 #[path = "../bench/footprint.rs"]
 mod footprint;
 #[path = "../bench/lifecycle.rs"]
 mod lifecycle;
 #[path = "../bench/recipes.rs"]
 mod recipes;
+#[path = "../bench/rest.rs"]
+mod rest;
 #[path = "../bench/validation.rs"]
 mod validation;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use brigade_tests::{Backend, TestDatabase};
@@ -38,6 +55,9 @@ enum Scenario {
     Recipes,
     Footprint,
     Validation,
+    BurnDown,
+    Steady,
+    Rest,
 }
 
 #[derive(Parser, Debug, Clone)]
@@ -55,9 +75,18 @@ struct Args {
     /// Claiming workers (recipes: per job type).
     #[arg(long, default_value_t = 4)]
     workers: usize,
-    /// Jobs per submit, per claim and per completion call.
+    /// Jobs per submit (lifecycle, recipes: also per claim and per completion call).
     #[arg(long, default_value_t = 500)]
     batch: usize,
+    /// burn-down, steady: jobs per claim.
+    #[arg(long, default_value_t = 50)]
+    claim: usize,
+    /// rest: HTTP connections, each submitting one job a request.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Print each result as one JSON object a line.
+    #[arg(long)]
+    json: bool,
     /// sqlite, postgres or both.
     #[arg(long, default_value = "both")]
     backend: String,
@@ -103,8 +132,52 @@ impl Args {
                 "{base} --scenario validation --backend {} --chain-length {}",
                 self.backend, self.chain_length
             ),
+            Scenario::BurnDown | Scenario::Steady => format!(
+                "{base} --scenario {} --backend {} --jobs {} --workers {} --claim {} --batch {}",
+                if self.scenario == Scenario::Steady {
+                    "steady"
+                } else {
+                    "burn-down"
+                },
+                self.backend,
+                self.jobs,
+                self.workers,
+                self.claim,
+                self.batch
+            ),
+            Scenario::Rest => format!(
+                "{base} --scenario rest --backend {} --jobs {} --connections {}",
+                self.backend, self.jobs, self.connections
+            ),
         }
     }
+}
+
+/// Whether results are printed as JSON (`--json`), set once at start.
+static JSON_OUTPUT: OnceLock<bool> = OnceLock::new();
+
+/// Prints one result: `scenario key=value …`, or one JSON object with `--json`.
+/// A `null` value prints as `-`.
+fn report(scenario: &str, fields: &[(&str, serde_json::Value)]) {
+    if JSON_OUTPUT.get().copied().unwrap_or(false) {
+        let mut object = serde_json::Map::new();
+        object.insert("scenario".into(), scenario.into());
+        for (key, value) in fields {
+            object.insert((*key).into(), value.clone());
+        }
+        println!("{}", serde_json::Value::Object(object));
+        return;
+    }
+    let mut line = scenario.to_owned();
+    for (key, value) in fields {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".to_owned(),
+            other => other.to_string(),
+        };
+        line.push_str(&format!(" {key}={text}"));
+    }
+    println!("{line}");
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -131,6 +204,7 @@ async fn start_system(db: &TestDatabase) -> anyhow::Result<brigade::System> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    JSON_OUTPUT.get_or_init(|| args.json);
     // The system's own logs, when asked for (RUST_LOG=info), to see what a slow run waits on.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -139,10 +213,17 @@ async fn main() -> anyhow::Result<()> {
             .init();
     }
     anyhow::ensure!(
-        args.jobs > 0 && args.producers > 0 && args.workers > 0 && args.batch > 0,
+        args.jobs > 0
+            && args.producers > 0
+            && args.workers > 0
+            && args.batch > 0
+            && args.claim > 0
+            && args.connections > 0,
         "counts must be positive"
     );
-    println!("# {}", args.command());
+    if !args.json {
+        println!("# {}", args.command());
+    }
     let mut backends = Vec::new();
     if matches!(args.backend.as_str(), "sqlite" | "both") {
         backends.push((Backend::Sqlite, "sqlite"));
@@ -161,10 +242,21 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             if let Some((jobs_per_s, Some(ceiling))) = last {
-                println!("ceiling backend=postgres plain_sql_jobs_per_s={ceiling:.0}");
-                println!(
-                    "lifecycle backend=postgres jobs_per_s={jobs_per_s:.0} ceiling_per_s={ceiling:.0} ratio={:.2}",
-                    jobs_per_s / ceiling
+                report(
+                    "ceiling",
+                    &[
+                        ("backend", "postgres".into()),
+                        ("plain_sql_jobs_per_s", (ceiling.round() as i64).into()),
+                    ],
+                );
+                report(
+                    "lifecycle",
+                    &[
+                        ("backend", "postgres".into()),
+                        ("jobs_per_s", (jobs_per_s.round() as i64).into()),
+                        ("ceiling_per_s", (ceiling.round() as i64).into()),
+                        ("ratio", ((jobs_per_s / ceiling * 100.0).round() / 100.0).into()),
+                    ],
                 );
             }
         }
@@ -178,6 +270,18 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
             for (backend, label) in backends {
                 validation::run_backend(backend, label, args.chain_length).await?;
+            }
+        }
+        Scenario::BurnDown | Scenario::Steady => {
+            anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
+            for (backend, label) in backends {
+                drain::run_backend(backend, label, &args).await?;
+            }
+        }
+        Scenario::Rest => {
+            anyhow::ensure!(args.target.is_none(), "--target is for the lifecycle scenario");
+            for (backend, label) in backends {
+                rest::run_backend(backend, label, &args).await?;
             }
         }
         Scenario::Footprint => {

@@ -105,7 +105,10 @@ async fn a_change_made_on_one_replica_holds_on_the_other_at_once() {
         ..Default::default()
     })
     .await;
-    assert!(claim(&mut on_b, &service_id, 1, "w").await.is_empty(), "paused on A, claimed on B");
+    assert!(
+        claim(&mut on_b, &service_id, 1, "w").await.is_empty(),
+        "paused on A, claimed on B"
+    );
     update(pb::UpdateServiceRequest {
         id: service_id.clone(),
         job_registration_schema_json: Some(json!({"type": "object", "required": ["m"]}).to_string()),

@@ -1,0 +1,183 @@
+//! The `rest` scenario: `--connections` HTTP/1.1 clients, each on a
+//! connection of its own, submit `--jobs` in all through the gateway's TopChef
+//! route (`POST /services/{id}/jobs`, one job a request, validated); prints
+//! submits/s and each request's p50 and p99. On PostgreSQL also the ceiling
+//! the issue names: as many connections inserting single rows, one autocommit
+//! `INSERT` each, into a table of the same shape (job-queue's own `jq_jobs`,
+//! on a database of its own), as `pgbench` with a custom script would.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brigade_tests::{Backend, TestDatabase};
+use serde_json::json;
+
+use crate::drain::round1;
+use crate::{Args, percentile, report, start_system};
+
+struct Submitted {
+    per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Splits `jobs` over `connections` tasks and times them all.
+async fn drive<F, Fut>(jobs: usize, connections: usize, one: F) -> anyhow::Result<Submitted>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<Duration>>> + Send + 'static,
+{
+    let per = jobs.div_ceil(connections);
+    let began = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| per.min(jobs.saturating_sub(c * per)))
+        .filter(|n| *n > 0)
+        .map(|n| tokio::spawn(one(n)))
+        .collect();
+    let mut samples = Vec::with_capacity(jobs);
+    for t in tasks {
+        samples.extend(t.await??);
+    }
+    let elapsed = began.elapsed();
+    samples.sort();
+    Ok(Submitted {
+        per_s: jobs as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(&samples, 0.50),
+        p99_ms: percentile(&samples, 0.99),
+    })
+}
+
+async fn through_gateway(base: &str, args: &Args) -> anyhow::Result<Submitted> {
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{base}/services"))
+        .json(
+            &json!({"name": format!("bench-{}", uuid::Uuid::new_v4().simple()), "description": "brigade-bench rest",
+            "job_registration_schema": {"type": "object", "properties": {"t": {"type": "number"}}, "required": ["t"]},
+            "job_result_schema": {"type": "object"}}),
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = created["data"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no service id in {created}"))?
+        .to_owned();
+    let url = Arc::new(format!("{base}/services/{id}/jobs"));
+    drive(args.jobs, args.connections, move |n| {
+        let url = url.clone();
+        async move {
+            // A client of its own: one keep-alive connection per task.
+            let http = reqwest::Client::builder()
+                .http1_only()
+                .pool_max_idle_per_host(1)
+                .build()?;
+            let mut samples = Vec::with_capacity(n);
+            for i in 0..n {
+                let began = Instant::now();
+                let answer = http
+                    .post(url.as_str())
+                    .header("content-type", "application/json")
+                    .body(json!({"parameters": {"t": i}}).to_string())
+                    .send()
+                    .await?;
+                anyhow::ensure!(answer.status() == 201, "submit answered {}", answer.status());
+                answer.bytes().await?;
+                samples.push(began.elapsed());
+            }
+            Ok(samples)
+        }
+    })
+    .await
+}
+
+const SINGLE_ROW_INSERT: &str = "INSERT INTO jq_jobs (id, service_id, status, parameters, date_submitted, attempts, \
+     max_attempts, service_revision, cancelled, updated) VALUES ($1, $2, 'REGISTERED', $3, $4, 0, 3, 1, false, $4)";
+
+async fn single_row_inserts(url: &str, args: &Args) -> anyhow::Result<Submitted> {
+    let repo = brigade_job_queue::repository::PostgresRepository::new(
+        brigade_common::db::open_postgres(url, args.connections as u32).await?,
+    );
+    brigade_job_queue::repository::Repository::migrate(&repo).await?;
+    let pool = repo.pool().clone();
+    let service_id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO jq_services (id, name, version, description, revision, job_registration_schema, job_result_schema, \
+         timeout_seconds, is_available, last_checked_in, created, max_attempts, lease_seconds) \
+         VALUES ($1, $1, '1.0.0', '', 1, '{}', '{}', 30, false, 0, 0, 3, 60)",
+    )
+    .bind(&service_id)
+    .execute(&pool)
+    .await?;
+    drive(args.jobs, args.connections, move |n| {
+        let (pool, service_id) = (pool.clone(), service_id.clone());
+        async move {
+            let mut conn = pool.acquire().await?;
+            let mut samples = Vec::with_capacity(n);
+            for i in 0..n {
+                let began = Instant::now();
+                sqlx::query(SINGLE_ROW_INSERT)
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(&service_id)
+                    .bind(json!({"t": i}).to_string())
+                    .bind(chrono::Utc::now().timestamp_micros())
+                    .execute(&mut *conn)
+                    .await?;
+                samples.push(began.elapsed());
+            }
+            Ok(samples)
+        }
+    })
+    .await
+}
+
+fn print(backend: &str, subject: &str, args: &Args, s: &Submitted) {
+    report(
+        "rest",
+        &[
+            ("backend", json!(backend)),
+            ("subject", json!(subject)),
+            ("jobs", json!(args.jobs)),
+            ("connections", json!(args.connections)),
+            ("submits_per_s", json!(s.per_s.round() as i64)),
+            ("p50_ms", json!(round1(s.p50_ms))),
+            ("p99_ms", json!(round1(s.p99_ms))),
+        ],
+    );
+}
+
+pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::Result<()> {
+    let Some(db) = TestDatabase::new(backend).await else {
+        return Ok(());
+    };
+    let system = start_system(&db).await?;
+    let measured = through_gateway(&system.gateway.url(), args).await;
+    system.stop().await?;
+    let measured = measured?;
+    print(label, "brigade", args, &measured);
+    if backend != Backend::Postgres {
+        return Ok(());
+    }
+    let Some(ceiling_db) = TestDatabase::new(Backend::Postgres).await else {
+        return Ok(());
+    };
+    let url = ceiling_db
+        .url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no PostgreSQL URL"))?;
+    let plain = single_row_inserts(&url, args).await?;
+    print(label, "single_row_inserts", args, &plain);
+    report(
+        "rest-ratio",
+        &[
+            ("backend", json!(label)),
+            (
+                "submit_ratio",
+                json!((measured.per_s / plain.per_s * 100.0).round() / 100.0),
+            ),
+        ],
+    );
+    Ok(())
+}
