@@ -397,6 +397,28 @@ async fn jobs_insert_all_or_none_and_list_in_order(ctx: Ctx) {
     );
     let queue = repo.registered_jobs(&a.id, 10).await.expect("queue");
     assert_eq!(queue[0].id, older.id, "oldest date first");
+    // Outside a transaction: one statement for a small batch, a transaction of
+    // its own past one statement's rows; all or none either way.
+    for size in [3, 1200] {
+        let mut batch: Vec<Job> = (0..size).map(|i| job(&a.id, 10 + i)).collect();
+        batch.push(older.clone());
+        assert!(
+            repo.insert_jobs(&batch).await.is_err(),
+            "a duplicate id fails the batch"
+        );
+        assert_eq!(
+            repo.get_job(&batch[0].id).await.expect("get"),
+            None,
+            "nothing stored of {size}"
+        );
+        batch.pop();
+        repo.insert_jobs(&batch).await.expect("insert on its own");
+        let found = repo
+            .get_jobs(&batch.iter().map(|j| j.id.clone()).collect::<Vec<_>>())
+            .await
+            .expect("read back");
+        assert_eq!(found.len(), batch.len());
+    }
 }
 
 async fn jobs_are_found_by_their_keys_within_their_service(ctx: Ctx) {

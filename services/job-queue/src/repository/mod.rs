@@ -134,6 +134,13 @@ pub trait Repository: Send + Sync + 'static {
     /// Starts a write transaction (on SQLite it takes the write lock at once,
     /// so concurrent writers queue instead of failing).
     async fn begin(&self) -> Result<Box<dyn Transaction>>;
+    /// Stores new jobs, all or none, in a transaction of their own: a single
+    /// statement when they fit in one (no `BEGIN`/`COMMIT` round trips).
+    async fn insert_jobs(&self, jobs: &[Job]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.insert_jobs(jobs).await?;
+        tx.commit().await
+    }
 
     async fn get_service(&self, id: &ServiceId) -> Result<Option<Service>>;
     async fn find_service(&self, name: &str, version: &str) -> Result<Option<Service>>;

@@ -33,6 +33,34 @@ const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = gen_ra
 /// Claims of a service with a concurrency limit take turns on its row.
 const LOCK_SERVICE: &str = "SELECT * FROM jq_services WHERE id = $1 FOR UPDATE";
 
+/// One multi-row `INSERT` of new jobs (at most [`CHUNK`]).
+fn insert_jobs_query(chunk: &[Job]) -> QueryBuilder<Postgres> {
+    let mut insert = QueryBuilder::<Postgres>::new(q::INSERT_JOBS_PREFIX);
+    insert.push_values(chunk, |mut row, j| {
+        row.push_bind(j.id.as_str().to_owned())
+            .push_bind(j.service_id.as_str().to_owned())
+            .push_bind(j.status)
+            .push_bind(j.parameters.clone())
+            .push_bind(j.results.clone())
+            .push_bind(j.date_submitted)
+            .push_bind(j.attempts)
+            .push_bind(j.max_attempts)
+            .push_bind(j.lease_token.clone())
+            .push_bind(j.lease_expires_at)
+            .push_bind(j.error_message.clone())
+            .push_bind(j.service_revision)
+            .push_bind(j.cancelled)
+            .push_bind(j.updated)
+            .push_bind(j.priority)
+            .push_bind(j.due_at)
+            .push_bind(j.idempotency_key.clone())
+            .push_bind(j.recipe_id.clone())
+            .push_bind(j.recipe_node.clone())
+            .push_bind(j.row_version);
+    });
+    insert
+}
+
 /// Job-queue storage on PostgreSQL.
 #[derive(Clone, Debug)]
 pub struct PostgresRepository {
@@ -66,6 +94,16 @@ impl Repository for PostgresRepository {
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
         let tx = self.pool.begin().await?;
         Ok(Box::new(PostgresTransaction { tx }))
+    }
+
+    async fn insert_jobs(&self, jobs: &[Job]) -> Result<()> {
+        if jobs.len() > CHUNK {
+            let mut tx = self.begin().await?;
+            tx.insert_jobs(jobs).await?;
+            return tx.commit().await;
+        }
+        insert_jobs_query(jobs).build().execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn get_service(&self, id: &ServiceId) -> Result<Option<Service>> {
@@ -398,30 +436,7 @@ impl Transaction for PostgresTransaction {
 
     async fn insert_jobs(&mut self, jobs: &[Job]) -> Result<()> {
         for chunk in jobs.chunks(CHUNK) {
-            let mut insert = QueryBuilder::<Postgres>::new(q::INSERT_JOBS_PREFIX);
-            insert.push_values(chunk, |mut row, j| {
-                row.push_bind(j.id.as_str().to_owned())
-                    .push_bind(j.service_id.as_str().to_owned())
-                    .push_bind(j.status)
-                    .push_bind(j.parameters.clone())
-                    .push_bind(j.results.clone())
-                    .push_bind(j.date_submitted)
-                    .push_bind(j.attempts)
-                    .push_bind(j.max_attempts)
-                    .push_bind(j.lease_token.clone())
-                    .push_bind(j.lease_expires_at)
-                    .push_bind(j.error_message.clone())
-                    .push_bind(j.service_revision)
-                    .push_bind(j.cancelled)
-                    .push_bind(j.updated)
-                    .push_bind(j.priority)
-                    .push_bind(j.due_at)
-                    .push_bind(j.idempotency_key.clone())
-                    .push_bind(j.recipe_id.clone())
-                    .push_bind(j.recipe_node.clone())
-                    .push_bind(j.row_version);
-            });
-            insert.build().execute(&mut *self.tx).await?;
+            insert_jobs_query(chunk).build().execute(&mut *self.tx).await?;
         }
         Ok(())
     }

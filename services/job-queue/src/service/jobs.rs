@@ -70,7 +70,6 @@ impl JobQueue {
 
     async fn store_submissions(&self, service: &Service, checked: &[(Value, Submission)]) -> Result<Vec<(Job, bool)>> {
         let now = now_micros();
-        let mut tx = self.repo.begin().await?;
         let mut out: Vec<(Job, bool)> = Vec::with_capacity(checked.len());
         let mut new_jobs = Vec::new();
         let mut by_key: HashMap<&str, usize> = HashMap::new();
@@ -79,14 +78,21 @@ impl JobQueue {
             .iter()
             .filter_map(|(_, s)| s.idempotency_key.as_deref())
             .collect();
-        let mut stored: HashMap<String, Job> = if keys.is_empty() {
-            HashMap::new()
+        // Without keys there is nothing to read first: the jobs go in on their
+        // own (one statement, no transaction round trips).
+        let mut tx = if keys.is_empty() {
+            None
         } else {
-            tx.jobs_by_keys(&service.id, &keys)
+            Some(self.repo.begin().await?)
+        };
+        let mut stored: HashMap<String, Job> = match tx.as_mut() {
+            None => HashMap::new(),
+            Some(tx) => tx
+                .jobs_by_keys(&service.id, &keys)
                 .await?
                 .into_iter()
                 .filter_map(|job| job.idempotency_key.clone().map(|key| (key, job)))
-                .collect()
+                .collect(),
         };
         for (value, submission) in checked {
             if let Some(key) = submission.idempotency_key.as_deref() {
@@ -136,11 +142,16 @@ impl JobQueue {
             new_jobs.push(job.clone());
             out.push((job, true));
         }
-        tx.insert_jobs(&new_jobs).await?;
         // No notice for a new job: its submitter (recipe-types) has it in the
         // answer, and a lost answer is retried under the same key. Every
         // change after this one is announced.
-        tx.commit().await?;
+        match tx {
+            Some(mut tx) => {
+                tx.insert_jobs(&new_jobs).await?;
+                tx.commit().await?;
+            }
+            None => self.repo.insert_jobs(&new_jobs).await?,
+        }
         self.publish(&new_jobs);
         Ok(out)
     }
