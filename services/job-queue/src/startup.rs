@@ -88,6 +88,8 @@ impl Application {
         tracing::info!(database = %target.redacted(), "opening job-queue database");
         let (repo, pg) = open_repository(&target, config.storage.db_max_connections).await?;
         let (stop, stopping) = Shutdown::new();
+        // SQLite takes one writer at a time; PostgreSQL takes several.
+        let submit_lanes = if pg.is_some() { 4 } else { 1 };
         let events = match pg {
             Some(pool) => Events::shared(pool, repo.clone(), stop.waiter()),
             None => Events::local(),
@@ -96,6 +98,7 @@ impl Application {
             max_document_bytes: usize::try_from(config.limits.max_document_bytes).unwrap_or(usize::MAX),
             max_page_size: config.limits.max_page_size,
             default_page_size: config.limits.max_page_size.min(Limits::default().default_page_size),
+            submit_lanes,
             ..Limits::default()
         };
         let queue = Arc::new(JobQueue::new(repo, events, limits));

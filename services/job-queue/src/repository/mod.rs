@@ -314,7 +314,7 @@ fn in_request_order(items: &[Completion], done: Vec<Job>) -> Vec<Option<Job>> {
 
 /// Rows per multi-row statement: parameters per row times this stays far below
 /// both drivers' limits.
-const CHUNK: usize = 500;
+pub(crate) const CHUNK: usize = 500;
 
 fn own_table(migrator: &'static sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
     brigade_common::db::migrator(migrator, "_brigade_job_queue_migrations")

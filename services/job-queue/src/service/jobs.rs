@@ -8,7 +8,7 @@ use super::{JobQueue, Page, Submission, notices, parse_token};
 use crate::domain::schema::{self, SchemaKind};
 use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, now_micros};
 use crate::error::{Error, Result};
-use crate::repository::JobFilter;
+use crate::repository::{CHUNK, JobFilter};
 
 impl JobQueue {
     /// Validates every parameter document first; stores all or none. Each job
@@ -145,13 +145,19 @@ impl JobQueue {
         // No notice for a new job: its submitter (recipe-types) has it in the
         // answer, and a lost answer is retried under the same key. Every
         // change after this one is announced.
-        match tx {
+        let new_jobs = match tx {
             Some(mut tx) => {
                 tx.insert_jobs(&new_jobs).await?;
                 tx.commit().await?;
+                new_jobs
             }
-            None => self.repo.insert_jobs(&new_jobs).await?,
-        }
+            // Large batches alone; small ones join whatever else is being submitted.
+            None if new_jobs.len() > CHUNK => {
+                self.repo.insert_jobs(&new_jobs).await?;
+                new_jobs
+            }
+            None => self.inserts.insert(new_jobs).await?,
+        };
         self.publish(&new_jobs);
         Ok(out)
     }

@@ -2,6 +2,7 @@
 //! types here. Services (job types) in `services.rs`, jobs and leases in `jobs.rs`.
 
 mod access;
+mod batcher;
 mod controls;
 mod jobs;
 mod leases;
@@ -41,6 +42,9 @@ pub struct Limits {
     pub max_lease_seconds: i64,
     pub max_page_size: i64,
     pub default_page_size: i64,
+    /// Concurrent writers of submitted jobs (group commit lanes): one for
+    /// SQLite, which takes one writer at a time, more for PostgreSQL.
+    pub submit_lanes: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +56,7 @@ impl Default for Limits {
             max_lease_seconds: 24 * 3600,
             max_page_size: 1000,
             default_page_size: 1000,
+            submit_lanes: 1,
         }
     }
 }
@@ -146,11 +151,14 @@ pub struct JobQueue {
     schemas: SchemaCache,
     events: Events,
     limits: Limits,
+    inserts: batcher::InsertBatcher,
 }
 
 impl JobQueue {
+    /// Needs a Tokio runtime: it starts the submission writers.
     pub fn new(repo: Arc<dyn Repository>, events: Events, limits: Limits) -> Self {
         Self {
+            inserts: batcher::InsertBatcher::start(repo.clone(), limits.submit_lanes),
             repo,
             schemas: SchemaCache::default(),
             events,

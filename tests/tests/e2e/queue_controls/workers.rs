@@ -138,3 +138,51 @@ async fn a_change_made_on_one_replica_holds_on_the_other_at_once() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Concurrent submits share commits (group commit): each call still gets its
+/// own job back, and every job is stored exactly once with its parameters.
+async fn concurrent_submits_each_get_their_own_job(backend: Backend) {
+    let Some(db) = TestDatabase::new(backend).await else {
+        return;
+    };
+    let replica = Replica::start(&db, nowhere()).await;
+    let mut client = replica.client().await;
+    let service_id = service(&mut client, "busy", |_| {}).await;
+    let calls: Vec<_> = (0..64)
+        .map(|n| {
+            let (mut client, service_id) = (client.clone(), service_id.clone());
+            tokio::spawn(async move { (n, submit_n(&mut client, &service_id, n).await) })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for call in calls {
+        let (n, job) = call.await.expect("call");
+        let parameters: serde_json::Value = serde_json::from_str(&job.parameters_json).expect("json");
+        assert_eq!(parameters, json!({ "n": n }), "a call answered with another call's job");
+        assert!(ids.insert(job.id), "two calls answered with one job");
+    }
+    let stored = client
+        .list_jobs(pb::ListJobsRequest {
+            service_id: service_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .jobs;
+    assert_eq!(stored.len(), 64);
+    for job in &stored {
+        assert!(ids.contains(&job.id), "a stored job nobody was answered with");
+    }
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_submits_each_get_their_own_job_sqlite() {
+    concurrent_submits_each_get_their_own_job(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_submits_each_get_their_own_job_postgres() {
+    concurrent_submits_each_get_their_own_job(Backend::Postgres).await;
+}
