@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use brigade_common::db::DatabaseTarget;
-use brigade_job_queue::domain::{Job, JobId, JobStatus, RowVersion, Service, ServiceId, ServicePatch, ServiceRevision};
+use brigade_job_queue::domain::notice::{JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS};
+use brigade_job_queue::domain::{
+    AttemptOutcome, Job, JobId, JobStatus, RowVersion, Service, ServiceId, ServicePatch, ServiceRevision,
+};
 use brigade_job_queue::error::Error;
 use brigade_job_queue::events::Events;
 use brigade_job_queue::repository::{
@@ -70,6 +73,7 @@ conformance_suite!(
     jobs_are_found_by_their_keys_within_their_service,
     claims_lease_oldest_first_once,
     claims_check_the_stored_pause_and_limit,
+    a_whole_claim_starts_attempts_and_notices_recipe_jobs,
     completion_needs_the_live_lease,
     failure_retries_then_expiry_ends_in_error,
     release_keeps_attempts_and_cancel_ends_live_jobs,
@@ -525,6 +529,69 @@ async fn claims_check_the_stored_pause_and_limit(ctx: Ctx) {
     })
     .await;
     assert_eq!(claim(repo, &a.id, 5, 1_000, 100).await.len(), 1);
+}
+
+/// `claim_started` (one statement on PostgreSQL, a transaction on SQLite):
+/// the jobs in queue order, a RUNNING attempt each, and for the recipe job
+/// a status notice that reads back as the notice the rest of the code writes.
+async fn a_whole_claim_starts_attempts_and_notices_recipe_jobs(ctx: Ctx) {
+    let repo = &*ctx.repo;
+    let a = service("a", "1.0.0");
+    create(repo, &a).await.expect("create");
+    let plain = job(&a.id, 2);
+    let recipe = Job {
+        recipe_id: Some("r1".into()),
+        recipe_node: Some("node-a".into()),
+        error_message: Some("earlier try".into()),
+        ..job(&a.id, 1)
+    };
+    insert(repo, &[plain.clone(), recipe.clone()]).await.expect("insert");
+    let claimed = repo
+        .claim_started(&a.id, 5, 1_000, 100, "worker-7")
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
+        vec![recipe.id.clone(), plain.id.clone()],
+        "queue order"
+    );
+    assert!(
+        claimed
+            .iter()
+            .all(|j| j.status == JobStatus::Working && j.attempts == 1)
+    );
+    for j in &claimed {
+        let attempts = repo.attempts(&j.id).await.expect("attempts");
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(
+            (attempts[0].number, attempts[0].worker_id.as_str(), attempts[0].claimed),
+            (1, "worker-7", 100)
+        );
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Running);
+    }
+    let outbox = repo.oldest_outbox(10).await.expect("outbox");
+    assert_eq!(outbox.len(), 1, "a notice for the recipe job only");
+    assert_eq!(outbox[0].topic, OUTBOX_TOPIC_JOB_STATUS);
+    let notice: JobStatusNotice = serde_json::from_str(&outbox[0].payload).expect("a notice");
+    assert_eq!(
+        notice,
+        JobStatusNotice {
+            job_id: recipe.id.to_string(),
+            recipe_id: "r1".into(),
+            recipe_node: "node-a".into(),
+            status: "WORKING".into(),
+            cancelled: false,
+            results: None,
+            error_message: Some("earlier try".into()),
+            job_version: claimed[0].row_version,
+        }
+    );
+    assert!(
+        repo.claim_started(&a.id, 5, 1_000, 100, "w")
+            .await
+            .expect("again")
+            .is_empty()
+    );
 }
 
 async fn completion_needs_the_live_lease(ctx: Ctx) {

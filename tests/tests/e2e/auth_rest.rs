@@ -168,6 +168,9 @@ fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_writer(move || writer.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads may have met these call sites with no subscriber
+    // and cached that nobody listens: ask every call site again.
+    tracing::callsite::rebuild_interest_cache();
     // Other tests of this binary hit the same callsites from other threads; a
     // callsite registered while this dispatcher was being added can keep an
     // interest computed without it (and drop our events). Recompute now.

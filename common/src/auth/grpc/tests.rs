@@ -170,6 +170,9 @@ async fn no_token_or_hash_reaches_a_log_line_or_an_error() {
         .with_current_span(true)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads may have met these call sites with no subscriber
+    // and cached that nobody listens: ask every call site again.
+    tracing::callsite::rebuild_interest_cache();
 
     let f = fixture();
     // A token one character off the worker's, as an attacker guessing would send.

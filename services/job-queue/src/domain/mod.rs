@@ -1,6 +1,7 @@
 //! Job-queue domain: services (job types), their revisions, jobs and statuses.
 
 mod ids;
+pub mod notice;
 pub mod schema;
 
 pub use ids::{Id, JobId, JobKind, RowVersion, ServiceId, ServiceKind};

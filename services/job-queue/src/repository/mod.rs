@@ -4,7 +4,9 @@
 //! The service owns transaction boundaries: [`Repository::begin`] hands out a
 //! [`Transaction`] whose methods run the writes, and nothing is visible to
 //! others until [`Transaction::commit`]; dropping it rolls back. Read-only
-//! calls go straight to the pool.
+//! calls go straight to the pool, and a few hot writes that are whole by
+//! themselves ([`Repository::insert_jobs`], [`Repository::claim_started`])
+//! are one call, so a driver can make them one statement.
 
 mod postgres;
 mod queries;
@@ -14,8 +16,8 @@ mod tokens;
 
 use async_trait::async_trait;
 
-use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision};
-use crate::error::Result;
+use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision, notice};
+use crate::error::{Error, Result};
 
 pub use postgres::PostgresRepository;
 pub use sqlite::SqliteRepository;
@@ -140,6 +142,31 @@ pub trait Repository: Send + Sync + 'static {
         let mut tx = self.begin().await?;
         tx.insert_jobs(jobs).await?;
         tx.commit().await
+    }
+    /// A whole claim of a service without a concurrency limit: leases up to
+    /// `max` due jobs as [`Transaction::claim_jobs`] does, starts their
+    /// attempts for `worker_id` and queues each recipe job's status notice,
+    /// in one transaction (one statement on PostgreSQL). In queue order.
+    async fn claim_started(
+        &self,
+        service_id: &ServiceId,
+        max: i64,
+        lease_expires_at: i64,
+        now: i64,
+        worker_id: &str,
+    ) -> Result<Vec<Job>> {
+        let mut tx = self.begin().await?;
+        let jobs = tx.claim_jobs(service_id, max, false, lease_expires_at, now).await?;
+        if !jobs.is_empty() {
+            let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+            tx.start_attempts(&ids, worker_id, now).await?;
+            let entries = notice::entries(&jobs, now).map_err(|e| Error::Internal(format!("notice encoding: {e}")))?;
+            if !entries.is_empty() {
+                tx.insert_outbox_all(&entries).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(jobs)
     }
 
     async fn get_service(&self, id: &ServiceId) -> Result<Option<Service>>;

@@ -30,6 +30,27 @@ const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = gen_ra
      ORDER BY priority DESC, date_submitted, seq LIMIT $2 \
      FOR UPDATE SKIP LOCKED) RETURNING *";
 
+/// A whole claim in one statement ([`Repository::claim_started`]): the claim
+/// above, the attempts it starts (`$6` the worker) and the status notices of
+/// its recipe jobs, shaped as `domain::notice::JobStatusNotice` serialises
+/// (the conformance tests read them back as one).
+static CLAIM_STARTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH claimed AS ({CLAIM}), \
+         started AS (INSERT INTO jq_job_attempts (job_id, number, worker_id, claimed, outcome) \
+             SELECT c.id, (SELECT COUNT(*) FROM jq_job_attempts a WHERE a.job_id = c.id) + 1, $6, $4, 'RUNNING' \
+             FROM claimed c), \
+         noticed AS (INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
+             SELECT gen_random_uuid()::text, '{topic}', json_build_object('job_id', c.id, \
+                 'recipe_id', c.recipe_id, 'recipe_node', COALESCE(c.recipe_node, ''), 'status', c.status, \
+                 'cancelled', c.cancelled, 'results', c.results, 'error_message', c.error_message, \
+                 'job_version', c.row_version)::text, 0, $4, $4 \
+             FROM claimed c WHERE c.recipe_id IS NOT NULL ORDER BY c.priority DESC, c.date_submitted, c.seq) \
+         SELECT * FROM claimed",
+        topic = crate::domain::notice::OUTBOX_TOPIC_JOB_STATUS,
+    )
+});
+
 /// Claims of a service with a concurrency limit take turns on its row.
 const LOCK_SERVICE: &str = "SELECT * FROM jq_services WHERE id = $1 FOR UPDATE";
 
@@ -94,6 +115,27 @@ impl Repository for PostgresRepository {
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
         let tx = self.pool.begin().await?;
         Ok(Box::new(PostgresTransaction { tx }))
+    }
+
+    async fn claim_started(
+        &self,
+        service_id: &ServiceId,
+        max: i64,
+        lease_expires_at: i64,
+        now: i64,
+        worker_id: &str,
+    ) -> Result<Vec<Job>> {
+        // Safe: the text is made of this file's constants only.
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(CLAIM_STARTED.as_str()))
+            .bind(service_id.as_str())
+            .bind(max)
+            .bind(lease_expires_at)
+            .bind(now)
+            .bind(false)
+            .bind(worker_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(super::by_queue_order(rows::jobs(rows)))
     }
 
     async fn insert_jobs(&self, jobs: &[Job]) -> Result<()> {

@@ -41,35 +41,37 @@ impl JobQueue {
         if service.paused {
             return Ok(Vec::new());
         }
-        let mut tx = self.repo.begin().await?;
-        let mut allowed = max;
         // The cached service may be a moment old: the claim statement checks
         // the stored pause and limit itself.
-        let within_limit = service.max_concurrency.is_some();
-        if within_limit {
+        let expires = now + lease * 1_000_000;
+        let jobs = if service.max_concurrency.is_none() {
+            self.repo
+                .claim_started(&service.id, max, expires, now, worker_id)
+                .await?
+        } else {
+            let mut tx = self.repo.begin().await?;
             let Some(current) = tx.lock_service(&service.id).await? else {
                 return Err(Error::ServiceNotFound(service.id.to_string()));
             };
             if current.paused {
                 return Ok(Vec::new());
             }
-            if let Some(limit) = current.max_concurrency {
-                let working = tx.working_count(&service.id).await?;
-                allowed = allowed.min(i64::from(limit) - working);
+            let working = tx.working_count(&service.id).await?;
+            let allowed = current
+                .max_concurrency
+                .map_or(max, |limit| max.min(i64::from(limit) - working));
+            if allowed <= 0 {
+                return Ok(Vec::new());
             }
-        }
-        if allowed <= 0 {
-            return Ok(Vec::new());
-        }
-        let jobs = tx
-            .claim_jobs(&service.id, allowed, within_limit, now + lease * 1_000_000, now)
-            .await?;
-        if !jobs.is_empty() {
-            let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
-            tx.start_attempts(&ids, worker_id, now).await?;
-            notices::notify_recipes(&mut *tx, &jobs, now).await?;
-        }
-        tx.commit().await?;
+            let jobs = tx.claim_jobs(&service.id, allowed, true, expires, now).await?;
+            if !jobs.is_empty() {
+                let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+                tx.start_attempts(&ids, worker_id, now).await?;
+                notices::notify_recipes(&mut *tx, &jobs, now).await?;
+            }
+            tx.commit().await?;
+            jobs
+        };
         self.publish(&jobs);
         Ok(jobs)
     }
