@@ -73,7 +73,7 @@ conformance_suite!(
     jobs_are_found_by_their_keys_within_their_service,
     claims_lease_oldest_first_once,
     claims_check_the_stored_pause_and_limit,
-    a_whole_claim_starts_attempts_and_notices_recipe_jobs,
+    whole_claims_and_completions_keep_attempts_and_notices,
     completion_needs_the_live_lease,
     failure_retries_then_expiry_ends_in_error,
     release_keeps_attempts_and_cancel_ends_live_jobs,
@@ -531,10 +531,11 @@ async fn claims_check_the_stored_pause_and_limit(ctx: Ctx) {
     assert_eq!(claim(repo, &a.id, 5, 1_000, 100).await.len(), 1);
 }
 
-/// `claim_started` (one statement on PostgreSQL, a transaction on SQLite):
-/// the jobs in queue order, a RUNNING attempt each, and for the recipe job
-/// a status notice that reads back as the notice the rest of the code writes.
-async fn a_whole_claim_starts_attempts_and_notices_recipe_jobs(ctx: Ctx) {
+/// `claim_started` and `complete_finished` (one statement each on
+/// PostgreSQL, a transaction on SQLite): the jobs in order, their attempts
+/// started and ended, and for the recipe job a status notice each time that
+/// reads back as the notice the rest of the code writes.
+async fn whole_claims_and_completions_keep_attempts_and_notices(ctx: Ctx) {
     let repo = &*ctx.repo;
     let a = service("a", "1.0.0");
     create(repo, &a).await.expect("create");

@@ -14,6 +14,8 @@ mod rows;
 mod sqlite;
 mod tokens;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 
 use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, ServiceRevision, notice};
@@ -142,6 +144,19 @@ pub trait Repository: Send + Sync + 'static {
         let mut tx = self.begin().await?;
         tx.insert_jobs(jobs).await?;
         tx.commit().await
+    }
+    /// Whole completions: writes each completion under its live lease (as
+    /// [`Transaction::complete_jobs`]), ends those jobs' running attempts and
+    /// queues the recipe jobs' status notices, in one transaction (one
+    /// statement on PostgreSQL when the batch fits in one). Gives the jobs in
+    /// request order (`None` where the lease was not current) and, by job id,
+    /// when each ended attempt was claimed.
+    async fn complete_finished(
+        &self,
+        items: &[Completion],
+        now: i64,
+    ) -> Result<(Vec<Option<Job>>, HashMap<String, i64>)> {
+        complete_finished_in_steps(self, items, now).await
     }
     /// A whole claim of a service without a concurrency limit: leases up to
     /// `max` due jobs as [`Transaction::claim_jobs`] does, starts their
@@ -328,6 +343,29 @@ pub trait Transaction: Send {
 }
 
 /// Jobs a claim returned, in queue order (RETURNING promises no order).
+/// [`Repository::complete_finished`] as a transaction of one statement per step.
+pub(crate) async fn complete_finished_in_steps<R: Repository + ?Sized>(
+    repo: &R,
+    items: &[Completion],
+    now: i64,
+) -> Result<(Vec<Option<Job>>, HashMap<String, i64>)> {
+    let mut tx = repo.begin().await?;
+    let written = tx.complete_jobs(items, now).await?;
+    let done: Vec<Job> = written.iter().flatten().cloned().collect();
+    let ids: Vec<JobId> = done.iter().map(|j| j.id.clone()).collect();
+    let claimed = tx
+        .finish_attempts(&ids, AttemptOutcome::Completed, now)
+        .await?
+        .into_iter()
+        .collect();
+    let entries = notice::entries(&done, now).map_err(|e| Error::Internal(format!("notice encoding: {e}")))?;
+    if !entries.is_empty() {
+        tx.insert_outbox_all(&entries).await?;
+    }
+    tx.commit().await?;
+    Ok((written, claimed))
+}
+
 fn by_queue_order(mut jobs: Vec<Job>) -> Vec<Job> {
     jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.date_submitted, j.seq));
     jobs

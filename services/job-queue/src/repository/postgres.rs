@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use std::collections::HashMap;
+
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 
 use super::queries as q;
 use super::rows::{
@@ -47,6 +49,24 @@ static CLAIM_STARTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
                  'job_version', c.row_version)::text, 0, $4, $4 \
              FROM claimed c WHERE c.recipe_id IS NOT NULL ORDER BY c.priority DESC, c.date_submitted, c.seq) \
          SELECT * FROM claimed",
+        topic = crate::domain::notice::OUTBOX_TOPIC_JOB_STATUS,
+    )
+});
+
+/// After the completions' `UPDATE … FROM (VALUES …)` (see `complete_finished`):
+/// the attempts they end and the notices of their recipe jobs, in the same
+/// statement; each row is a job with its ended attempt's `attempt_claimed`.
+static COMPLETE_FINISHED_TAIL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "), ended AS (UPDATE jq_job_attempts a SET finished = d.updated, outcome = 'COMPLETED' FROM done d \
+             WHERE a.job_id = d.id AND a.finished IS NULL RETURNING a.job_id, a.claimed), \
+         noticed AS (INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
+             SELECT gen_random_uuid()::text, '{topic}', json_build_object('job_id', d.id, \
+                 'recipe_id', d.recipe_id, 'recipe_node', COALESCE(d.recipe_node, ''), 'status', d.status, \
+                 'cancelled', d.cancelled, 'results', d.results, 'error_message', d.error_message, \
+                 'job_version', d.row_version)::text, 0, d.updated, d.updated \
+             FROM done d WHERE d.recipe_id IS NOT NULL ORDER BY d.seq) \
+         SELECT done.*, ended.claimed AS attempt_claimed FROM done LEFT JOIN ended ON ended.job_id = done.id",
         topic = crate::domain::notice::OUTBOX_TOPIC_JOB_STATUS,
     )
 });
@@ -136,6 +156,40 @@ impl Repository for PostgresRepository {
             .fetch_all(&self.pool)
             .await?;
         Ok(super::by_queue_order(rows::jobs(rows)))
+    }
+
+    async fn complete_finished(
+        &self,
+        items: &[Completion],
+        now: i64,
+    ) -> Result<(Vec<Option<Job>>, HashMap<String, i64>)> {
+        if items.len() > CHUNK || items.is_empty() {
+            return super::complete_finished_in_steps(self, items, now).await;
+        }
+        let mut update = QueryBuilder::<Postgres>::new("WITH done AS (");
+        update.push(q::COMPLETE_JOBS_PREFIX);
+        update.push_bind(now);
+        update.push(q::COMPLETE_JOBS_FROM);
+        update.push_values(items, |mut row, c| {
+            row.push_bind(c.id.as_str().to_owned())
+                .push_bind(c.lease_token.clone())
+                .push_bind(c.results.clone());
+        });
+        update.push(q::COMPLETE_JOBS_WHERE);
+        update.push_bind(now);
+        update.push(q::COMPLETE_JOBS_RETURNING);
+        update.push(COMPLETE_FINISHED_TAIL.as_str());
+        let rows = update.build().fetch_all(&self.pool).await?;
+        let mut done = Vec::with_capacity(rows.len());
+        let mut claimed = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let job = Job::from(JobRow::from_row(row)?);
+            if let Some(at) = row.try_get::<Option<i64>, _>("attempt_claimed")? {
+                claimed.insert(job.id.to_string(), at);
+            }
+            done.push(job);
+        }
+        Ok((super::in_request_order(items, done), claimed))
     }
 
     async fn insert_jobs(&self, jobs: &[Job]) -> Result<()> {

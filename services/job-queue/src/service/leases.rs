@@ -231,21 +231,10 @@ impl JobQueue {
             Vec::new()
         } else {
             let now = now_micros();
-            let mut tx = self.repo.begin().await?;
-            let written = tx.complete_jobs(&writes, now).await?;
-            let done: Vec<Job> = written.iter().flatten().cloned().collect();
-            let ids: Vec<JobId> = done.iter().map(|j| j.id.clone()).collect();
-            // One statement for the whole batch, not a round trip per job.
-            let claimed: std::collections::HashMap<String, i64> = tx
-                .finish_attempts(&ids, AttemptOutcome::Completed, now)
-                .await?
-                .into_iter()
-                .collect();
-            for job in &done {
+            let (written, claimed) = self.repo.complete_finished(&writes, now).await?;
+            for job in written.iter().flatten() {
                 record_completion(job, claimed.get(job.id.as_str()).copied(), now);
             }
-            notices::notify_recipes(&mut *tx, &done, now).await?;
-            tx.commit().await?;
             written
         };
         for ((slot, write), done) in write_slots.into_iter().zip(&writes).zip(written) {
