@@ -23,7 +23,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
 
-use crate::{Args, Scenario, percentile, report, start_system};
+use crate::{Args, Scenario, bench_service, ceiling_database, percentile, report, start_system};
 
 /// What one run of a scenario measured.
 #[derive(Clone, Copy)]
@@ -71,22 +71,12 @@ fn summary(mut samples: Vec<f64>) -> (Option<f64>, Option<f64>) {
 async fn brigade(url: String, args: &Args, steady: bool) -> anyhow::Result<Drained> {
     let channel = Channel::from_shared(url)?.connect().await?;
     let mut client = JobQueueClient::new(channel.clone());
-    let service_id = client
-        .create_service(pb::CreateServiceRequest {
-            name: format!("bench-{}", uuid::Uuid::new_v4().simple()),
-            description: "brigade-bench drain".into(),
-            job_registration_schema_json: json!({"type": "object", "properties": {"t": {"type": "number"}},
-                "required": ["t"]})
-            .to_string(),
-            job_result_schema_json: json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}).to_string(),
-            lease_seconds: Some(60),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .service
-        .ok_or_else(|| anyhow::anyhow!("no service"))?
-        .id;
+    let service_id = bench_service(
+        &mut client,
+        json!({"type": "object", "properties": {"t": {"type": "number"}}, "required": ["t"]}),
+        json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}),
+    )
+    .await?;
     let submit = |mut client: JobQueueClient<Channel>| {
         let (service_id, jobs, batch) = (service_id.clone(), args.jobs, args.batch);
         async move {
@@ -324,13 +314,9 @@ pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::
     if backend != Backend::Postgres {
         return Ok(());
     }
-    let Some(ceiling_db) = TestDatabase::new(Backend::Postgres).await else {
+    let Some((_ceiling_db, url)) = ceiling_database().await? else {
         return Ok(());
     };
-    let url = ceiling_db
-        .url
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("no PostgreSQL URL"))?;
     let plain = ceiling(&url, args, steady).await?;
     print(name, label, "ceiling", args, plain);
     let mut ratio = vec![

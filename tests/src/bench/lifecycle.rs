@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use tonic::transport::Channel;
 
 use crate::drain::round1;
-use crate::{Args, percentile, start_system};
+use crate::{Args, bench_service, ceiling_database, job_queue_tables, percentile, start_system};
 
 struct Outcome {
     jobs_per_s: f64,
@@ -26,23 +26,12 @@ struct Outcome {
 async fn lifecycle(url: String, args: &Args) -> anyhow::Result<Outcome> {
     let channel = Channel::from_shared(url)?.connect().await?;
     let mut client = JobQueueClient::new(channel.clone());
-    let service_id = client
-        .create_service(pb::CreateServiceRequest {
-            name: format!("bench-{}", uuid::Uuid::new_v4().simple()),
-            description: "brigade-bench".into(),
-            job_registration_schema_json:
-                json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}).to_string(),
-            job_result_schema_json:
-                json!({"type": "object", "properties": {"square": {"type": "integer"}}, "required": ["square"]})
-                    .to_string(),
-            lease_seconds: Some(60),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .service
-        .ok_or_else(|| anyhow::anyhow!("no service"))?
-        .id;
+    let service_id = bench_service(
+        &mut client,
+        json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}),
+        json!({"type": "object", "properties": {"square": {"type": "integer"}}, "required": ["square"]}),
+    )
+    .await?;
     let submitted: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::with_capacity(args.jobs)));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::new(Mutex::new(Vec::with_capacity(args.jobs)));
     let completed = Arc::new(AtomicUsize::new(0));
@@ -150,20 +139,7 @@ async fn lifecycle(url: String, args: &Args) -> anyhow::Result<Outcome> {
 
 /// The same lifecycle with plain SQL on the same PostgreSQL table.
 async fn ceiling(url: &str, args: &Args) -> anyhow::Result<f64> {
-    let repo = brigade_job_queue::repository::PostgresRepository::new(
-        brigade_common::db::open_postgres(url, (args.producers + args.workers + 2) as u32).await?,
-    );
-    brigade_job_queue::repository::Repository::migrate(&repo).await?;
-    let pool = repo.pool().clone();
-    let service_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO jq_services (id, name, version, description, revision, job_registration_schema, job_result_schema, \
-         timeout_seconds, is_available, last_checked_in, created, max_attempts, lease_seconds) \
-         VALUES ($1, $1, '1.0.0', '', 1, '{}', '{}', 30, false, 0, 0, 3, 60)",
-    )
-    .bind(&service_id)
-    .execute(&pool)
-    .await?;
+    let (pool, service_id) = job_queue_tables(url, args.producers + args.workers + 2).await?;
     let completed = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -255,18 +231,9 @@ pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::
     let o = lifecycle(system.job_queue.url(), args).await?;
     print_outcome(label, args, &o);
     system.stop().await?;
-    let ceiling = match &db.url {
-        Some(url) => {
-            let ceiling_db = TestDatabase::new(Backend::Postgres).await;
-            match ceiling_db.as_ref().and_then(|d| d.url.clone()) {
-                Some(u) => Some(ceiling(&u, args).await?),
-                None => {
-                    let _ = url;
-                    None
-                }
-            }
-        }
-        None => None,
+    let ceiling = match (&db.url, ceiling_database().await?) {
+        (Some(_), Some((_ceiling_db, url))) => Some(ceiling(&url, args).await?),
+        _ => None,
     };
     Ok(Some((o.jobs_per_s, ceiling)))
 }

@@ -13,7 +13,7 @@ use brigade_tests::{Backend, TestDatabase};
 use serde_json::json;
 
 use crate::drain::round1;
-use crate::{Args, percentile, report, start_system};
+use crate::{Args, ceiling_database, job_queue_tables, percentile, report, start_system};
 
 struct Submitted {
     per_s: f64,
@@ -97,20 +97,7 @@ const SINGLE_ROW_INSERT: &str = "INSERT INTO jq_jobs (id, service_id, status, pa
      max_attempts, service_revision, cancelled, updated) VALUES ($1, $2, 'REGISTERED', $3, $4, 0, 3, 1, false, $4)";
 
 async fn single_row_inserts(url: &str, args: &Args) -> anyhow::Result<Submitted> {
-    let repo = brigade_job_queue::repository::PostgresRepository::new(
-        brigade_common::db::open_postgres(url, args.connections as u32).await?,
-    );
-    brigade_job_queue::repository::Repository::migrate(&repo).await?;
-    let pool = repo.pool().clone();
-    let service_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO jq_services (id, name, version, description, revision, job_registration_schema, job_result_schema, \
-         timeout_seconds, is_available, last_checked_in, created, max_attempts, lease_seconds) \
-         VALUES ($1, $1, '1.0.0', '', 1, '{}', '{}', 30, false, 0, 0, 3, 60)",
-    )
-    .bind(&service_id)
-    .execute(&pool)
-    .await?;
+    let (pool, service_id) = job_queue_tables(url, args.connections).await?;
     drive(args.jobs, args.connections, move |n| {
         let (pool, service_id) = (pool.clone(), service_id.clone());
         async move {
@@ -160,13 +147,9 @@ pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::
     if backend != Backend::Postgres {
         return Ok(());
     }
-    let Some(ceiling_db) = TestDatabase::new(Backend::Postgres).await else {
+    let Some((_ceiling_db, url)) = ceiling_database().await? else {
         return Ok(());
     };
-    let url = ceiling_db
-        .url
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("no PostgreSQL URL"))?;
     let plain = single_row_inserts(&url, args).await?;
     print(label, "single_row_inserts", args, &plain);
     report(

@@ -188,6 +188,58 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// A fresh PostgreSQL database for a ceiling run, with its URL (kept alive
+/// by the returned handle); `None` when PostgreSQL is not configured.
+async fn ceiling_database() -> anyhow::Result<Option<(TestDatabase, String)>> {
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return Ok(None);
+    };
+    let url = db.url.clone().ok_or_else(|| anyhow::anyhow!("no PostgreSQL URL"))?;
+    Ok(Some((db, url)))
+}
+
+/// job-queue's own tables on `url` with one service row, for plain-SQL
+/// ceilings on the same table shape; the pool and the service id.
+async fn job_queue_tables(url: &str, connections: usize) -> anyhow::Result<(sqlx::PgPool, String)> {
+    let repo = brigade_job_queue::repository::PostgresRepository::new(
+        brigade_common::db::open_postgres(url, connections as u32).await?,
+    );
+    brigade_job_queue::repository::Repository::migrate(&repo).await?;
+    let pool = repo.pool().clone();
+    let service_id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO jq_services (id, name, version, description, revision, job_registration_schema, job_result_schema, \
+         timeout_seconds, is_available, last_checked_in, created, max_attempts, lease_seconds) \
+         VALUES ($1, $1, '1.0.0', '', 1, '{}', '{}', 30, false, 0, 0, 3, 60)",
+    )
+    .bind(&service_id)
+    .execute(&pool)
+    .await?;
+    Ok((pool, service_id))
+}
+
+/// A job type for a bench run over gRPC, with these two schemas; its id.
+async fn bench_service(
+    client: &mut brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient<tonic::transport::Channel>,
+    registration: serde_json::Value,
+    result: serde_json::Value,
+) -> anyhow::Result<String> {
+    Ok(client
+        .create_service(brigade_proto::jobqueue::v1::CreateServiceRequest {
+            name: format!("bench-{}", uuid::Uuid::new_v4().simple()),
+            description: "brigade-bench".into(),
+            job_registration_schema_json: registration.to_string(),
+            job_result_schema_json: result.to_string(),
+            lease_seconds: Some(60),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .service
+        .ok_or_else(|| anyhow::anyhow!("no service"))?
+        .id)
+}
+
 /// The all-in-one system on this database, every listener on port 0.
 async fn start_system(db: &TestDatabase) -> anyhow::Result<brigade::System> {
     let any: std::net::SocketAddr = "127.0.0.1:0".parse()?;
