@@ -175,10 +175,7 @@ pub trait Repository: Send + Sync + 'static {
         if !jobs.is_empty() {
             let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
             tx.start_attempts(&ids, worker_id, now).await?;
-            let entries = notice::entries(&jobs, now).map_err(|e| Error::Internal(format!("notice encoding: {e}")))?;
-            if !entries.is_empty() {
-                tx.insert_outbox_all(&entries).await?;
-            }
+            tx.insert_notices(&jobs, now).await?;
         }
         tx.commit().await?;
         Ok(jobs)
@@ -260,6 +257,16 @@ pub trait Transaction: Send {
     async fn insert_outbox_all(&mut self, entries: &[OutboxEntry]) -> Result<()>;
     async fn insert_outbox(&mut self, entry: &OutboxEntry) -> Result<()> {
         self.insert_outbox_all(std::slice::from_ref(entry)).await
+    }
+    /// Queues a status notice for each recipe job among `jobs`, in one
+    /// statement, so a committed change is always announced; other jobs are
+    /// skipped.
+    async fn insert_notices(&mut self, jobs: &[Job], now: i64) -> Result<()> {
+        let entries = notice::entries(jobs, now).map_err(|e| Error::Internal(format!("notice encoding: {e}")))?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.insert_outbox_all(&entries).await
     }
     async fn delete_outbox(&mut self, id: &str) -> Result<()>;
     /// Deletes the entries, in one statement per chunk.
@@ -358,10 +365,7 @@ pub(crate) async fn complete_finished_in_steps<R: Repository + ?Sized>(
         .await?
         .into_iter()
         .collect();
-    let entries = notice::entries(&done, now).map_err(|e| Error::Internal(format!("notice encoding: {e}")))?;
-    if !entries.is_empty() {
-        tx.insert_outbox_all(&entries).await?;
-    }
+    tx.insert_notices(&done, now).await?;
     tx.commit().await?;
     Ok((written, claimed))
 }

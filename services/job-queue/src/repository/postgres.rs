@@ -32,6 +32,21 @@ const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = gen_ra
      ORDER BY priority DESC, date_submitted, seq LIMIT $2 \
      FOR UPDATE SKIP LOCKED) RETURNING *";
 
+/// The outbox `INSERT` of a status notice for each recipe job among the rows
+/// of `jobs` (a CTE of changed job rows), shaped as
+/// `domain::notice::JobStatusNotice` serialises, in the jobs' order.
+fn notices_from(jobs: &str) -> String {
+    format!(
+        "INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
+         SELECT gen_random_uuid()::text, '{topic}', json_build_object('job_id', j.id, \
+             'recipe_id', j.recipe_id, 'recipe_node', COALESCE(j.recipe_node, ''), 'status', j.status, \
+             'cancelled', j.cancelled, 'results', j.results, 'error_message', j.error_message, \
+             'job_version', j.row_version)::text, 0, j.updated, j.updated \
+         FROM {jobs} j WHERE j.recipe_id IS NOT NULL ORDER BY j.priority DESC, j.date_submitted, j.seq",
+        topic = crate::domain::notice::OUTBOX_TOPIC_JOB_STATUS,
+    )
+}
+
 /// A whole claim in one statement ([`Repository::claim_started`]): the claim
 /// above, the attempts it starts (`$6` the worker) and the status notices of
 /// its recipe jobs, shaped as `domain::notice::JobStatusNotice` serialises
@@ -42,14 +57,9 @@ static CLAIM_STARTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
          started AS (INSERT INTO jq_job_attempts (job_id, number, worker_id, claimed, outcome) \
              SELECT c.id, (SELECT COUNT(*) FROM jq_job_attempts a WHERE a.job_id = c.id) + 1, $6, $4, 'RUNNING' \
              FROM claimed c), \
-         noticed AS (INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
-             SELECT gen_random_uuid()::text, '{topic}', json_build_object('job_id', c.id, \
-                 'recipe_id', c.recipe_id, 'recipe_node', COALESCE(c.recipe_node, ''), 'status', c.status, \
-                 'cancelled', c.cancelled, 'results', c.results, 'error_message', c.error_message, \
-                 'job_version', c.row_version)::text, 0, $4, $4 \
-             FROM claimed c WHERE c.recipe_id IS NOT NULL ORDER BY c.priority DESC, c.date_submitted, c.seq) \
+         noticed AS ({notices}) \
          SELECT * FROM claimed",
-        topic = crate::domain::notice::OUTBOX_TOPIC_JOB_STATUS,
+        notices = notices_from("claimed"),
     )
 });
 
@@ -60,14 +70,9 @@ static COMPLETE_FINISHED_TAIL: std::sync::LazyLock<String> = std::sync::LazyLock
     format!(
         "), ended AS (UPDATE jq_job_attempts a SET finished = d.updated, outcome = 'COMPLETED' FROM done d \
              WHERE a.job_id = d.id AND a.finished IS NULL RETURNING a.job_id, a.claimed), \
-         noticed AS (INSERT INTO jq_outbox (id, topic, payload, attempts, next_attempt_at, created) \
-             SELECT gen_random_uuid()::text, '{topic}', json_build_object('job_id', d.id, \
-                 'recipe_id', d.recipe_id, 'recipe_node', COALESCE(d.recipe_node, ''), 'status', d.status, \
-                 'cancelled', d.cancelled, 'results', d.results, 'error_message', d.error_message, \
-                 'job_version', d.row_version)::text, 0, d.updated, d.updated \
-             FROM done d WHERE d.recipe_id IS NOT NULL ORDER BY d.seq) \
+         noticed AS ({notices}) \
          SELECT done.*, ended.claimed AS attempt_claimed FROM done LEFT JOIN ended ON ended.job_id = done.id",
-        topic = crate::domain::notice::OUTBOX_TOPIC_JOB_STATUS,
+        notices = notices_from("done"),
     )
 });
 

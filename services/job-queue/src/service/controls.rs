@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::JobQueue;
 use super::leases::checked_reason;
-use super::{JobQueue, notices};
 use crate::domain::{AttemptOutcome, Job, JobId, JobStatus, now_micros};
 use crate::error::{Error, Result};
 use crate::repository::JobFilter;
@@ -24,7 +24,7 @@ impl JobQueue {
                 job.id, job.status
             ))
         })?;
-        notices::notify_recipes(&mut *tx, std::slice::from_ref(&retried), now).await?;
+        tx.insert_notices(std::slice::from_ref(&retried), now).await?;
         tx.commit().await?;
         self.publish(std::slice::from_ref(&retried));
         Ok(retried)
@@ -53,7 +53,7 @@ impl JobQueue {
             tx.finish_attempt(&job.id, AttemptOutcome::Cancelled, Some(&reason), now)
                 .await?;
         }
-        notices::notify_recipes(&mut *tx, &jobs, now).await?;
+        tx.insert_notices(&jobs, now).await?;
         tx.commit().await?;
         self.publish(&jobs);
         Ok(jobs.len())
@@ -65,7 +65,7 @@ impl JobQueue {
         let now = now_micros();
         let mut tx = self.repo.begin().await?;
         let jobs = tx.retry_jobs(&filter, now).await?;
-        notices::notify_recipes(&mut *tx, &jobs, now).await?;
+        tx.insert_notices(&jobs, now).await?;
         tx.commit().await?;
         self.publish(&jobs);
         Ok(jobs.len())

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{JobQueue, Page, Submission, notices, parse_token};
+use super::{JobQueue, Page, Submission, parse_token};
 use crate::domain::schema::{self, SchemaKind};
 use crate::domain::{AttemptOutcome, Job, JobAttempt, JobId, JobStatus, Service, ServiceId, now_micros};
 use crate::error::{Error, Result};
@@ -209,7 +209,7 @@ impl JobQueue {
                 .await?;
         }
         if updated.status != job.status || status.is_some() {
-            notices::notify_recipes(&mut *tx, std::slice::from_ref(&updated), now).await?;
+            tx.insert_notices(std::slice::from_ref(&updated), now).await?;
         }
         tx.commit().await?;
         self.publish(std::slice::from_ref(&updated));

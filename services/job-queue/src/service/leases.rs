@@ -1,7 +1,7 @@
 //! Leases: claims (under pause and concurrency limits), heartbeats with
 //! progress, completion, failure with backoff, cancellation, expiry.
 
-use super::{JobQueue, notices};
+use super::JobQueue;
 use crate::domain::{self, AttemptOutcome, Job, JobId, JobStatus, ServiceId, now_micros};
 use crate::error::{Error, Result};
 use crate::repository::{Completion, FailMode};
@@ -67,7 +67,7 @@ impl JobQueue {
             if !jobs.is_empty() {
                 let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
                 tx.start_attempts(&ids, worker_id, now).await?;
-                notices::notify_recipes(&mut *tx, &jobs, now).await?;
+                tx.insert_notices(&jobs, now).await?;
             }
             tx.commit().await?;
             jobs
@@ -178,7 +178,7 @@ impl JobQueue {
         let claimed = tx
             .finish_attempt(&done.id, AttemptOutcome::Completed, None, now)
             .await?;
-        notices::notify_recipes(&mut *tx, std::slice::from_ref(&done), now).await?;
+        tx.insert_notices(std::slice::from_ref(&done), now).await?;
         tx.commit().await?;
         record_completion(&done, claimed, now);
         self.publish(std::slice::from_ref(&done));
@@ -293,7 +293,7 @@ impl JobQueue {
         };
         let error = (mode != FailMode::Release).then_some(message);
         tx.finish_attempt(&failed.id, outcome, error, now).await?;
-        notices::notify_recipes(&mut *tx, std::slice::from_ref(&failed), now).await?;
+        tx.insert_notices(std::slice::from_ref(&failed), now).await?;
         tx.commit().await?;
         if failed.status == JobStatus::Error {
             crate::metrics::JOBS_FAILED
@@ -317,7 +317,7 @@ impl JobQueue {
         })?;
         tx.finish_attempt(&cancelled.id, AttemptOutcome::Cancelled, Some(&reason), now)
             .await?;
-        notices::notify_recipes(&mut *tx, std::slice::from_ref(&cancelled), now).await?;
+        tx.insert_notices(std::slice::from_ref(&cancelled), now).await?;
         tx.commit().await?;
         self.publish(std::slice::from_ref(&cancelled));
         Ok(cancelled)
@@ -345,7 +345,7 @@ impl JobQueue {
                 jobs.push(job);
             }
         }
-        notices::notify_recipes(&mut *tx, &jobs, now).await?;
+        tx.insert_notices(&jobs, now).await?;
         tx.commit().await?;
         crate::metrics::LEASE_EXPIRIES
             .with_label_values(&[] as &[&str])

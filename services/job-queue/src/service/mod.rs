@@ -6,13 +6,12 @@ mod batcher;
 mod controls;
 mod jobs;
 mod leases;
-mod notices;
 mod services;
 mod stats;
 mod tokens;
 
+pub use crate::domain::notice::{JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS};
 pub use leases::{LeaseExtension, Progress};
-pub use notices::{JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS};
 pub use stats::ServiceStats;
 pub use tokens::{DatabaseTokenStore, NewToken};
 
