@@ -141,7 +141,9 @@ impl JobListQuery {
         let values: Vec<&str> = self.status.iter().flat_map(|v| v.split(',')).map(str::trim).collect();
         brigade_common::limits::check_text_filter(&values).map_err(|e| problem("status", e))?;
         let mut statuses = Vec::new();
-        for value in values.iter().filter(|v| !v.is_empty()) {
+        // An empty value (`?status=`, `?status=a,,b`) names no status: refused like any other
+        // value outside the enum, as Scale's recipe list does, not read as "no filter".
+        for value in &values {
             let status = <model::JobStatus as crate::fields::Kind>::read(serde_json::Value::from(*value))
                 .map_err(|_| problem("status", "Unknown value for job status enum".to_owned()))?;
             let code = status.to_pb() as i32;

@@ -198,7 +198,14 @@ async fn list_filters_are_capped() {
     let statuses = (0..101).map(|_| "status=ERROR").collect::<Vec<_>>().join("&");
     let (status, body) = app.get(&format!("/jobs?{statuses}")).await;
     assert_eq!(status, 400, "{body}");
-    for query in ["status=bogus", "since=yesterday", "until=2026-13-01", "page_size=0"] {
+    for query in [
+        "status=bogus",
+        "status=",
+        "status=REGISTERED,",
+        "since=yesterday",
+        "until=2026-13-01",
+        "page_size=0",
+    ] {
         let (status, body) = app.get(&format!("/jobs?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(titles(&body), vec!["Deserialization Error From Client Data"], "{query}");
