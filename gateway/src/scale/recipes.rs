@@ -75,7 +75,6 @@ fn list_request(pairs: &[(String, String)]) -> Result<pb::ListRecipesRequest> {
         .into_iter()
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|v| !v.is_empty())
         .map(|key| {
             if ORDER_KEYS.contains(&key.trim_start_matches('-')) {
                 Ok(key.to_owned())

@@ -176,12 +176,9 @@ impl OrderField {
 /// Parses `order` values (each may hold a comma-separated list); unknown fields are errors.
 pub fn parse_order(values: &[String]) -> Result<Vec<OrderBy>, String> {
     let mut order = Vec::new();
-    for item in values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    for item in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        // An empty value (`?order=`, a stray comma) names no field: refused, as the
+        // documented enum says, rather than read as "default order".
         let (descending, field) = match item.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, item),
@@ -234,6 +231,8 @@ mod tests {
             }
         );
         assert!(parse_order(&["bogus".to_owned()]).is_err());
+        assert!(parse_order(&[String::new()]).is_err(), "an empty value names no field");
+        assert!(parse_order(&["name,".to_owned()]).is_err(), "nor does a stray comma");
         assert_eq!(parse_order(&[]).unwrap_or_default()[0].field, OrderField::Name);
     }
 }

@@ -211,7 +211,8 @@ impl RecipeOrder {
 /// Scale's `order` values: field names, each optionally prefixed with `-`.
 pub fn parse_recipe_order(order: &[String]) -> std::result::Result<Vec<(RecipeOrder, bool)>, String> {
     let mut out = Vec::new();
-    for item in order.iter().filter(|o| !o.is_empty()) {
+    // An empty value names no field: refused like any other (see parse_order).
+    for item in order {
         let (field, descending) = item.strip_prefix('-').map_or((item.as_str(), false), |f| (f, true));
         let column = match field {
             "id" => RecipeOrder::Id,

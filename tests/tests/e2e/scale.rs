@@ -430,6 +430,12 @@ async fn paging_filters_and_order() {
     let (_, by_title) = app.get("/v6/recipe-types/?order=title").await;
     assert_eq!(by_title["results"][1]["name"], "beta", "case-insensitive");
     assert_eq!(app.get("/v6/recipe-types/?order=bogus").await.0, 400);
+    assert_eq!(
+        app.get("/v6/recipe-types/?order=").await.0,
+        400,
+        "an empty order names no field"
+    );
+    assert_eq!(app.get("/v6/recipes/?order=").await.0, 400, "nor on the recipe list");
     let (_, found) = app.get("/v6/recipe-types/?keyword=RAY&keyword=alp").await;
     assert_eq!(found["count"], 2);
     assert_eq!(app.get("/v6/recipe-types/?is_active=maybe").await.0, 400);
