@@ -55,17 +55,10 @@ impl StorageConfig {
     }
 }
 
-/// An http:// or https:// URL of another Brigade process.
+/// The http:// or https:// URL of another Brigade process, or several of its
+/// replicas' URLs separated by commas (see [`crate::balance`]).
 pub fn check_service_url(variable: &'static str, url: &str) -> Result<(), ConfigError> {
-    let url = url.trim();
-    if (url.starts_with("http://") || url.starts_with("https://")) && url.parse::<http::Uri>().is_ok() {
-        Ok(())
-    } else {
-        Err(ConfigError {
-            variable,
-            message: format!("{url:?} is not an http:// or https:// URL"),
-        })
-    }
+    crate::balance::check(url).map_err(|message| ConfigError { variable, message })
 }
 
 /// How log lines are written.

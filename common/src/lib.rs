@@ -3,6 +3,7 @@
 //! security (bearer-token auth in `auth`, rustls TLS and mTLS in `tls`).
 
 pub mod auth;
+pub mod balance;
 pub mod config;
 pub mod db;
 pub mod grpc;

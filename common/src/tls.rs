@@ -131,7 +131,7 @@ impl ClientTls {
 }
 
 /// A lazily connected endpoint for `url`, with TLS when the URL is `https://`
-/// and `tls` is given: the one way Brigade's services dial each other.
+/// and `tls` is given.
 pub fn endpoint(
     url: &str,
     tls: Option<&ClientTls>,
@@ -146,6 +146,23 @@ pub fn endpoint(
         endpoint = endpoint.tls_config(tls.tonic())?;
     }
     Ok(endpoint)
+}
+
+/// A lazily connected channel to every replica `setting` names (one URL or
+/// several, comma separated; host names followed as [`crate::balance`] says),
+/// with TLS for the `https://` ones as [`endpoint`]: the one way Brigade's
+/// services dial each other.
+pub fn channel(
+    setting: &str,
+    tls: Option<&ClientTls>,
+    connect_timeout: Duration,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    let settings: crate::balance::Settings = std::sync::Arc::new(move |endpoint: tonic::transport::Endpoint| {
+        endpoint
+            .connect_timeout(connect_timeout)
+            .timeout(Duration::from_secs(10))
+    });
+    crate::balance::channel(setting, tls.map(ClientTls::tonic).as_ref(), settings)
 }
 
 /// A TLS file that cannot be used; names the variable, never quotes a key.

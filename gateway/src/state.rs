@@ -61,20 +61,20 @@ impl Draining {
 }
 
 /// A channel that connects on first use and reconnects after failures, with a
-/// deadline on every call.
+/// deadline on every call, to every replica the setting names (one URL or
+/// several; host names re-resolved, see `brigade_common::balance`), so that
+/// with a headless Service the calls spread over every job-queue pod.
 fn channel(url: &str, timeout: Duration, tls: Option<&ClientTlsConfig>) -> Result<Channel, tonic::transport::Error> {
-    let mut endpoint = Endpoint::from_shared(url.to_owned())?;
-    if let Some(tls) = tls.filter(|_| url.trim().starts_with("https://")) {
-        endpoint = endpoint.tls_config(tls.clone())?;
-    }
-    Ok(endpoint
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(timeout)
-        .tcp_nodelay(true)
-        // Error details (schema violations) arrive in trailers; allow generous ones.
-        .http2_max_header_list_size(1 << 20)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .connect_lazy())
+    let settings: brigade_common::balance::Settings = std::sync::Arc::new(move |endpoint: Endpoint| {
+        endpoint
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(timeout)
+            .tcp_nodelay(true)
+            // Error details (schema violations) arrive in trailers; allow generous ones.
+            .http2_max_header_list_size(1 << 20)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+    });
+    brigade_common::balance::channel(url, tls, settings)
 }
 
 impl AppState {

@@ -118,6 +118,9 @@ impl Connection {
     }
 
     async fn channel(&self, component: &str, url: &str) -> CliResult<Channel> {
+        // A setting listing several replicas (as the services take it): one
+        // short-lived command needs only the first.
+        let url = brigade_common::balance::urls(url).next().unwrap_or(url);
         let what = format!("cannot reach {component} at {url}");
         let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|e| CliError::new(&what, root_cause(&e)))?

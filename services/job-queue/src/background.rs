@@ -42,7 +42,7 @@ pub async fn run_reaper(queue: Arc<JobQueue>, interval: Duration, shutdown: Shut
 /// A lazily connected client: recipe-types may be down when we start.
 /// `https://` URLs are verified with `tls` (BRIGADE_TLS_CA).
 pub fn recipe_types_channel(url: &str, tls: Option<&ClientTls>) -> Result<Channel, tonic::transport::Error> {
-    Ok(brigade_common::tls::endpoint(url, tls, Duration::from_secs(3))?.connect_lazy())
+    brigade_common::tls::channel(url, tls, Duration::from_secs(3))
 }
 
 const RELAY_POLL: Duration = Duration::from_millis(200);

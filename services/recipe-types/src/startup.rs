@@ -95,8 +95,7 @@ impl Application {
         tracing::info!(database = %target.redacted(), "opening recipe-types database");
         let repo = open_repository(&target, config.storage.db_max_connections).await?;
         let job_queue =
-            brigade_common::tls::endpoint(&config.job_queue_url, client_tls.as_ref(), Duration::from_secs(2))?
-                .connect_lazy();
+            brigade_common::tls::channel(&config.job_queue_url, client_tls.as_ref(), Duration::from_secs(2))?;
         let credentials = ClientCredentials::new(config.auth.service_token().as_ref())
             .map_err(|_| anyhow::anyhow!("BRIGADE_SERVICE_TOKEN: not a valid header value"))?;
         // Tokens the file does not know are asked of job-queue, with this process's own token.

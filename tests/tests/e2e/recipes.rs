@@ -131,8 +131,15 @@ impl Fixture {
                         ..Default::default()
                     })
                     .await
-                    .map(|r| r.into_inner().jobs)
-                    .unwrap_or_default();
+                    // Kept going (a test may stop a service under it), but said: a
+                    // stuck recipe then shows why in the failing test's output.
+                    .map_or_else(
+                        |s| {
+                            eprintln!("recipe-test worker: claim on {service_id} failed: {s:?}");
+                            Vec::new()
+                        },
+                        |r| r.into_inner().jobs,
+                    );
                 if claimed.is_empty() {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
@@ -140,26 +147,27 @@ impl Fixture {
                 for leased in claimed {
                     let job = leased.job.expect("job");
                     let params: Value = serde_json::from_str(&job.parameters_json).unwrap_or(Value::Null);
-                    match work(&job.id, &params) {
-                        Ok(results) => {
-                            let _ = client
-                                .complete_job(jq::CompleteJobRequest {
-                                    job_id: job.id,
-                                    lease_token: leased.lease_token,
-                                    results_json: results.to_string(),
-                                })
-                                .await;
-                        }
-                        Err(message) => {
-                            let _ = client
-                                .fail_job(jq::FailJobRequest {
-                                    job_id: job.id,
-                                    lease_token: leased.lease_token,
-                                    error_message: message,
-                                    ..Default::default()
-                                })
-                                .await;
-                        }
+                    let finished = match work(&job.id, &params) {
+                        Ok(results) => client
+                            .complete_job(jq::CompleteJobRequest {
+                                job_id: job.id.clone(),
+                                lease_token: leased.lease_token,
+                                results_json: results.to_string(),
+                            })
+                            .await
+                            .map(drop),
+                        Err(message) => client
+                            .fail_job(jq::FailJobRequest {
+                                job_id: job.id.clone(),
+                                lease_token: leased.lease_token,
+                                error_message: message,
+                                ..Default::default()
+                            })
+                            .await
+                            .map(drop),
+                    };
+                    if let Err(s) = finished {
+                        eprintln!("recipe-test worker: finishing job {} failed: {s:?}", job.id);
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! Queue controls (issue 13) and recipe jobs over gRPC, against job-queue
 //! replicas started on port 0 beside a stand-in recipe-types peer.
 
+mod balancing;
 mod controls;
 mod fake_recipe_types;
 mod recipe_jobs;
