@@ -23,7 +23,7 @@ cargo run -q -p brigade-tests --bin brigade-bench -- --scenario validation --bac
 cargo run -q -p brigade-tests --bin brigade-bench -- --scenario footprint --backend "$bench_backend"
 cargo run -q -p brigade-tests --bin brigade-bench -- --scenario burn-down --backend "$bench_backend" --jobs 300 --batch 100
 cargo run -q -p brigade-tests --bin brigade-bench -- --scenario steady --backend "$bench_backend" --jobs 300 --batch 10
-cargo run -q -p brigade-tests --bin brigade-bench -- --scenario rest --backend "$bench_backend" --jobs 200 --connections 8 --json
+cargo run -q -p brigade-tests --bin brigade-bench -- --scenario rest --backend "$bench_backend" --jobs 200 --connections 8 --replicas 2 --json
 
 echo "==> Rust client on PostgreSQL"
 if [[ "${BRIGADE_TEST_SKIP_POSTGRES:-}" != 1 ]]; then

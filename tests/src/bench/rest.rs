@@ -93,6 +93,39 @@ async fn through_gateway(base: &str, args: &Args) -> anyhow::Result<Submitted> {
     .await
 }
 
+/// The same submits through a second gateway that balances over the system's
+/// job-queue and `--replicas - 1` more on its database (each in this process,
+/// as the system's own are).
+async fn through_replicas(db: &TestDatabase, system: &brigade::System, args: &Args) -> anyhow::Result<Submitted> {
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse()?;
+    let mut urls = vec![system.job_queue.url()];
+    let mut stops = Vec::new();
+    for _ in 1..args.replicas {
+        let config = brigade_job_queue::Config::local(
+            any,
+            db.dir.path().to_path_buf(),
+            db.url.clone(),
+            system.recipe_types.url(),
+        );
+        let app = brigade_job_queue::Application::build(config).await?;
+        urls.push(format!("http://{}", app.local_addr()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push((
+            stop,
+            tokio::spawn(app.run_until_stopped(async move {
+                let _ = stopped.await;
+            })),
+        ));
+    }
+    let base = brigade_tests::gateway_on(urls.join(","), system.recipe_types.url(), |_| {}).await;
+    let measured = through_gateway(&base, args).await;
+    for (stop, running) in stops {
+        let _ = stop.send(());
+        running.await??;
+    }
+    measured
+}
+
 const SINGLE_ROW_INSERT: &str = "INSERT INTO jq_jobs (id, service_id, status, parameters, date_submitted, attempts, \
      max_attempts, service_revision, cancelled, updated) VALUES ($1, $2, 'REGISTERED', $3, $4, 0, 3, 1, false, $4)";
 
@@ -141,11 +174,30 @@ pub async fn run_backend(backend: Backend, label: &str, args: &Args) -> anyhow::
     };
     let system = start_system(&db).await?;
     let measured = through_gateway(&system.gateway.url(), args).await;
+    let replicated = match (&measured, backend) {
+        (Ok(_), Backend::Postgres) if args.replicas > 1 => Some(through_replicas(&db, &system, args).await),
+        _ => None,
+    };
     system.stop().await?;
     let measured = measured?;
     print(label, "brigade", args, &measured);
     if backend != Backend::Postgres {
         return Ok(());
+    }
+    if let Some(replicated) = replicated {
+        let replicated = replicated?;
+        print(label, &format!("brigade_{}_replicas", args.replicas), args, &replicated);
+        report(
+            "rest-replicas",
+            &[
+                ("backend", json!(label)),
+                ("replicas", json!(args.replicas)),
+                (
+                    "replica_ratio",
+                    json!((replicated.per_s / measured.per_s * 100.0).round() / 100.0),
+                ),
+            ],
+        );
     }
     let Some((_ceiling_db, url)) = ceiling_database().await? else {
         return Ok(());

@@ -14,7 +14,8 @@
 //!   beside them with the ratio.
 //! * `rest`: `--connections` HTTP clients submitting one job a request
 //!   through the gateway, and on PostgreSQL as many connections inserting
-//!   single rows, with the ratio.
+//!   single rows, with the ratio; with `--replicas N`, also through a gateway
+//!   balancing over N job-queue replicas, with the ratio to one.
 //! * `footprint`: each service binary of the same profile (build them first)
 //!   started on its own: time from spawn to SERVING, and idle resident memory.
 //!
@@ -84,6 +85,10 @@ struct Args {
     /// rest: HTTP connections, each submitting one job a request.
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// rest, PostgreSQL: also through a gateway balancing over this many job-queue
+    /// replicas on the one database, with the ratio to one replica.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
     /// Print each result as one JSON object a line.
     #[arg(long)]
     json: bool,
@@ -146,8 +151,8 @@ impl Args {
                 self.batch
             ),
             Scenario::Rest => format!(
-                "{base} --scenario rest --backend {} --jobs {} --connections {}",
-                self.backend, self.jobs, self.connections
+                "{base} --scenario rest --backend {} --jobs {} --connections {} --replicas {}",
+                self.backend, self.jobs, self.connections, self.replicas
             ),
         }
     }
@@ -270,7 +275,8 @@ async fn main() -> anyhow::Result<()> {
             && args.workers > 0
             && args.batch > 0
             && args.claim > 0
-            && args.connections > 0,
+            && args.connections > 0
+            && args.replicas > 0,
         "counts must be positive"
     );
     if !args.json {

@@ -233,19 +233,29 @@ async fn create_on(client: &mut RecipeTypesClient<Channel>, recipe_type: &str, i
 }
 
 async fn wait_on(client: &RecipeTypesClient<Channel>, id: i64, status: rt::RecipeStatus) -> rt::Recipe {
-    eventually(RECIPE_DEADLINE, &format!("recipe {id} {status:?}"), || {
+    let started = std::time::Instant::now();
+    let mut last = None;
+    loop {
         let mut c = client.clone();
-        async move {
-            let r = c
-                .get_recipe(rt::GetRecipeRequest { id })
-                .await
-                .ok()?
-                .into_inner()
-                .recipe?;
-            (r.status() == status).then_some(r)
+        match c.get_recipe(rt::GetRecipeRequest { id }).await {
+            Ok(r) => {
+                if let Some(r) = r.into_inner().recipe {
+                    if r.status() == status {
+                        return r;
+                    }
+                    last = Some(format!("{:?}: {}", r.status(), r.details_json));
+                }
+            }
+            Err(s) => last = Some(format!("GetRecipe failed: {s:?}")),
         }
-    })
-    .await
+        // Where it stands, so a recipe that never gets there says which node waits.
+        assert!(
+            started.elapsed() < RECIPE_DEADLINE,
+            "timed out after {RECIPE_DEADLINE:?} waiting for recipe {id} {status:?}; last seen {}",
+            last.as_deref().unwrap_or("nothing")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub(crate) fn details(r: &rt::Recipe) -> Value {
