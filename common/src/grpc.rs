@@ -11,7 +11,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::auth::{AuthLayer, Authenticator, MethodScopes};
-use crate::readiness::{PROBE_INTERVAL, Probe, Readiness, ReadinessGateLayer};
+use crate::readiness::{PROBE_INTERVAL, Probe, Readiness, ReadinessGateLayer, ready_after};
 use crate::tls::ServerTls;
 
 pub use crate::metrics::MetricsRefresh;
@@ -151,6 +151,7 @@ async fn watch_readiness(
 ) {
     let mut tick = tokio::time::interval(PROBE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -160,8 +161,10 @@ async fn watch_readiness(
         if *stopped.borrow() {
             return;
         }
-        if readiness.set(ok) {
-            if ok {
+        failures = if ok { 0 } else { failures + 1 };
+        let ready = ready_after(readiness.is_ready(), ok, failures);
+        if readiness.set(ready) {
+            if ready {
                 tracing::info!(service = name, "dependency reachable again: serving");
                 set_status(&health, name, ServingStatus::Serving).await;
             } else {

@@ -1,6 +1,7 @@
 //! Readiness that tells the truth: a probe of what a process needs (its
-//! database) runs every second; while it fails, gRPC health says NOT_SERVING
-//! and calls fail at once with UNAVAILABLE instead of waiting on the pool.
+//! database) runs every second; once it has failed twice in a row, and until
+//! it passes again, gRPC health says NOT_SERVING and calls fail at once with
+//! UNAVAILABLE instead of waiting on the pool.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +21,16 @@ pub type Probe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Se
 /// How often the probe runs, and how long one check may take.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Failed probes in a row before a process calls its dependency down: one
+/// slow answer under load (a busy pool, a starved CPU) is not an outage, and
+/// refusing every call for it would turn a hiccup into one.
+pub const FAILURES_TO_DOWN: u32 = 2;
+
+/// Whether to serve after a probe: `ok`, or still up while fewer than
+/// [`FAILURES_TO_DOWN`] probes in a row (`failures`, this one included) failed.
+pub fn ready_after(was_ready: bool, ok: bool, failures: u32) -> bool {
+    ok || (was_ready && failures < FAILURES_TO_DOWN)
+}
 
 /// Whether the process can serve; shared by the probe task, health and the gate.
 #[derive(Clone, Debug)]
@@ -123,6 +134,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_failed_probe_is_not_an_outage() {
+        assert!(ready_after(true, false, 1), "one slow probe keeps serving");
+        assert!(!ready_after(true, false, FAILURES_TO_DOWN), "two in a row do not");
+        assert!(!ready_after(false, false, 1), "down stays down until a probe passes");
+        assert!(ready_after(false, true, 0), "one passing probe is enough to come back");
+    }
 
     #[tokio::test]
     async fn a_probe_that_hangs_counts_as_down() {

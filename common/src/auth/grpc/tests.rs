@@ -159,26 +159,9 @@ impl std::io::Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn no_token_or_hash_reaches_a_log_line_or_an_error() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .json()
-        .with_current_span(true)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Tests on other threads may have met these call sites with no subscriber
-    // and cached that nobody listens: ask every call site again.
-    tracing::callsite::rebuild_interest_cache();
-
-    let f = fixture();
-    // A token one character off the worker's, as an attacker guessing would send.
-    let mut near = f.worker.expose().to_owned();
-    near.pop();
-    near.push('x');
+/// Refused requests of every kind, through the layer and the authenticator:
+/// what each answered, as text.
+async fn refusals(f: &Fixture, near: &str) -> Vec<String> {
     let mut texts = Vec::new();
     for (path, authorization) in [
         (CANCEL, bearer(&f.worker)),
@@ -206,6 +189,35 @@ async fn no_token_or_hash_reaches_a_log_line_or_an_error() {
     headers.insert("authorization", format!("Bearer {near}").parse().unwrap());
     let error = auth.authenticate_header(&headers).await.unwrap_err();
     texts.push(format!("{error} {error:?} {:?}", error.grpc_status()));
+
+    texts
+}
+
+#[tokio::test]
+async fn no_token_or_hash_reaches_a_log_line_or_an_error() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .json()
+        .with_current_span(true)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let f = fixture();
+    // A token one character off the worker's, as an attacker guessing would send.
+    let mut near = f.worker.expose().to_owned();
+    near.pop();
+    near.push('x');
+    // Twice: a call site first met on another thread (other tests refuse requests
+    // too) while this subscriber was being installed may have cached that nobody
+    // listens. Once every call site here is registered, asking them all again
+    // sticks; only the second pass's lines are kept.
+    refusals(&f, &near).await;
+    tracing::callsite::rebuild_interest_cache();
+    captured.0.lock().unwrap().clear();
+    let texts = refusals(&f, &near).await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("request refused"), "nothing was logged: {logs}");
