@@ -66,6 +66,10 @@ impl Target {
         })
     }
 
+    fn scheme(&self) -> &'static str {
+        if self.https { "https" } else { "http" }
+    }
+
     fn is_address(&self) -> bool {
         self.host.parse::<IpAddr>().is_ok()
     }
@@ -79,10 +83,7 @@ impl Target {
     ) -> Result<Endpoint, tonic::transport::Error> {
         let mut endpoint = match addr {
             None => Endpoint::from_shared(self.url.clone())?,
-            Some(addr) => {
-                let scheme = if self.https { "https" } else { "http" };
-                Endpoint::from_shared(format!("{scheme}://{addr}"))?.origin(self.uri.clone())
-            }
+            Some(addr) => Endpoint::from_shared(self.key(addr))?.origin(self.uri.clone()),
         };
         if let Some(tls) = tls.filter(|_| self.https) {
             endpoint = endpoint.tls_config(tls.clone().domain_name(self.host.clone()))?;
@@ -90,8 +91,9 @@ impl Target {
         Ok(settings(endpoint))
     }
 
+    /// The URL of one address, also its key in the balancer.
     fn key(&self, addr: SocketAddr) -> String {
-        format!("{}://{addr}", if self.https { "https" } else { "http" })
+        format!("{}://{addr}", self.scheme())
     }
 }
 
@@ -120,11 +122,11 @@ pub fn channel(
         let _ = changes.try_send(Change::Insert(key.clone(), endpoint.clone()));
     }
     let resolver = Resolver {
+        last: vec![BTreeMap::new(); targets.len()],
         targets,
         tls: tls.cloned(),
         settings,
         named,
-        last: Vec::new(),
     };
     tokio::spawn(resolver.follow(changes));
     Ok(channel)
@@ -144,7 +146,6 @@ impl Resolver {
     /// Resolves every [`RESOLVE_EVERY`] and tells the balancer what changed,
     /// until the channel is dropped.
     async fn follow(mut self, changes: tokio::sync::mpsc::Sender<Change<String, Endpoint>>) {
-        self.last = vec![BTreeMap::new(); self.targets.len()];
         let mut current: BTreeSet<String> = self.named.keys().cloned().collect();
         loop {
             let wanted = self.resolve().await;

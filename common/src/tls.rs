@@ -130,16 +130,24 @@ impl ClientTls {
     }
 }
 
-/// A lazily connected endpoint for `url`, with TLS when the URL is `https://`
-/// and `tls` is given.
+/// How Brigade's services dial each other: a connect timeout, and a deadline
+/// of ten seconds on every call.
+fn dialing(connect_timeout: Duration) -> crate::balance::Settings {
+    std::sync::Arc::new(move |endpoint: tonic::transport::Endpoint| {
+        endpoint
+            .connect_timeout(connect_timeout)
+            .timeout(Duration::from_secs(10))
+    })
+}
+
+/// An endpoint for `url`, set up as [`dialing`] says, with TLS when the URL is
+/// `https://` and `tls` is given.
 pub fn endpoint(
     url: &str,
     tls: Option<&ClientTls>,
     connect_timeout: Duration,
 ) -> Result<tonic::transport::Endpoint, tonic::transport::Error> {
-    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(connect_timeout)
-        .timeout(Duration::from_secs(10));
+    let mut endpoint = dialing(connect_timeout)(tonic::transport::Endpoint::from_shared(url.to_owned())?);
     if let Some(tls) = tls
         && url.starts_with("https://")
     {
@@ -150,19 +158,13 @@ pub fn endpoint(
 
 /// A lazily connected channel to every replica `setting` names (one URL or
 /// several, comma separated; host names followed as [`crate::balance`] says),
-/// with TLS for the `https://` ones as [`endpoint`]: the one way Brigade's
-/// services dial each other.
+/// set up as [`endpoint`] is: the one way Brigade's services dial each other.
 pub fn channel(
     setting: &str,
     tls: Option<&ClientTls>,
     connect_timeout: Duration,
 ) -> Result<tonic::transport::Channel, tonic::transport::Error> {
-    let settings: crate::balance::Settings = std::sync::Arc::new(move |endpoint: tonic::transport::Endpoint| {
-        endpoint
-            .connect_timeout(connect_timeout)
-            .timeout(Duration::from_secs(10))
-    });
-    crate::balance::channel(setting, tls.map(ClientTls::tonic).as_ref(), settings)
+    crate::balance::channel(setting, tls.map(ClientTls::tonic).as_ref(), dialing(connect_timeout))
 }
 
 /// A TLS file that cannot be used; names the variable, never quotes a key.

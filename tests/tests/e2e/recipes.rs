@@ -10,7 +10,7 @@ use brigade_proto::jobqueue::v1 as jq;
 use brigade_proto::jobqueue::v1::job_queue_client::JobQueueClient;
 use brigade_proto::recipetypes::v1 as rt;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use brigade_tests::{Backend, TestApp, eventually, grpc_channel};
+use brigade_tests::{Backend, TestApp, eventually, eventually_saying, grpc_channel};
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
@@ -233,29 +233,25 @@ async fn create_on(client: &mut RecipeTypesClient<Channel>, recipe_type: &str, i
 }
 
 async fn wait_on(client: &RecipeTypesClient<Channel>, id: i64, status: rt::RecipeStatus) -> rt::Recipe {
-    let started = std::time::Instant::now();
-    let mut last = None;
-    loop {
+    // A recipe that never gets there says where it stood: which node waits.
+    eventually_saying(RECIPE_DEADLINE, &format!("recipe {id} {status:?}"), || {
         let mut c = client.clone();
-        match c.get_recipe(rt::GetRecipeRequest { id }).await {
-            Ok(r) => {
-                if let Some(r) = r.into_inner().recipe {
-                    if r.status() == status {
-                        return r;
-                    }
-                    last = Some(format!("{:?}: {}", r.status(), r.details_json));
-                }
+        async move {
+            let r = c
+                .get_recipe(rt::GetRecipeRequest { id })
+                .await
+                .map_err(|s| format!("GetRecipe failed: {s:?}"))?
+                .into_inner()
+                .recipe
+                .ok_or_else(|| "no recipe in the answer".to_owned())?;
+            if r.status() == status {
+                Ok(r)
+            } else {
+                Err(format!("{:?}: {}", r.status(), r.details_json))
             }
-            Err(s) => last = Some(format!("GetRecipe failed: {s:?}")),
         }
-        // Where it stands, so a recipe that never gets there says which node waits.
-        assert!(
-            started.elapsed() < RECIPE_DEADLINE,
-            "timed out after {RECIPE_DEADLINE:?} waiting for recipe {id} {status:?}; last seen {}",
-            last.as_deref().unwrap_or("nothing")
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 pub(crate) fn details(r: &rt::Recipe) -> Value {
