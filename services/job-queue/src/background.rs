@@ -1,7 +1,7 @@
 //! Work that runs beside the gRPC server: the lease reaper, the outbox relay
 //! and retention.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -11,13 +11,13 @@ use brigade_common::shutdown::ShutdownWaiter;
 use brigade_common::tls::ClientTls;
 use brigade_proto::recipetypes::v1 as rt;
 use brigade_proto::recipetypes::v1::recipe_types_client::RecipeTypesClient;
-use futures::StreamExt as _;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::task::JoinSet;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::domain::{Job, now_micros};
+use crate::domain::{Job, JobStatus, now_micros};
 use crate::repository::OutboxEntry;
 use crate::service::{JobQueue, JobStatusNotice, OUTBOX_TOPIC_JOB_STATUS, OUTBOX_TOPIC_REVISION, RevisionNotice};
 
@@ -60,6 +60,11 @@ enum Notice {
 }
 
 impl Notice {
+    /// A job claimed (WORKING), which by itself moves no recipe.
+    fn is_claim(&self) -> bool {
+        matches!(self, Self::JobStatus(request) if request.status == "WORKING")
+    }
+
     fn read(entry: &OutboxEntry) -> Option<(String, Self)> {
         match entry.topic.as_str() {
             OUTBOX_TOPIC_REVISION => {
@@ -98,7 +103,10 @@ impl Notice {
 /// repeated notice idempotently (by notice id, and job notices by job_version),
 /// so a crash between the two is harmless. Notices with the same order key go
 /// out in the order they were written: a later one waits while an earlier one
-/// is backing off. Different keys (recipes) go out side by side.
+/// is in flight or backing off. Different keys (recipes) go out side by side,
+/// up to [`RELAY_CONCURRENCY`] at once, and a key is sent as soon as it has
+/// something due and a slot is free: nothing waits for the other keys'
+/// deliveries to finish.
 pub async fn run_outbox_relay(
     queue: Arc<JobQueue>,
     channel: Channel,
@@ -108,18 +116,36 @@ pub async fn run_outbox_relay(
     let client = RecipeTypesClient::with_interceptor(channel, TracedCredentials(credentials));
     let mut peer_down = false;
     // A recipe job's change wakes the relay at once (its notice committed with
-    // it); the poll covers retries and changes this process did not see.
+    // it), except a claim: the poll covers those, retries and changes this
+    // process did not see.
     let mut changes = queue.events().subscribe();
+    let mut lanes = Lanes::default();
+    let mut read_now = true;
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {
-        tokio::select! {
-            () = &mut stop => return,
-            () = tokio::time::sleep(RELAY_POLL) => {}
-            () = recipe_job_changed(&mut changes) => {}
+        if !read_now {
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(RELAY_POLL) => {}
+                () = recipe_job_changed(&mut changes) => {}
+                Some(done) = lanes.running.join_next(), if !lanes.running.is_empty() => {
+                    // The key's later entries, if any, can go now; after a
+                    // failure they wait for the poll instead.
+                    read_now = lanes.finished(done, &mut peer_down);
+                    lanes.start(&queue, &client);
+                    if !read_now {
+                        continue;
+                    }
+                }
+            }
         }
-        // Whatever else changed meanwhile goes out in this same pass.
+        read_now = false;
+        // Whatever else changed or finished meanwhile is in this same read.
         while !matches!(changes.try_recv(), Err(TryRecvError::Empty | TryRecvError::Closed)) {}
+        while let Some(done) = lanes.running.try_join_next() {
+            lanes.finished(done, &mut peer_down);
+        }
         let entries = match queue.repository().oldest_outbox(RELAY_WINDOW).await {
             Ok(entries) => entries,
             Err(e) => {
@@ -127,7 +153,7 @@ pub async fn run_outbox_relay(
                 continue;
             }
         };
-        let mut groups: Vec<Vec<(OutboxEntry, Notice)>> = Vec::new();
+        let mut groups: Vec<(String, Vec<(OutboxEntry, Notice)>)> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
         for entry in entries {
             let Some((key, notice)) = Notice::read(&entry) else {
@@ -137,45 +163,122 @@ pub async fn run_outbox_relay(
                 }
                 continue;
             };
-            let index = *group_of.entry(key).or_insert_with(|| {
-                groups.push(Vec::new());
+            let index = *group_of.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
                 groups.len() - 1
             });
-            groups[index].push((entry, notice));
+            groups[index].1.push((entry, notice));
         }
-        let pass = Pass::default();
-        futures::stream::iter(groups)
-            .for_each_concurrent(RELAY_CONCURRENCY, |group| {
-                let (queue, mut client, pass) = (&queue, client.clone(), &pass);
-                async move { deliver_group(queue, &mut client, group, pass).await }
-            })
-            .await;
-        if pass.delivered.load(Ordering::Relaxed) && std::mem::take(&mut peer_down) {
-            tracing::info!("recipe-types reachable again: delivering notices");
+        let now = now_micros();
+        for (key, group) in groups {
+            lanes.offer(key, due(group, now));
         }
-        if pass.unreachable.load(Ordering::Relaxed) && !std::mem::replace(&mut peer_down, true) {
-            tracing::warn!("recipe-types unreachable: notices wait until it answers");
-        }
+        lanes.start(&queue, &client);
     }
 }
 
 type Client = RecipeTypesClient<InterceptedService<Channel, TracedCredentials>>;
 
-/// What one relay pass saw of recipe-types.
+/// The relay's deliveries: keys waiting for a slot, and keys in flight.
+#[derive(Default)]
+struct Lanes {
+    waiting: VecDeque<String>,
+    /// What each waiting key has to send, as last read.
+    entries: HashMap<String, Vec<(OutboxEntry, Notice)>>,
+    in_flight: HashSet<String>,
+    running: JoinSet<(String, Pass)>,
+}
+
+impl Lanes {
+    /// Queues a key's due entries, unless the key is in flight (its entries
+    /// are read again once it lands). A key already waiting takes the newer
+    /// read, which holds everything the older one did that is not delivered.
+    fn offer(&mut self, key: String, due: Vec<(OutboxEntry, Notice)>) {
+        if due.is_empty() || self.in_flight.contains(&key) {
+            return;
+        }
+        if self.entries.insert(key.clone(), due).is_none() {
+            self.waiting.push_back(key);
+        }
+    }
+
+    /// Starts waiting keys while slots are free.
+    fn start(&mut self, queue: &Arc<JobQueue>, client: &Client) {
+        while self.in_flight.len() < RELAY_CONCURRENCY {
+            let Some(key) = self.waiting.pop_front() else { return };
+            let Some(group) = self.entries.remove(&key) else {
+                continue;
+            };
+            self.in_flight.insert(key.clone());
+            let (queue, mut client) = (queue.clone(), client.clone());
+            self.running.spawn(async move {
+                let pass = Pass::default();
+                deliver_group(&queue, &mut client, group, &pass).await;
+                (key, pass)
+            });
+        }
+    }
+
+    /// Frees a finished delivery's slot and logs recipe-types coming and
+    /// going; true when it delivered something.
+    fn finished(&mut self, done: Result<(String, Pass), tokio::task::JoinError>, peer_down: &mut bool) -> bool {
+        let (key, pass) = match done {
+            Ok(done) => done,
+            Err(e) => {
+                // A delivery that panicked: forget every slot's key rather
+                // than hold one forever; a key read again while still in
+                // flight goes out twice, which recipe-types takes as once.
+                tracing::error!(error = %e, "an outbox delivery failed");
+                self.in_flight.clear();
+                return false;
+            }
+        };
+        self.in_flight.remove(&key);
+        let delivered = pass.delivered.load(Ordering::Relaxed);
+        if delivered && std::mem::take(peer_down) {
+            tracing::info!("recipe-types reachable again: delivering notices");
+        }
+        if pass.unreachable.load(Ordering::Relaxed) && !std::mem::replace(peer_down, true) {
+            tracing::warn!("recipe-types unreachable: notices wait until it answers");
+        }
+        delivered
+    }
+}
+
+/// What one delivery saw of recipe-types.
 #[derive(Default)]
 struct Pass {
     delivered: AtomicBool,
     unreachable: AtomicBool,
 }
 
-/// Sends one order key's entries that are due, in order: a recipe's job
-/// notices as one batch, anything else one at a time.
-async fn deliver_group(queue: &JobQueue, client: &mut Client, group: Vec<(OutboxEntry, Notice)>, pass: &Pass) {
-    let now = now_micros();
+/// A key's entries that can go now, in order: those before the first one
+/// still backing off, and none while they are all claims younger than
+/// [`CLAIM_HOLD`].
+fn due(group: Vec<(OutboxEntry, Notice)>, now: i64) -> Vec<(OutboxEntry, Notice)> {
     let due: Vec<(OutboxEntry, Notice)> = group
         .into_iter()
         .take_while(|(entry, _)| entry.next_attempt_at <= now)
         .collect();
+    match due.first() {
+        Some((oldest, _))
+            if oldest.created > now - CLAIM_HOLD.as_micros() as i64 && due.iter().all(|(_, n)| n.is_claim()) =>
+        {
+            Vec::new()
+        }
+        _ => due,
+    }
+}
+
+/// How long a recipe's claim notices wait for a later notice of the same
+/// recipe to go out with. A claim cannot let a recipe move; its job's
+/// completion, usually soon after, can, and the two then cost recipe-types
+/// one transaction rather than two.
+const CLAIM_HOLD: Duration = RELAY_POLL;
+
+/// Sends one order key's due entries, in order: a recipe's job notices as
+/// one batch, anything else one at a time.
+async fn deliver_group(queue: &JobQueue, client: &mut Client, due: Vec<(OutboxEntry, Notice)>, pass: &Pass) {
     if due.len() > 1 && due.iter().all(|(_, n)| matches!(n, Notice::JobStatus(_))) {
         let mut batches = batches_of(due).into_iter();
         while let Some(batch) = batches.next() {
@@ -330,12 +433,15 @@ async fn deliver(queue: &JobQueue, client: &mut Client, entry: OutboxEntry, noti
     next
 }
 
-/// Returns once a job that belongs to a recipe changed (or changes were
-/// missed); never, once the channel is closed.
+/// Returns once a job that belongs to a recipe changed in a way that can let
+/// its recipe move (or changes were missed); never, once the channel is
+/// closed. A claim (WORKING) cannot: its notice waits for the next pass, at
+/// most [`RELAY_POLL`] later, and usually goes out in one batch, and so one
+/// recipe-types transaction, with the job's completion.
 async fn recipe_job_changed(changes: &mut broadcast::Receiver<Job>) {
     loop {
         match changes.recv().await {
-            Ok(job) if job.recipe_id.is_some() => return,
+            Ok(job) if job.recipe_id.is_some() && job.status != JobStatus::Working => return,
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => return,
             Err(RecvError::Closed) => std::future::pending().await,
@@ -368,5 +474,83 @@ pub async fn run_retention(queue: Arc<JobQueue>, retention: Duration, interval: 
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_000_000_000;
+
+    fn entry(status: &str, created: i64, next_attempt_at: i64) -> (OutboxEntry, Notice) {
+        let notice = JobStatusNotice {
+            job_id: "job".into(),
+            recipe_id: "7".into(),
+            recipe_node: "a".into(),
+            status: status.into(),
+            cancelled: false,
+            results: None,
+            error_message: None,
+            job_version: 1,
+        };
+        let entry = OutboxEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            topic: OUTBOX_TOPIC_JOB_STATUS.into(),
+            payload: serde_json::to_string(&notice).expect("notice"),
+            attempts: 0,
+            next_attempt_at,
+            created,
+        };
+        let (_, notice) = Notice::read(&entry).expect("readable");
+        (entry, notice)
+    }
+
+    fn statuses(due: &[(OutboxEntry, Notice)]) -> Vec<&str> {
+        due.iter()
+            .map(|(_, n)| match n {
+                Notice::JobStatus(r) => r.status.as_str(),
+                Notice::Revision(_) => "revision",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_young_claim_waits_for_company_and_goes_with_the_completion() {
+        let hold = CLAIM_HOLD.as_micros() as i64;
+        let young = NOW - hold / 2;
+        assert!(due(vec![entry("WORKING", young, young)], NOW).is_empty());
+        let both = due(vec![entry("WORKING", young, young), entry("COMPLETED", NOW, NOW)], NOW);
+        assert_eq!(statuses(&both), ["WORKING", "COMPLETED"]);
+        let old = NOW - hold - 1;
+        assert_eq!(statuses(&due(vec![entry("WORKING", old, old)], NOW)), ["WORKING"]);
+        assert_eq!(statuses(&due(vec![entry("ERROR", NOW, NOW)], NOW)), ["ERROR"]);
+    }
+
+    #[test]
+    fn an_entry_backing_off_holds_back_the_rest_of_its_key() {
+        let later = NOW + 1;
+        let group = vec![
+            entry("COMPLETED", NOW - 10, NOW - 10),
+            entry("REGISTERED", NOW - 5, later),
+            entry("WORKING", NOW, NOW),
+        ];
+        assert_eq!(statuses(&due(group, NOW)), ["COMPLETED"]);
+        assert!(due(vec![entry("COMPLETED", NOW, later)], NOW).is_empty());
+    }
+
+    #[test]
+    fn a_key_in_flight_is_not_queued_and_a_waiting_key_takes_the_newer_read() {
+        let mut lanes = Lanes::default();
+        lanes.in_flight.insert("recipe:1".into());
+        lanes.offer("recipe:1".into(), vec![entry("COMPLETED", NOW, NOW)]);
+        assert!(lanes.waiting.is_empty());
+        lanes.offer("recipe:2".into(), vec![entry("COMPLETED", NOW, NOW)]);
+        lanes.offer(
+            "recipe:2".into(),
+            vec![entry("COMPLETED", NOW, NOW), entry("REGISTERED", NOW, NOW)],
+        );
+        assert_eq!(lanes.waiting, ["recipe:2"]);
+        assert_eq!(statuses(&lanes.entries["recipe:2"]), ["COMPLETED", "REGISTERED"]);
     }
 }
