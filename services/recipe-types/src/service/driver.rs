@@ -8,7 +8,7 @@
 //! job-queue returns the job already made for a key it has seen, so a
 //! repeated submit (after a crash, or by a second replica) creates nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -156,7 +156,9 @@ impl Recipes {
         }
         let nodes = tx.nodes(id).await?;
         let before = recipe.status;
-        let stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, plan).await?;
+        let stepped = self
+            .step_locked(tx.as_mut(), &mut recipe, nodes, BTreeSet::new(), plan)
+            .await?;
         tx.commit().await?;
         log_status_change(&recipe, before);
         Ok(stepped)
@@ -164,7 +166,8 @@ impl Recipes {
 
     /// The step itself, in the caller's transaction, on the locked recipe
     /// and its node rows as they stand: takes every action the engine names,
-    /// writes the acted-on rows and the recipe's status and counts. Returns
+    /// writes the acted-on rows, with the `changed` ones the caller has not
+    /// written yet, and the recipe's status and counts. Returns
     /// the job intents to send once committed, and the recipes (children
     /// started, a parent to move on) to step next.
     pub(super) async fn step_locked(
@@ -172,6 +175,7 @@ impl Recipes {
         tx: &mut dyn Transaction,
         recipe: &mut Recipe,
         mut nodes: Vec<NodeRecord>,
+        changed: BTreeSet<String>,
         plan: &Plan,
     ) -> Result<(Vec<NodeRecord>, Vec<i64>)> {
         let id = recipe.id;
@@ -187,7 +191,7 @@ impl Recipes {
         };
         let mut intents = Vec::new();
         let mut next = Vec::new();
-        let mut written = Vec::new();
+        let mut written = changed;
         let at = now();
         for _ in 0..=plan.def.nodes().len() {
             let state = recipe_state(recipe, &nodes, &children);
@@ -209,7 +213,7 @@ impl Recipes {
                     intents.push(record.clone());
                 }
                 nodes.retain(|n| n.node_name != record.node_name);
-                written.push(record.node_name.clone());
+                written.insert(record.node_name.clone());
                 nodes.push(record);
             }
         }

@@ -528,22 +528,23 @@ impl Recipes {
                 // job queued again (a retry) can move a failed recipe.
                 step_now |= !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working));
             }
-            let rows: Vec<&NodeRecord> = changed.iter().filter_map(|name| nodes.get(name)).collect();
-            tx.put_nodes(&rows).await?;
             match (plan, changed.is_empty()) {
                 (_, true) => {}
                 // A top-level recipe steps here: its counts are current at
-                // once, and the next jobs are known in the same commit.
+                // once, and the next jobs are known in the same commit (and
+                // written with the changed rows, in one statement).
                 (Some(plan), false) if recipe.parent_recipe_id.is_none() => {
                     let nodes = nodes.into_values().collect();
                     let before = recipe.status;
-                    stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, plan).await?;
+                    stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, changed, plan).await?;
                     status_change = Some((recipe, before));
                 }
                 // A sub-recipe steps after this commit (its parent is locked
                 // first); a queued or claimed job of a running one changes its
                 // counts alone, which the background task brings up to date.
                 _ => {
+                    let rows: Vec<&NodeRecord> = changed.iter().filter_map(|name| nodes.get(name)).collect();
+                    tx.put_nodes(&rows).await?;
                     tx.mark_needs_step(recipe.id).await?;
                     if step_now {
                         stepped.1.push(recipe.id);
