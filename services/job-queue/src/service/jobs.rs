@@ -1,6 +1,6 @@
 //! Jobs: submission (with idempotency keys), lists, TopChef's free updates.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -56,6 +56,9 @@ impl JobQueue {
                 violations,
             });
         }
+        if let Some(created) = self.insert_fresh_keys(&service, &checked).await? {
+            return Ok(created);
+        }
         // A concurrent submit under the same key may win the unique index on
         // PostgreSQL: the second pass then finds its job.
         let mut last = None;
@@ -66,6 +69,39 @@ impl JobQueue {
             }
         }
         Err(last.unwrap_or_else(|| Error::Internal("submit lost its outcome".into())))
+    }
+
+    /// Keys are nearly always new (a recipe's next job, a client's first
+    /// try), so jobs whose keys are all distinct go straight in, with whatever
+    /// else is being submitted (one statement, no read first). `None` when a
+    /// key is taken already (a retry, a race) or repeated within the call:
+    /// then the keys are looked up first, and nothing of this try was stored.
+    async fn insert_fresh_keys(
+        &self,
+        service: &Service,
+        checked: &[(Value, Submission)],
+    ) -> Result<Option<Vec<(Job, bool)>>> {
+        let keys: HashSet<&str> = checked
+            .iter()
+            .filter_map(|(_, s)| s.idempotency_key.as_deref())
+            .collect();
+        let keyed = checked.iter().filter(|(_, s)| s.idempotency_key.is_some()).count();
+        if keys.is_empty() || keys.len() != keyed {
+            return Ok(None);
+        }
+        let now = now_micros();
+        let jobs = checked
+            .iter()
+            .map(|(value, submission)| new_job(service, value, submission, now))
+            .collect();
+        match self.inserts.insert(jobs).await {
+            Ok(jobs) => {
+                self.publish(&jobs);
+                Ok(Some(jobs.into_iter().map(|job| (job, true)).collect()))
+            }
+            Err(Error::AlreadyExists(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn store_submissions(&self, service: &Service, checked: &[(Value, Submission)]) -> Result<Vec<(Job, bool)>> {
@@ -112,33 +148,7 @@ impl JobQueue {
                 }
                 by_key.insert(key, out.len());
             }
-            let job = Job {
-                seq: 0,
-                id: JobId::generate(),
-                service_id: service.id.clone(),
-                status: JobStatus::Registered,
-                parameters: value.to_string(),
-                results: None,
-                date_submitted: now,
-                attempts: 0,
-                max_attempts: service.max_attempts,
-                lease_token: None,
-                lease_expires_at: None,
-                error_message: None,
-                service_revision: service.revision,
-                cancelled: false,
-                updated: now,
-                priority: submission.priority,
-                due_at: submission.run_at.filter(|at| *at > now),
-                idempotency_key: submission.idempotency_key.clone(),
-                recipe_id: submission.recipe_id.clone(),
-                recipe_node: submission.recipe_node.clone(),
-                progress: None,
-                progress_message: None,
-                cancel_reason: None,
-                row_version: 1,
-                applied_token: None,
-            };
+            let job = new_job(service, value, submission, now);
             new_jobs.push(job.clone());
             out.push((job, true));
         }
@@ -255,5 +265,36 @@ impl JobQueue {
         self.repo
             .registered_jobs(&service.id, limit.clamp(1, self.limits.max_page_size))
             .await
+    }
+}
+
+/// A new REGISTERED job of the service from a checked submission.
+fn new_job(service: &Service, value: &Value, submission: &Submission, now: i64) -> Job {
+    Job {
+        seq: 0,
+        id: JobId::generate(),
+        service_id: service.id.clone(),
+        status: JobStatus::Registered,
+        parameters: value.to_string(),
+        results: None,
+        date_submitted: now,
+        attempts: 0,
+        max_attempts: service.max_attempts,
+        lease_token: None,
+        lease_expires_at: None,
+        error_message: None,
+        service_revision: service.revision,
+        cancelled: false,
+        updated: now,
+        priority: submission.priority,
+        due_at: submission.run_at.filter(|at| *at > now),
+        idempotency_key: submission.idempotency_key.clone(),
+        recipe_id: submission.recipe_id.clone(),
+        recipe_node: submission.recipe_node.clone(),
+        progress: None,
+        progress_message: None,
+        cancel_reason: None,
+        row_version: 1,
+        applied_token: None,
     }
 }
