@@ -60,7 +60,8 @@ enum Notice {
 }
 
 impl Notice {
-    /// A job claimed (WORKING), which by itself moves no recipe.
+    /// A job now WORKING (claimed, or a running job's change), which by
+    /// itself moves no recipe.
     fn is_claim(&self) -> bool {
         matches!(self, Self::JobStatus(request) if request.status == "WORKING")
     }
@@ -435,8 +436,8 @@ async fn deliver(queue: &JobQueue, client: &mut Client, entry: OutboxEntry, noti
 
 /// Returns once a job that belongs to a recipe changed in a way that can let
 /// its recipe move (or changes were missed); never, once the channel is
-/// closed. A claim (WORKING) cannot: its notice waits for the next pass, at
-/// most [`RELAY_POLL`] later, and usually goes out in one batch, and so one
+/// closed. A WORKING job (a claim, a lease extension) cannot: its notice
+/// waits up to [`CLAIM_HOLD`] and usually goes out in one batch, and so one
 /// recipe-types transaction, with the job's completion.
 async fn recipe_job_changed(changes: &mut broadcast::Receiver<Job>) {
     loop {
