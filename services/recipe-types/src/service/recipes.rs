@@ -194,6 +194,7 @@ impl Recipes {
         let mut tx = self.repo.begin().await?;
         let id = tx.insert_recipe(&recipe).await?;
         tx.commit().await?;
+        self.remember_top_level(id, Some((recipe.recipe_type_id, recipe.revision_num)));
         tracing::info!(recipe_id = id, recipe_type = %rt.name, "recipe queued");
         self.step_logged(id).await;
         self.view(id).await
@@ -409,6 +410,12 @@ impl Recipes {
             reused = reused.len(),
             "recipe reprocessed"
         );
+        self.remember_top_level(
+            new_id,
+            new.parent_recipe_id
+                .is_none()
+                .then_some((new.recipe_type_id, new.revision_num)),
+        );
         self.changed(id);
         self.step_logged(new_id).await;
         self.view(new_id).await
@@ -469,19 +476,26 @@ impl Recipes {
                     .parent_recipe_id
                     .is_none()
                     .then_some((recipe.recipe_type_id, recipe.revision_num));
-                if let Ok(mut known) = self.top_level.lock() {
-                    // Bounded: forgetting only costs a read.
-                    if known.len() >= TOP_LEVEL_REMEMBERED {
-                        known.clear();
-                    }
-                    known.insert(recipe_id, key);
-                }
+                self.remember_top_level(recipe_id, key);
                 key
             }
         };
         match key {
             Some((type_id, revision_num)) => Ok(Some(self.plan(type_id, revision_num).await?.1)),
             None => Ok(None),
+        }
+    }
+
+    /// Remembers whether a recipe is a top-level one, and of which type and
+    /// revision (both fixed for its life), so its notices need not read it:
+    /// set when this process creates it, else on its first notice.
+    fn remember_top_level(&self, recipe_id: i64, key: Option<(i64, i64)>) {
+        if let Ok(mut known) = self.top_level.lock() {
+            // Bounded: forgetting only costs a read.
+            if known.len() >= TOP_LEVEL_REMEMBERED {
+                known.clear();
+            }
+            known.insert(recipe_id, key);
         }
     }
 
