@@ -41,6 +41,16 @@ pub struct Recipe {
     pub row_version: i64,
 }
 
+impl Recipe {
+    /// The recipe type and revision of a top-level recipe (both fixed for
+    /// its life); `None` for a sub-recipe.
+    pub fn top_level_key(&self) -> Option<(i64, i64)> {
+        self.parent_recipe_id
+            .is_none()
+            .then_some((self.recipe_type_id, self.revision_num))
+    }
+}
+
 /// What a node row records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeKindTag {

@@ -94,7 +94,7 @@ impl JobQueue {
             .iter()
             .map(|(value, submission)| new_job(service, value, submission, now))
             .collect();
-        match self.inserts.insert(jobs).await {
+        match self.insert_new(jobs).await {
             Ok(jobs) => {
                 self.publish(&jobs);
                 Ok(Some(jobs.into_iter().map(|job| (job, true)).collect()))
@@ -161,15 +161,20 @@ impl JobQueue {
                 tx.commit().await?;
                 new_jobs
             }
-            // Large batches alone; small ones join whatever else is being submitted.
-            None if new_jobs.len() > CHUNK => {
-                self.repo.insert_jobs(&new_jobs).await?;
-                new_jobs
-            }
-            None => self.inserts.insert(new_jobs).await?,
+            None => self.insert_new(new_jobs).await?,
         };
         self.publish(&new_jobs);
         Ok(out)
+    }
+
+    /// Stores new jobs outside a transaction of the caller's: a large batch
+    /// alone, a small one with whatever else is being submitted.
+    async fn insert_new(&self, jobs: Vec<Job>) -> Result<Vec<Job>> {
+        if jobs.len() > CHUNK {
+            self.repo.insert_jobs(&jobs).await?;
+            return Ok(jobs);
+        }
+        self.inserts.insert(jobs).await
     }
 
     pub async fn list_jobs(&self, mut filter: JobFilter, page_size: i64, token: &str) -> Result<Page<Job>> {

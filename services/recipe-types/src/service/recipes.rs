@@ -194,7 +194,7 @@ impl Recipes {
         let mut tx = self.repo.begin().await?;
         let id = tx.insert_recipe(&recipe).await?;
         tx.commit().await?;
-        self.remember_top_level(id, Some((recipe.recipe_type_id, recipe.revision_num)));
+        self.remember_top_level(id, recipe.top_level_key());
         tracing::info!(recipe_id = id, recipe_type = %rt.name, "recipe queued");
         self.step_logged(id).await;
         self.view(id).await
@@ -410,12 +410,7 @@ impl Recipes {
             reused = reused.len(),
             "recipe reprocessed"
         );
-        self.remember_top_level(
-            new_id,
-            new.parent_recipe_id
-                .is_none()
-                .then_some((new.recipe_type_id, new.revision_num)),
-        );
+        self.remember_top_level(new_id, new.top_level_key());
         self.changed(id);
         self.step_logged(new_id).await;
         self.view(new_id).await
@@ -472,10 +467,7 @@ impl Recipes {
                 let Some(recipe) = self.repo.begin_read().await?.get_recipe(recipe_id).await? else {
                     return Ok(None);
                 };
-                let key = recipe
-                    .parent_recipe_id
-                    .is_none()
-                    .then_some((recipe.recipe_type_id, recipe.revision_num));
+                let key = recipe.top_level_key();
                 self.remember_top_level(recipe_id, key);
                 key
             }
@@ -486,9 +478,9 @@ impl Recipes {
         }
     }
 
-    /// Remembers whether a recipe is a top-level one, and of which type and
-    /// revision (both fixed for its life), so its notices need not read it:
-    /// set when this process creates it, else on its first notice.
+    /// Remembers a recipe's [`Recipe::top_level_key`], so its notices need
+    /// not read it: set when this process creates it, else on its first
+    /// notice.
     fn remember_top_level(&self, recipe_id: i64, key: Option<(i64, i64)>) {
         if let Ok(mut known) = self.top_level.lock() {
             // Bounded: forgetting only costs a read.
