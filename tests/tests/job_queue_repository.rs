@@ -15,7 +15,7 @@ use brigade_job_queue::events::Events;
 use brigade_job_queue::repository::{
     Completion, FailMode, JobFilter, JobTypeKey, OutboxEntry, QueueCounts, Repository,
 };
-use brigade_job_queue::service::{JobQueue, Limits, NewService};
+use brigade_job_queue::service::{JobQueue, Limits, NewService, Submission};
 use brigade_job_queue::startup::open_repository;
 use brigade_tests::{Backend, TestDatabase};
 
@@ -74,6 +74,7 @@ conformance_suite!(
     claims_lease_oldest_first_once,
     claims_check_the_stored_pause_and_limit,
     whole_claims_and_completions_keep_attempts_and_notices,
+    attempts_are_numbered_across_retries_and_a_reset_budget,
     completion_needs_the_live_lease,
     failure_retries_then_expiry_ends_in_error,
     release_keeps_attempts_and_cancel_ends_live_jobs,
@@ -82,6 +83,7 @@ conformance_suite!(
     unknown_stored_status_is_an_error,
     resolve_job_types_in_one_batch,
     concurrent_updates_of_different_fields_lose_nothing,
+    completions_of_leases_handed_out_here_answer_as_after_a_read,
     tokens_by_hash_revoked_at_once_touched_rarely,
     queue_counts_group_by_status_with_due_later_and_throughput,
 );
@@ -177,7 +179,7 @@ async fn insert(repo: &dyn Repository, jobs: &[Job]) -> Result<(), Error> {
 async fn claim(repo: &dyn Repository, service_id: &ServiceId, max: i64, expires: i64, now: i64) -> Vec<Job> {
     let mut tx = repo.begin().await.expect("begin");
     let jobs = tx
-        .claim_jobs(service_id, max, false, expires, now)
+        .claim_jobs(service_id, max, false, expires, now, "w")
         .await
         .expect("claim");
     tx.commit().await.expect("commit");
@@ -520,7 +522,7 @@ async fn claims_check_the_stored_pause_and_limit(ctx: Ctx) {
         "limit not taken into account"
     );
     let mut tx = repo.begin().await.expect("begin");
-    let within = tx.claim_jobs(&a.id, 1, true, 1_000, 100).await.expect("claim");
+    let within = tx.claim_jobs(&a.id, 1, true, 1_000, 100, "w").await.expect("claim");
     tx.commit().await.expect("commit");
     assert_eq!(within.len(), 1);
     write(Service {
@@ -592,6 +594,86 @@ async fn whole_claims_and_completions_keep_attempts_and_notices(ctx: Ctx) {
             .await
             .expect("again")
             .is_empty()
+    );
+}
+
+/// Each delivery is one attempt, numbered from 1 and never reused: a retry
+/// of the job (which resets `attempts`) goes on counting, an attempt ends
+/// once, and the running one shows until it ends.
+async fn attempts_are_numbered_across_retries_and_a_reset_budget(ctx: Ctx) {
+    let repo = &*ctx.repo;
+    let a = service("a", "1.0.0");
+    create(repo, &a).await.expect("create");
+    let j = job(&a.id, 1);
+    insert(repo, std::slice::from_ref(&j)).await.expect("insert");
+    let shape = |attempts: Vec<brigade_job_queue::domain::JobAttempt>| {
+        attempts
+            .into_iter()
+            .map(|t| (t.number, t.worker_id, t.claimed, t.finished, t.outcome))
+            .collect::<Vec<_>>()
+    };
+    let first = repo
+        .claim_started(&a.id, 1, 1_000, 100, "w1")
+        .await
+        .expect("claim")
+        .remove(0);
+    let token = first.lease_token.clone().expect("token");
+    let mut tx = repo.begin().await.expect("begin");
+    let failed = tx
+        .fail_job(&j.id, &token, "broke", FailMode::Final, None, 110)
+        .await
+        .expect("fail")
+        .expect("job");
+    assert_eq!(failed.status, JobStatus::Error);
+    let ended = tx
+        .finish_attempt(&j.id, AttemptOutcome::Failed, Some("broke"), 110)
+        .await
+        .expect("finish");
+    assert_eq!(ended, Some(100), "the ended attempt's claim time");
+    assert_eq!(
+        tx.finish_attempt(&j.id, AttemptOutcome::Failed, None, 120)
+            .await
+            .expect("again"),
+        None,
+        "an attempt ends once"
+    );
+    let again = tx.retry_job(&j.id, 130).await.expect("retry").expect("job");
+    tx.commit().await.expect("commit");
+    assert_eq!((again.status, again.attempts), (JobStatus::Registered, 0));
+    let second = repo
+        .claim_started(&a.id, 1, 1_000, 200, "w2")
+        .await
+        .expect("claim")
+        .remove(0);
+    assert_eq!(second.attempts, 1, "the budget was reset");
+    assert_eq!(
+        shape(repo.attempts(&j.id).await.expect("attempts")),
+        vec![
+            (1, "w1".to_owned(), 100, Some(110), AttemptOutcome::Failed),
+            (2, "w2".to_owned(), 200, None, AttemptOutcome::Running),
+        ]
+    );
+    let (done, claimed) = repo
+        .complete_finished(
+            &[Completion {
+                id: j.id.clone(),
+                lease_token: second.lease_token.clone().expect("token"),
+                results: "{}".to_owned(),
+            }],
+            250,
+        )
+        .await
+        .expect("complete");
+    assert_eq!(done[0].as_ref().map(|d| d.status), Some(JobStatus::Completed));
+    assert_eq!(claimed.get(j.id.as_str()), Some(&200));
+    let attempts = repo.attempts(&j.id).await.expect("attempts");
+    assert_eq!(attempts[1].error_message, None);
+    assert_eq!(
+        shape(attempts),
+        vec![
+            (1, "w1".to_owned(), 100, Some(110), AttemptOutcome::Failed),
+            (2, "w2".to_owned(), 200, Some(250), AttemptOutcome::Completed),
+        ]
     );
 }
 
@@ -780,6 +862,63 @@ async fn resolve_job_types_in_one_batch(ctx: Ctx) {
     assert_eq!(found[0].job_registration_schema, "{}");
     assert_eq!(found[1].job_registration_schema, r#"{"type":"object"}"#);
     assert!(repo.resolve_job_types(&[]).await.expect("empty").is_empty());
+}
+
+/// Completions of leases this process handed out skip the read of their
+/// jobs; their answers must be the ones a read would have given.
+async fn completions_of_leases_handed_out_here_answer_as_after_a_read(ctx: Ctx) {
+    let queue = JobQueue::new(ctx.repo.clone(), Events::local(), Limits::default());
+    let created = queue
+        .create_service(NewService {
+            name: "handed".to_owned(),
+            description: "d".to_owned(),
+            job_registration_schema: "{}".to_owned(),
+            job_result_schema: r#"{"type":"object","required":["ok"]}"#.to_owned(),
+            ..NewService::default()
+        })
+        .await
+        .expect("create");
+    let submissions = (0..4).map(|_| Submission::plain("{}".to_owned())).collect();
+    queue.submit_jobs(&created.id, submissions).await.expect("submit");
+    let leased = queue.claim(&created.id, 4, 60, "w").await.expect("claim");
+    assert_eq!(leased.len(), 4);
+    queue.cancel(&leased[1].id, "stop").await.expect("cancel");
+    let completion = |job: &Job, results: &str| Completion {
+        id: job.id.clone(),
+        lease_token: job.lease_token.clone().expect("token"),
+        results: results.to_owned(),
+    };
+    let ok = r#"{"ok":true}"#;
+    let outcomes = queue
+        .complete_many(vec![
+            completion(&leased[0], ok),
+            completion(&leased[1], ok),
+            completion(&leased[2], "{}"),
+            Completion {
+                lease_token: "not-the-lease".to_owned(),
+                ..completion(&leased[3], ok)
+            },
+        ])
+        .await
+        .expect("complete");
+    let done = outcomes[0].as_ref().expect("a live lease completes");
+    assert_eq!(done.status, JobStatus::Completed);
+    assert!(matches!(outcomes[1], Err(Error::StaleLease(_))), "{:?}", outcomes[1]);
+    assert!(matches!(outcomes[2], Err(Error::SchemaViolations { .. })), "{:?}", outcomes[2]);
+    assert!(matches!(outcomes[3], Err(Error::StaleLease(_))), "{:?}", outcomes[3]);
+    // The same completion again answers the completed job; the job whose
+    // results were refused still holds its lease and completes.
+    let again = queue
+        .complete_many(vec![completion(&leased[0], ok), completion(&leased[2], ok)])
+        .await
+        .expect("again");
+    assert_eq!(again[0].as_ref().expect("retried").row_version, done.row_version);
+    assert_eq!(again[1].as_ref().expect("fixed results").status, JobStatus::Completed);
+    let attempts = ctx.repo.attempts(&leased[0].id).await.expect("attempts");
+    assert_eq!(
+        attempts.iter().map(|a| (a.number, a.outcome)).collect::<Vec<_>>(),
+        vec![(1, AttemptOutcome::Completed)]
+    );
 }
 
 /// Two updates of different fields race 50 times; neither may erase the other.

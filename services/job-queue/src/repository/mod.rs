@@ -171,10 +171,10 @@ pub trait Repository: Send + Sync + 'static {
         worker_id: &str,
     ) -> Result<Vec<Job>> {
         let mut tx = self.begin().await?;
-        let jobs = tx.claim_jobs(service_id, max, false, lease_expires_at, now).await?;
+        let jobs = tx
+            .claim_jobs(service_id, max, false, lease_expires_at, now, worker_id)
+            .await?;
         if !jobs.is_empty() {
-            let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
-            tx.start_attempts(&ids, worker_id, now).await?;
             tx.insert_notices(&jobs, now).await?;
         }
         tx.commit().await?;
@@ -283,9 +283,10 @@ pub trait Transaction: Send {
         now: i64,
     ) -> Result<Option<Job>>;
     /// Leases up to `max` due REGISTERED jobs (higher priority first, then
-    /// oldest), each with its own token, counting a delivery. Nothing while the
-    /// stored service is paused, nor while it has a concurrency limit unless
-    /// `within_limit` (the caller locked the service and bounded `max` by it).
+    /// oldest), each with its own token, counting a delivery and starting a
+    /// RUNNING attempt by `worker_id`. Nothing while the stored service is
+    /// paused, nor while it has a concurrency limit unless `within_limit` (the
+    /// caller locked the service and bounded `max` by it).
     async fn claim_jobs(
         &mut self,
         service_id: &ServiceId,
@@ -293,9 +294,8 @@ pub trait Transaction: Send {
         within_limit: bool,
         lease_expires_at: i64,
         now: i64,
+        worker_id: &str,
     ) -> Result<Vec<Job>>;
-    /// A RUNNING attempt for each of these jobs, by `worker_id`.
-    async fn start_attempts(&mut self, ids: &[JobId], worker_id: &str, now: i64) -> Result<()>;
     /// Ends the job's running attempt, if it has one; returns when it was claimed.
     async fn finish_attempt(
         &mut self,

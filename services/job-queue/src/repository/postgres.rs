@@ -23,9 +23,11 @@ use brigade_common::auth::TokenRecord;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Starts each claimed job's attempt on its row (`$6` the worker; see migration 1007).
 const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = gen_random_uuid()::text, \
      lease_expires_at = $3, updated = $4, attempts = attempts + 1, due_at = NULL, progress = NULL, \
-     progress_message = NULL, row_version = row_version + 1 WHERE seq IN (SELECT seq FROM jq_jobs \
+     progress_message = NULL, row_version = row_version + 1, \
+     attempt_number = attempt_number + 1, worker_id = $6, claimed_at = $4 WHERE seq IN (SELECT seq FROM jq_jobs \
      WHERE service_id = $1 AND status = 'REGISTERED' AND (due_at IS NULL OR due_at <= $4) \
      AND EXISTS (SELECT 1 FROM jq_services s WHERE s.id = $1 AND NOT s.paused \
      AND (s.max_concurrency IS NULL OR $5)) \
@@ -48,15 +50,12 @@ fn notices_from(jobs: &str) -> String {
 }
 
 /// A whole claim in one statement ([`Repository::claim_started`]): the claim
-/// above, the attempts it starts (`$6` the worker) and the status notices of
+/// above (which starts the attempts, `$6` the worker) and the status notices of
 /// its recipe jobs, shaped as `domain::notice::JobStatusNotice` serialises
 /// (the conformance tests read them back as one).
 static CLAIM_STARTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH claimed AS ({CLAIM}), \
-         started AS (INSERT INTO jq_job_attempts (job_id, number, worker_id, claimed, outcome) \
-             SELECT c.id, (SELECT COUNT(*) FROM jq_job_attempts a WHERE a.job_id = c.id) + 1, $6, $4, 'RUNNING' \
-             FROM claimed c), \
          noticed AS ({notices}) \
          SELECT * FROM claimed",
         notices = notices_from("claimed"),
@@ -68,8 +67,9 @@ static CLAIM_STARTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 /// statement; each row is a job with its ended attempt's `attempt_claimed`.
 static COMPLETE_FINISHED_TAIL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "), ended AS (UPDATE jq_job_attempts a SET finished = d.updated, outcome = 'COMPLETED' FROM done d \
-             WHERE a.job_id = d.id AND a.finished IS NULL RETURNING a.job_id, a.claimed), \
+        "), ended AS (INSERT INTO jq_job_attempts (job_id, number, worker_id, claimed, finished, outcome) \
+             SELECT d.id, d.attempt_number, d.worker_id, d.claimed_at, d.updated, 'COMPLETED' FROM done d \
+             WHERE d.claimed_at IS NOT NULL ON CONFLICT (job_id, number) DO NOTHING RETURNING job_id, claimed), \
          noticed AS ({notices}) \
          SELECT done.*, ended.claimed AS attempt_claimed FROM done LEFT JOIN ended ON ended.job_id = done.id",
         notices = notices_from("done"),
@@ -566,6 +566,7 @@ impl Transaction for PostgresTransaction {
         within_limit: bool,
         lease_expires_at: i64,
         now: i64,
+        worker_id: &str,
     ) -> Result<Vec<Job>> {
         let rows: Vec<JobRow> = sqlx::query_as(CLAIM)
             .bind(service_id.as_str())
@@ -573,6 +574,7 @@ impl Transaction for PostgresTransaction {
             .bind(lease_expires_at)
             .bind(now)
             .bind(within_limit)
+            .bind(worker_id)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(super::by_queue_order(rows::jobs(rows)))
@@ -711,23 +713,6 @@ impl Transaction for PostgresTransaction {
             jobs.extend(rows.into_iter().map(Job::from));
         }
         Ok(jobs)
-    }
-
-    async fn start_attempts(&mut self, ids: &[JobId], worker_id: &str, now: i64) -> Result<()> {
-        for chunk in ids.chunks(CHUNK) {
-            let mut insert = QueryBuilder::<Postgres>::new(q::START_ATTEMPTS_PREFIX);
-            insert.push_bind(worker_id.to_owned());
-            insert.push(q::START_ATTEMPTS_COMMA);
-            insert.push_bind(now);
-            insert.push(q::START_ATTEMPTS_FROM);
-            let mut list = insert.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_str().to_owned());
-            }
-            insert.push(q::START_ATTEMPTS_SUFFIX);
-            insert.build().execute(&mut *self.tx).await?;
-        }
-        Ok(())
     }
 
     async fn finish_attempts(

@@ -65,8 +65,14 @@ pub const QUEUE_COUNTS: &str = "SELECT status, COUNT(*) AS count, \
      FROM jq_jobs WHERE service_id = $1 GROUP BY status";
 pub const NOT_DUE_COUNT: &str = "SELECT COUNT(*) FROM jq_jobs WHERE status = 'REGISTERED' AND due_at > $1";
 pub const WORKING_COUNT: &str = "SELECT COUNT(*) FROM jq_jobs WHERE service_id = $1 AND status = 'WORKING'";
+/// Ended attempts are rows of `jq_job_attempts`; the running one, if any, is
+/// on the job's row (see migration 1007).
 pub const ATTEMPTS: &str = "SELECT number, worker_id, claimed, finished, outcome, error_message \
-     FROM jq_job_attempts WHERE job_id = $1 ORDER BY number";
+     FROM jq_job_attempts WHERE job_id = $1 \
+     UNION ALL SELECT j.attempt_number, j.worker_id, j.claimed_at, NULL, 'RUNNING', NULL FROM jq_jobs j \
+     WHERE j.id = $1 AND j.claimed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jq_job_attempts a \
+         WHERE a.job_id = j.id AND a.number = j.attempt_number) \
+     ORDER BY number";
 
 /// A terminal status ends any attempt; the lease is revoked.
 pub const UPDATE_JOB: &str = "UPDATE jq_jobs SET status = COALESCE($2, status), results = COALESCE($3, results), \
@@ -91,7 +97,7 @@ pub const COMPLETE_JOBS_WHERE: &str = ") AS v WHERE jq_jobs.id = v.column1 AND j
 pub const COMPLETE_JOBS_RETURNING: &str = " RETURNING seq, id, service_id, status, parameters, results, \
      date_submitted, attempts, max_attempts, lease_token, lease_expires_at, error_message, service_revision, \
      cancelled, updated, priority, due_at, idempotency_key, recipe_id, recipe_node, progress, progress_message, \
-     cancel_reason, row_version, applied_token";
+     cancel_reason, row_version, applied_token, attempt_number, worker_id, claimed_at";
 /// `$5` retry, `$6` release, `$7` when a retried job is due. `attempts` counts
 /// deliveries (the claim counted this one); a release gives it back.
 pub const FAIL_JOB: &str = "UPDATE jq_jobs SET \
@@ -169,18 +175,16 @@ pub const EXPIRE_LEASE: &str = "UPDATE jq_jobs SET \
      row_version = row_version + 1 \
      WHERE id = $1 AND lease_token = $2 AND status = 'WORKING' AND lease_expires_at <= $4 RETURNING *";
 
-/// Followed by the worker id, [`START_ATTEMPTS_COMMA`], `now`, [`START_ATTEMPTS_FROM`],
-/// job ids and [`START_ATTEMPTS_SUFFIX`]: one RUNNING attempt per claimed job.
-pub const START_ATTEMPTS_PREFIX: &str = "INSERT INTO jq_job_attempts (job_id, number, worker_id, claimed, outcome) \
-     SELECT j.id, (SELECT COUNT(*) FROM jq_job_attempts a WHERE a.job_id = j.id) + 1, ";
-pub const START_ATTEMPTS_COMMA: &str = ", ";
-pub const START_ATTEMPTS_FROM: &str = ", 'RUNNING' FROM jq_jobs j WHERE j.id IN (";
-pub const START_ATTEMPTS_SUFFIX: &str = ")";
-pub const FINISH_ATTEMPT: &str = "UPDATE jq_job_attempts SET finished = $2, outcome = $3, error_message = $4 \
-     WHERE job_id = $1 AND finished IS NULL RETURNING claimed";
+/// Ends the job's running attempt, if it has one: the ended row is written
+/// once, from the job's row; an attempt already ended is left alone.
+pub const FINISH_ATTEMPT: &str = "INSERT INTO jq_job_attempts \
+     (job_id, number, worker_id, claimed, finished, outcome, error_message) \
+     SELECT id, attempt_number, worker_id, claimed_at, $2, $3, $4 FROM jq_jobs \
+     WHERE id = $1 AND claimed_at IS NOT NULL ON CONFLICT (job_id, number) DO NOTHING RETURNING claimed";
 /// Followed by `now`, [`FINISH_ATTEMPTS_OUTCOME`], the outcome, [`FINISH_ATTEMPTS_WHERE`],
 /// job ids and [`FINISH_ATTEMPTS_SUFFIX`]: ends the running attempt of each job in one statement.
-pub const FINISH_ATTEMPTS_PREFIX: &str = "UPDATE jq_job_attempts SET finished = ";
-pub const FINISH_ATTEMPTS_OUTCOME: &str = ", outcome = ";
-pub const FINISH_ATTEMPTS_WHERE: &str = " WHERE finished IS NULL AND job_id IN (";
-pub const FINISH_ATTEMPTS_SUFFIX: &str = ") RETURNING job_id, claimed";
+pub const FINISH_ATTEMPTS_PREFIX: &str = "INSERT INTO jq_job_attempts \
+     (job_id, number, worker_id, claimed, finished, outcome) SELECT id, attempt_number, worker_id, claimed_at, ";
+pub const FINISH_ATTEMPTS_OUTCOME: &str = ", ";
+pub const FINISH_ATTEMPTS_WHERE: &str = " FROM jq_jobs WHERE claimed_at IS NOT NULL AND id IN (";
+pub const FINISH_ATTEMPTS_SUFFIX: &str = ") ON CONFLICT (job_id, number) DO NOTHING RETURNING job_id, claimed";

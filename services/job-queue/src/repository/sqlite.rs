@@ -21,9 +21,11 @@ use brigade_common::auth::TokenRecord;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Starts each claimed job's attempt on its row (`$6` the worker; see migration 1007).
 const CLAIM: &str = "UPDATE jq_jobs SET status = 'WORKING', lease_token = lower(hex(randomblob(16))), \
      lease_expires_at = $3, updated = $4, attempts = attempts + 1, due_at = NULL, progress = NULL, \
-     progress_message = NULL, row_version = row_version + 1 WHERE seq IN (SELECT seq FROM jq_jobs \
+     progress_message = NULL, row_version = row_version + 1, \
+     attempt_number = attempt_number + 1, worker_id = $6, claimed_at = $4 WHERE seq IN (SELECT seq FROM jq_jobs \
      WHERE service_id = $1 AND status = 'REGISTERED' AND (due_at IS NULL OR due_at <= $4) \
      AND EXISTS (SELECT 1 FROM jq_services s WHERE s.id = $1 AND NOT s.paused \
      AND (s.max_concurrency IS NULL OR $5)) \
@@ -461,6 +463,7 @@ impl Transaction for SqliteTransaction {
         within_limit: bool,
         lease_expires_at: i64,
         now: i64,
+        worker_id: &str,
     ) -> Result<Vec<Job>> {
         let rows: Vec<JobRow> = sqlx::query_as(CLAIM)
             .bind(service_id.as_str())
@@ -468,6 +471,7 @@ impl Transaction for SqliteTransaction {
             .bind(lease_expires_at)
             .bind(now)
             .bind(within_limit)
+            .bind(worker_id)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(super::by_queue_order(rows::jobs(rows)))
@@ -597,23 +601,6 @@ impl Transaction for SqliteTransaction {
             jobs.extend(rows.into_iter().map(Job::from));
         }
         Ok(jobs)
-    }
-
-    async fn start_attempts(&mut self, ids: &[JobId], worker_id: &str, now: i64) -> Result<()> {
-        for chunk in ids.chunks(CHUNK) {
-            let mut insert = QueryBuilder::<Sqlite>::new(q::START_ATTEMPTS_PREFIX);
-            insert.push_bind(worker_id.to_owned());
-            insert.push(q::START_ATTEMPTS_COMMA);
-            insert.push_bind(now);
-            insert.push(q::START_ATTEMPTS_FROM);
-            let mut list = insert.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_str().to_owned());
-            }
-            insert.push(q::START_ATTEMPTS_SUFFIX);
-            insert.build().execute(&mut *self.tx).await?;
-        }
-        Ok(())
     }
 
     async fn finish_attempts(

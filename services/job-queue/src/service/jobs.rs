@@ -233,23 +233,30 @@ impl JobQueue {
 
     /// Results checked against the result schema of the revision the job was submitted under.
     pub(super) async fn validated_results(&self, job: &Job, text: &str) -> Result<String> {
+        self.validated_results_for(&job.service_id, job.service_revision, text)
+            .await
+    }
+
+    /// Results checked against the result schema of `revision` of the service.
+    pub(super) async fn validated_results_for(
+        &self,
+        service_id: &ServiceId,
+        revision: i64,
+        text: &str,
+    ) -> Result<String> {
         let value = self.parse_document("results", text)?;
-        let validator = match self
-            .schemas
-            .cached(job.service_id.as_str(), job.service_revision, SchemaKind::Result)
-        {
+        let validator = match self.schemas.cached(service_id.as_str(), revision, SchemaKind::Result) {
             Some(v) => v,
             None => {
-                let (revision, schema_text) =
-                    match self.repo.get_revision(&job.service_id, job.service_revision).await? {
-                        Some(r) => (r.revision, r.job_result_schema),
-                        None => {
-                            let s = self.get_service(&job.service_id).await?;
-                            (s.revision, s.job_result_schema)
-                        }
-                    };
+                let (revision, schema_text) = match self.repo.get_revision(service_id, revision).await? {
+                    Some(r) => (r.revision, r.job_result_schema),
+                    None => {
+                        let s = self.get_service(service_id).await?;
+                        (s.revision, s.job_result_schema)
+                    }
+                };
                 self.schemas
-                    .get_or_compile(job.service_id.as_str(), revision, SchemaKind::Result, &schema_text)
+                    .get_or_compile(service_id.as_str(), revision, SchemaKind::Result, &schema_text)
                     .map_err(Error::Internal)?
             }
         };

@@ -63,15 +63,16 @@ impl JobQueue {
             if allowed <= 0 {
                 return Ok(Vec::new());
             }
-            let jobs = tx.claim_jobs(&service.id, allowed, true, expires, now).await?;
+            let jobs = tx
+                .claim_jobs(&service.id, allowed, true, expires, now, worker_id)
+                .await?;
             if !jobs.is_empty() {
-                let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
-                tx.start_attempts(&ids, worker_id, now).await?;
                 tx.insert_notices(&jobs, now).await?;
             }
             tx.commit().await?;
             jobs
         };
+        self.handed.remember(&jobs);
         self.publish(&jobs);
         Ok(jobs)
     }
@@ -194,31 +195,43 @@ impl JobQueue {
                 format!("at most {} completions per call", self.limits.max_batch),
             ));
         }
-        let ids: Vec<JobId> = items.iter().map(|c| c.id.clone()).collect();
-        let jobs: std::collections::HashMap<JobId, Job> = self
-            .repo
-            .get_jobs(&ids)
-            .await?
-            .into_iter()
-            .map(|j| (j.id.clone(), j))
+        // A lease this process handed out needs no read: the claim saw the
+        // job's revision, and the write checks the lease itself.
+        let handed: Vec<_> = items
+            .iter()
+            .map(|c| self.handed.lookup(&c.id, &c.lease_token))
             .collect();
+        let unknown: Vec<JobId> = items
+            .iter()
+            .zip(&handed)
+            .filter(|(_, lease)| lease.is_none())
+            .map(|(c, _)| c.id.clone())
+            .collect();
+        let mut jobs = self.jobs_by_id(&unknown).await?;
         let mut outcomes: Vec<Option<Result<Job>>> = Vec::with_capacity(items.len());
         let mut writes = Vec::new();
         let mut write_slots = Vec::new();
-        for (index, item) in items.into_iter().enumerate() {
-            let Some(job) = jobs.get(&item.id) else {
-                outcomes.push(Some(Err(Error::JobNotFound(item.id.to_string()))));
-                continue;
+        for (index, (item, lease)) in items.into_iter().zip(handed).enumerate() {
+            let (service_id, revision) = match lease {
+                Some(lease) => (lease.service_id, lease.revision),
+                None => {
+                    let Some(job) = jobs.get(&item.id) else {
+                        outcomes.push(Some(Err(Error::JobNotFound(item.id.to_string()))));
+                        continue;
+                    };
+                    if already_completed(job, &item.lease_token) {
+                        outcomes.push(Some(Ok(job.clone())));
+                        continue;
+                    }
+                    if job.lease_token.as_deref() != Some(item.lease_token.as_str()) || job.status != JobStatus::Working
+                    {
+                        outcomes.push(Some(Err(stale(job))));
+                        continue;
+                    }
+                    (job.service_id.clone(), job.service_revision)
+                }
             };
-            if already_completed(job, &item.lease_token) {
-                outcomes.push(Some(Ok(job.clone())));
-                continue;
-            }
-            if job.lease_token.as_deref() != Some(item.lease_token.as_str()) || job.status != JobStatus::Working {
-                outcomes.push(Some(Err(stale(job))));
-                continue;
-            }
-            match self.validated_results(job, &item.results).await {
+            match self.validated_results_for(&service_id, revision, &item.results).await {
                 Ok(results) => {
                     writes.push(Completion { results, ..item });
                     write_slots.push(index);
@@ -235,22 +248,47 @@ impl JobQueue {
             for job in written.iter().flatten() {
                 record_completion(job, claimed.get(job.id.as_str()).copied(), now);
             }
+            self.handed.forget(written.iter().flatten().map(|job| &job.id));
             written
         };
+        // A write that did not apply answers from the job as it is now: a
+        // lease ended meanwhile, or this very completion applied by a retry.
+        let missed: Vec<JobId> = writes
+            .iter()
+            .zip(&written)
+            .filter(|(write, done)| done.is_none() && !jobs.contains_key(&write.id))
+            .map(|(write, _)| write.id.clone())
+            .collect();
+        jobs.extend(self.jobs_by_id(&missed).await?);
         for ((slot, write), done) in write_slots.into_iter().zip(&writes).zip(written) {
             outcomes[slot] = Some(match done {
                 Some(job) => {
                     self.events.publish(&job);
                     Ok(job)
                 }
-                None => Err(jobs
-                    .get(&write.id)
-                    .map_or_else(|| Error::JobNotFound(write.id.to_string()), stale)),
+                None => match jobs.get(&write.id) {
+                    Some(job) if already_completed(job, &write.lease_token) => Ok(job.clone()),
+                    Some(job) => Err(stale(job)),
+                    None => Err(Error::JobNotFound(write.id.to_string())),
+                },
             });
         }
         Ok(outcomes
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Err(Error::Internal("lost outcome".into()))))
+            .collect())
+    }
+
+    async fn jobs_by_id(&self, ids: &[JobId]) -> Result<std::collections::HashMap<JobId, Job>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        Ok(self
+            .repo
+            .get_jobs(ids)
+            .await?
+            .into_iter()
+            .map(|j| (j.id.clone(), j))
             .collect())
     }
 

@@ -4,6 +4,7 @@
 mod access;
 mod batcher;
 mod controls;
+mod handed;
 mod jobs;
 mod leases;
 mod services;
@@ -151,6 +152,7 @@ pub struct JobQueue {
     events: Events,
     limits: Limits,
     inserts: batcher::InsertBatcher,
+    handed: handed::Handed,
 }
 
 impl JobQueue {
@@ -162,6 +164,7 @@ impl JobQueue {
             schemas: SchemaCache::default(),
             events,
             limits,
+            handed: handed::Handed::default(),
         }
     }
 
