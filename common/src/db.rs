@@ -100,14 +100,39 @@ pub async fn open_sqlite(path: &Path, max_connections: u32) -> Result<SqlitePool
 
 /// Opens a PostgreSQL pool.
 pub async fn open_postgres(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?;
+    postgres_pool(max_connections)
+        .connect_with(PgConnectOptions::from_str(url)?)
+        .await
+}
+
+/// A second PostgreSQL pool whose transactions do not wait for their commit
+/// to reach the disk (`synchronous_commit = off`), for writes whose loss in a
+/// crash is only a retry: a claim lost that way is a lease that ended early,
+/// and its job is handed out again. Every later durable commit (a
+/// completion, say) carries it to disk anyway. Connects on first use.
+pub fn open_postgres_relaxed(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "off")]);
+    Ok(postgres_pool(max_connections).connect_lazy_with(options))
+}
+
+fn postgres_pool(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
         .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
-        .connect_with(options)
-        .await
+}
+
+/// Whether `e` says the database cannot be reached now (the pool, the
+/// connection, or the server shutting down or starting up: SQLSTATE classes
+/// 08 and 57) rather than anything about the request: such calls answer
+/// UNAVAILABLE, to be retried.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
+        _ => false,
+    }
 }
 
 /// A connection that has sat idle this long is pinged before it is handed
@@ -149,6 +174,16 @@ mod tests {
             Ok(DatabaseTarget::Postgres(_))
         ));
         assert!(DatabaseTarget::resolve(Some("mysql://x"), dir, "jq.db").is_err());
+    }
+
+    #[test]
+    fn only_reachability_errors_are_unavailable() {
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset
+        ))));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::Protocol("bad".into())));
     }
 
     #[test]

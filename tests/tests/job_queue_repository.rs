@@ -904,7 +904,11 @@ async fn completions_of_leases_handed_out_here_answer_as_after_a_read(ctx: Ctx) 
     let done = outcomes[0].as_ref().expect("a live lease completes");
     assert_eq!(done.status, JobStatus::Completed);
     assert!(matches!(outcomes[1], Err(Error::StaleLease(_))), "{:?}", outcomes[1]);
-    assert!(matches!(outcomes[2], Err(Error::SchemaViolations { .. })), "{:?}", outcomes[2]);
+    assert!(
+        matches!(outcomes[2], Err(Error::SchemaViolations { .. })),
+        "{:?}",
+        outcomes[2]
+    );
     assert!(matches!(outcomes[3], Err(Error::StaleLease(_))), "{:?}", outcomes[3]);
     // The same completion again answers the completed job; the job whose
     // results were refused still holds its lease and completes.

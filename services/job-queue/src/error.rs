@@ -54,7 +54,7 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            _ if brigade_common::db::is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::DatabaseUnavailable
             }

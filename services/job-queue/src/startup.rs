@@ -51,7 +51,11 @@ pub async fn open_repository(
         ),
         DatabaseTarget::Postgres(url) => {
             let pool = db::open_postgres(url, max_connections).await?;
-            (Arc::new(PostgresRepository::new(pool.clone())), Some(pool))
+            let claims = db::open_postgres_relaxed(url, (max_connections / 2).max(2))?;
+            (
+                Arc::new(PostgresRepository::with_claims(pool.clone(), claims)),
+                Some(pool),
+            )
         }
     };
     repo.migrate().await?;

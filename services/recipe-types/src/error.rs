@@ -36,7 +36,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            _ if brigade_common::db::is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::DatabaseUnavailable
             }

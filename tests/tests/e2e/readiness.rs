@@ -139,3 +139,45 @@ async fn readiness_follows_the_database_down_and_up() {
     assert_eq!(get(&http, &format!("{base}/readyz")).await.0, 200);
     system.stop().await.expect("system stops");
 }
+
+/// A connection the server ends (a restart, `pg_terminate_backend`) fails
+/// its next statement with SQLSTATE 57P01 or a closed socket: both services
+/// answer that as UNAVAILABLE (retry), never as an internal error.
+#[tokio::test]
+async fn a_connection_the_server_ends_is_unavailable_not_internal() {
+    use sqlx::Connection;
+    let Some(db) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
+    let url = db.url.clone().expect("a PostgreSQL url");
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .expect("pid");
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("admin");
+    let (ended,): (bool,) = sqlx::query_as("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate");
+    assert!(ended);
+    let err = sqlx::query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .expect_err("ended connection");
+    eprintln!("the ended connection answered: {err}");
+    assert!(brigade_common::db::is_unavailable(&err), "{err:?}");
+    assert!(matches!(
+        brigade_job_queue::error::Error::from(err),
+        brigade_job_queue::error::Error::DatabaseUnavailable
+    ));
+    let again = sqlx::query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .expect_err("still ended");
+    assert!(matches!(
+        brigade_recipe_types::error::Error::from(again),
+        brigade_recipe_types::error::Error::DatabaseUnavailable
+    ));
+}

@@ -111,11 +111,24 @@ fn insert_jobs_query(chunk: &[Job]) -> QueryBuilder<Postgres> {
 #[derive(Clone, Debug)]
 pub struct PostgresRepository {
     pool: PgPool,
+    /// Whole claims: the same database, without waiting for the commit's
+    /// flush (see `brigade_common::db::open_postgres_relaxed`).
+    claims: PgPool,
 }
 
 impl PostgresRepository {
+    /// Everything on one pool, claims included.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            claims: pool.clone(),
+            pool,
+        }
+    }
+
+    /// Whole claims on a pool of their own (one opened with
+    /// `open_postgres_relaxed`), everything else on `pool`.
+    pub fn with_claims(pool: PgPool, claims: PgPool) -> Self {
+        Self { pool, claims }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -158,7 +171,7 @@ impl Repository for PostgresRepository {
             .bind(now)
             .bind(false)
             .bind(worker_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.claims)
             .await?;
         Ok(super::by_queue_order(rows::jobs(rows)))
     }
