@@ -3,6 +3,9 @@ use brigade::{Settings, System};
 use brigade_common::config::LogConfig;
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Brigade. With no subcommand (or `serve`) it starts job-queue, recipe-types
 /// and the REST gateway in one process, taking every setting the three
 /// processes take; the other subcommands call a running Brigade over gRPC.

@@ -2,6 +2,9 @@ use brigade_job_queue::startup::open_repository;
 use brigade_job_queue::{Application, Config};
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

@@ -2,6 +2,9 @@ use brigade_recipe_types::startup::open_repository;
 use brigade_recipe_types::{Application, Config};
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

@@ -44,6 +44,9 @@ mod rest;
 #[path = "../bench/validation.rs"]
 mod validation;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
