@@ -35,22 +35,24 @@ impl Handed {
     }
 
     pub fn remember(&self, jobs: &[Job]) {
-        let mut leases = self.lock();
-        if leases.len() + jobs.len() > CAPACITY {
-            leases.clear();
+        self.keep(jobs.iter().filter_map(|job| {
+            let token = job.lease_token.clone()?;
+            let lease = HandedLease {
+                token,
+                service_id: job.service_id.clone(),
+                revision: job.service_revision,
+            };
+            Some((job.id.clone(), lease))
+        }));
+    }
+
+    fn keep(&self, leases: impl Iterator<Item = (JobId, HandedLease)>) {
+        let leases: Vec<_> = leases.collect();
+        let mut kept = self.lock();
+        if kept.len() + leases.len() > CAPACITY {
+            kept.clear();
         }
-        for job in jobs {
-            if let Some(token) = &job.lease_token {
-                leases.insert(
-                    job.id.clone(),
-                    HandedLease {
-                        token: token.clone(),
-                        service_id: job.service_id.clone(),
-                        revision: job.service_revision,
-                    },
-                );
-            }
-        }
+        kept.extend(leases);
     }
 
     /// The remembered lease of `id` when it is the one `token` names.
@@ -70,60 +72,38 @@ impl Handed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::JobStatus;
 
-    fn leased(token: &str) -> Job {
-        Job {
-            seq: 1,
-            id: JobId::generate(),
+    fn lease(token: &str) -> (JobId, HandedLease) {
+        let lease = HandedLease {
+            token: token.to_owned(),
             service_id: ServiceId::generate(),
-            status: JobStatus::Working,
-            parameters: "{}".into(),
-            results: None,
-            date_submitted: 1,
-            attempts: 1,
-            max_attempts: 3,
-            lease_token: Some(token.into()),
-            lease_expires_at: Some(10),
-            error_message: None,
-            service_revision: 4,
-            cancelled: false,
-            updated: 1,
-            priority: 0,
-            due_at: None,
-            idempotency_key: None,
-            recipe_id: None,
-            recipe_node: None,
-            progress: None,
-            progress_message: None,
-            cancel_reason: None,
-            row_version: 2,
-            applied_token: None,
-        }
+            revision: 4,
+        };
+        (JobId::generate(), lease)
     }
 
     #[test]
     fn a_lease_is_known_by_its_own_token_until_forgotten() {
         let handed = Handed::default();
-        let job = leased("t1");
-        handed.remember(std::slice::from_ref(&job));
-        let lease = handed.lookup(&job.id, "t1").expect("remembered");
-        assert_eq!((lease.service_id, lease.revision), (job.service_id.clone(), 4));
-        assert_eq!(handed.lookup(&job.id, "t2"), None, "another token");
+        let (id, kept) = lease("t1");
+        handed.keep([(id.clone(), kept.clone())].into_iter());
+        assert_eq!(handed.lookup(&id, "t1"), Some(kept));
+        assert_eq!(handed.lookup(&id, "t2"), None, "another token");
         assert_eq!(handed.lookup(&JobId::generate(), "t1"), None, "another job");
-        handed.forget([&job.id]);
-        assert_eq!(handed.lookup(&job.id, "t1"), None);
+        handed.forget([&id]);
+        assert_eq!(handed.lookup(&id, "t1"), None);
     }
 
     #[test]
     fn memory_is_bounded() {
         let handed = Handed::default();
-        let first = leased("a");
-        handed.remember(std::slice::from_ref(&first));
-        let many: Vec<Job> = (0..CAPACITY).map(|_| leased("b")).collect();
-        handed.remember(&many);
-        assert!(handed.leases.lock().unwrap().len() <= CAPACITY);
-        assert_eq!(handed.lookup(&first.id, "a"), None, "the oldest memory went");
-        assert!(handed.lookup(&many[0].id, "b").is_some());
+        let (first, kept) = lease("a");
+        handed.keep([(first.clone(), kept)].into_iter());
+        let many: Vec<_> = (0..CAPACITY).map(|_| lease("b")).collect();
+        let newest = many[0].0.clone();
+        handed.keep(many.into_iter());
+        assert!(handed.lock().len() <= CAPACITY);
+        assert_eq!(handed.lookup(&first, "a"), None, "the oldest memory went");
+        assert!(handed.lookup(&newest, "b").is_some());
     }
 }
