@@ -181,6 +181,7 @@ impl JobQueue {
             .await?;
         tx.insert_notices(std::slice::from_ref(&done), now).await?;
         tx.commit().await?;
+        self.handed.forget([&done.id]);
         record_completion(&done, claimed, now);
         self.publish(std::slice::from_ref(&done));
         Ok(done)
