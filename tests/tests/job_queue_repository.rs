@@ -188,7 +188,12 @@ async fn claim(repo: &dyn Repository, service_id: &ServiceId, max: i64, expires:
 
 async fn complete(repo: &dyn Repository, id: &JobId, token: &str, results: &str, now: i64) -> Option<Job> {
     let mut tx = repo.begin().await.expect("begin");
-    let job = tx.complete_job(id, token, results, now).await.expect("complete");
+    let item = Completion {
+        id: id.clone(),
+        lease_token: token.to_owned(),
+        results: results.to_owned(),
+    };
+    let job = tx.complete_jobs(&[item], now).await.expect("complete").remove(0);
     tx.commit().await.expect("commit");
     job
 }

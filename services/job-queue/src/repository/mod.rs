@@ -318,9 +318,8 @@ pub trait Transaction: Send {
         progress: Option<i32>,
         progress_message: Option<&str>,
     ) -> Result<Option<Job>>;
-    /// COMPLETED with results, only under the current live lease.
-    async fn complete_job(&mut self, id: &JobId, token: &str, results: &str, now: i64) -> Result<Option<Job>>;
-    /// Several completions; `None` where the lease is not current.
+    /// COMPLETED with results, each only under its current live lease;
+    /// `None` where the lease is not current.
     async fn complete_jobs(&mut self, items: &[Completion], now: i64) -> Result<Vec<Option<Job>>>;
     async fn fail_job(
         &mut self,

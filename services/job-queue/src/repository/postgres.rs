@@ -614,17 +614,6 @@ impl Transaction for PostgresTransaction {
         Ok(row.map(Job::from))
     }
 
-    async fn complete_job(&mut self, id: &JobId, token: &str, results: &str, now: i64) -> Result<Option<Job>> {
-        let row: Option<JobRow> = sqlx::query_as(q::COMPLETE_JOB)
-            .bind(id.as_str())
-            .bind(token)
-            .bind(results)
-            .bind(now)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(Job::from))
-    }
-
     async fn complete_jobs(&mut self, items: &[Completion], now: i64) -> Result<Vec<Option<Job>>> {
         let mut done = Vec::with_capacity(items.len());
         // One statement per chunk: the lease check and the write happen row by row in SQL.

@@ -82,9 +82,6 @@ pub const EXTEND_LEASE: &str = "UPDATE jq_jobs SET lease_expires_at = $3, update
      progress = COALESCE($5, progress), progress_message = COALESCE($6, progress_message), \
      row_version = row_version + 1 \
      WHERE id = $1 AND lease_token = $2 AND status = 'WORKING' AND lease_expires_at > $4 RETURNING *";
-pub const COMPLETE_JOB: &str = "UPDATE jq_jobs SET status = 'COMPLETED', results = $3, lease_token = NULL, \
-     lease_expires_at = NULL, updated = $4, applied_token = $2, row_version = row_version + 1 \
-     WHERE id = $1 AND lease_token = $2 AND status = 'WORKING' AND lease_expires_at > $4 RETURNING *";
 /// Followed by `now`, [`COMPLETE_JOBS_FROM`], `(id, token, results), …` rows,
 /// [`COMPLETE_JOBS_WHERE`], `now` and [`COMPLETE_JOBS_RETURNING`]. VALUES rows
 /// name their columns column1, column2, … on both drivers.
