@@ -207,7 +207,10 @@ impl JobQueue {
     pub async fn update_job(&self, id: &JobId, status: Option<JobStatus>, results: Option<&str>) -> Result<Job> {
         let job = self.get_job(id).await?;
         let results = match results {
-            Some(text) => Some(self.validated_results(&job, text).await?),
+            Some(text) => Some(
+                self.validated_results(&job.service_id, job.service_revision, text)
+                    .await?,
+            ),
             None => None,
         };
         let now = now_micros();
@@ -231,19 +234,9 @@ impl JobQueue {
         Ok(updated)
     }
 
-    /// Results checked against the result schema of the revision the job was submitted under.
-    pub(super) async fn validated_results(&self, job: &Job, text: &str) -> Result<String> {
-        self.validated_results_for(&job.service_id, job.service_revision, text)
-            .await
-    }
-
-    /// Results checked against the result schema of `revision` of the service.
-    pub(super) async fn validated_results_for(
-        &self,
-        service_id: &ServiceId,
-        revision: i64,
-        text: &str,
-    ) -> Result<String> {
+    /// Results checked against the result schema of `revision` of the service
+    /// (the revision a job was submitted under).
+    pub(super) async fn validated_results(&self, service_id: &ServiceId, revision: i64, text: &str) -> Result<String> {
         let value = self.parse_document("results", text)?;
         let validator = match self.schemas.cached(service_id.as_str(), revision, SchemaKind::Result) {
             Some(v) => v,

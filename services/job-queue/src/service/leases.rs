@@ -214,7 +214,7 @@ impl JobQueue {
                     (job.service_id.clone(), job.service_revision)
                 }
             };
-            match self.validated_results_for(&service_id, revision, &item.results).await {
+            match self.validated_results(&service_id, revision, &item.results).await {
                 Ok(results) => {
                     writes.push(Completion { results, ..item });
                     write_slots.push(index);
