@@ -42,6 +42,12 @@ pub trait Repository: Send + Sync + 'static {
     async fn begin_read(&self) -> Result<Box<dyn Transaction>>;
     /// (open connections, idle connections) of the pool.
     fn pool_stats(&self) -> (u32, usize);
+    /// Whether a write transaction holds the whole database (SQLite's one
+    /// write lock) rather than the rows it locked: then nothing may wait on
+    /// another service inside one.
+    fn single_writer(&self) -> bool {
+        false
+    }
 }
 
 /// The queries, run inside one transaction.

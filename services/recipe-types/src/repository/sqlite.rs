@@ -63,6 +63,10 @@ impl Repository for SqliteRepository {
     fn pool_stats(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
     }
+
+    fn single_writer(&self) -> bool {
+        true
+    }
 }
 
 /// Binds a node row's columns in the order of `recipes::upsert_nodes_sql`.

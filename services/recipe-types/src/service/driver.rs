@@ -1,12 +1,26 @@
 //! The engine driver: after every event, step the recipe once under its row
-//! lock, record each action's intent in the same transaction as the state
-//! change, commit, then make the calls to job-queue and store what they
-//! answered. A background task retries what a crash left unfinished.
+//! lock, taking every action the engine names, in one transaction; a
+//! background task retries what a crash or an unreachable job-queue left
+//! unfinished.
 //!
-//! Exactly-once in effect: a job node's intent commits with the key
-//! `recipe:{id}:{node}:{generation}` before job-queue is asked, and
-//! job-queue returns the job already made for a key it has seen, so a
-//! repeated submit (after a crash, or by a second replica) creates nothing.
+//! Exactly-once in effect: a job node's job is asked for under the key
+//! `recipe:{id}:{node}:{generation}`, and job-queue returns the job already
+//! made for a key it has seen, so a repeated submit (after a crash, or by a
+//! second replica) creates nothing.
+//!
+//! A top-level recipe's step asks job-queue for its jobs while it holds the
+//! recipe's row, and writes their ids with the rest of the step: one commit,
+//! and nothing between a dependency's notice and the next job but the step.
+//! Should that commit be lost (a crash, a dropped connection), the jobs exist
+//! and the recipe does not show them, but the event that called for the step
+//! is still there (its notice unacknowledged, or the recipe still marked as
+//! needing a step), so the step is taken again: the engine is deterministic,
+//! asks under the same keys and gets the same jobs. A notice of such a job
+//! that arrives first finds no row for its node and waits for the step taken
+//! in its own transaction (see `Recipes::apply_job_notices`). A sub-recipe's
+//! step (whose parent is locked first), every step on SQLite (where a write
+//! transaction holds the whole database), and a submit that fails or times
+//! out commit the intent first (CREATING, no job id) and ask job-queue after.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -38,6 +52,9 @@ static SCHEDULING_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
     )
 });
 
+/// How long a step holds its recipe's row waiting for job-queue to make the
+/// step's jobs; past it they are sent after the commit, by the background task.
+const IN_STEP_SUBMIT: Duration = Duration::from_secs(2);
 /// How long an intent may stay unconfirmed before the background task retries it.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 /// How often the background task looks for work.
@@ -217,6 +234,20 @@ impl Recipes {
                 nodes.push(record);
             }
         }
+        if self.submit_in_step && recipe.parent_recipe_id.is_none() && !intents.is_empty() {
+            // A top-level recipe's jobs are asked for while its row is locked,
+            // and their ids written with the step's rows (see the module doc).
+            let made = self.submit_in_step(&intents).await;
+            for node in &mut nodes {
+                if let Some(job_id) = made.get(&node.node_name) {
+                    node.job_id = Some(job_id.clone());
+                    node.state = NodeRowState::Job(crate::engine::JobStatus::Registered);
+                }
+            }
+            // Those job-queue did not make just now wait for the background
+            // task, as after a crash.
+            intents.clear();
+        }
         let rows: Vec<&NodeRecord> = nodes.iter().filter(|n| written.contains(&n.node_name)).collect();
         tx.put_nodes(&rows).await?;
         let state = recipe_state(recipe, &nodes, &children);
@@ -333,26 +364,43 @@ impl Recipes {
         })
     }
 
+    /// Asks job-queue for the intents' jobs (idempotent by key) from inside
+    /// the step's transaction, within [`IN_STEP_SUBMIT`]: the job id of each
+    /// node whose job was made. An intent left out stays CREATING and is
+    /// sent again once committed (by the background task).
+    async fn submit_in_step(&self, intents: &[NodeRecord]) -> HashMap<String, String> {
+        let (wanted, submissions): (Vec<&NodeRecord>, Vec<JobSubmission>) =
+            intents.iter().filter_map(|i| submission(i).map(|s| (i, s))).unzip();
+        let Ok(outcomes) = tokio::time::timeout(IN_STEP_SUBMIT, self.jobs.submit_many(&submissions)).await else {
+            tracing::warn!(
+                jobs = submissions.len(),
+                "job submit timed out in the step; the background task sends them"
+            );
+            return HashMap::new();
+        };
+        let at = now();
+        let mut made = HashMap::new();
+        for (intent, outcome) in wanted.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(job_id) => {
+                    observe_scheduled(intent, at);
+                    tracing::debug!(recipe_id = intent.recipe_id, node = %intent.node_name, job_id = %job_id, "recipe job submitted");
+                    made.insert(intent.node_name.clone(), job_id);
+                }
+                Err(e) => {
+                    tracing::warn!(recipe_id = intent.recipe_id, node = %intent.node_name, error = %e, "job submit deferred");
+                }
+            }
+        }
+        made
+    }
+
     /// Asks job-queue for the intents' jobs (idempotent by key), one batch
     /// per service, and stores their ids, one transaction per recipe. Logs
     /// each job it could not submit or record, and returns the first such error.
     pub(crate) async fn submit_intents(&self, intents: &[NodeRecord]) -> Result<()> {
-        let (wanted, submissions): (Vec<&NodeRecord>, Vec<JobSubmission>) = intents
-            .iter()
-            .filter_map(|intent| {
-                let (Some(key), Some(service_id)) = (&intent.idempotency_key, &intent.service_id) else {
-                    return None;
-                };
-                let submission = JobSubmission {
-                    service_id: service_id.clone(),
-                    parameters_json: intent.parameters.clone().unwrap_or_else(|| "{}".to_owned()),
-                    idempotency_key: key.clone(),
-                    recipe_id: intent.recipe_id.to_string(),
-                    recipe_node: intent.node_name.clone(),
-                };
-                Some((intent, submission))
-            })
-            .unzip();
+        let (wanted, submissions): (Vec<&NodeRecord>, Vec<JobSubmission>) =
+            intents.iter().filter_map(|i| submission(i).map(|s| (i, s))).unzip();
         if wanted.is_empty() {
             return Ok(());
         }
@@ -369,11 +417,7 @@ impl Recipes {
                     continue;
                 }
             };
-            if let Some(ready) = intent.ready_at {
-                SCHEDULING_LATENCY
-                    .with_label_values::<&str>(&[])
-                    .observe((at - ready).max(0) as f64 / 1e6);
-            }
+            observe_scheduled(intent, at);
             by_recipe
                 .entry(intent.recipe_id)
                 .or_default()
@@ -521,6 +565,29 @@ pub(super) fn log_status_change(recipe: &Recipe, before: RecipeStatus) {
             status = recipe.status.as_str(),
             "recipe status changed"
         );
+    }
+}
+
+/// The job-queue submission of a job node's intent.
+fn submission(intent: &NodeRecord) -> Option<JobSubmission> {
+    let (Some(key), Some(service_id)) = (&intent.idempotency_key, &intent.service_id) else {
+        return None;
+    };
+    Some(JobSubmission {
+        service_id: service_id.clone(),
+        parameters_json: intent.parameters.clone().unwrap_or_else(|| "{}".to_owned()),
+        idempotency_key: key.clone(),
+        recipe_id: intent.recipe_id.to_string(),
+        recipe_node: intent.node_name.clone(),
+    })
+}
+
+/// Records a node's scheduling latency, its job just made at `at`.
+fn observe_scheduled(intent: &NodeRecord, at: i64) {
+    if let Some(ready) = intent.ready_at {
+        SCHEDULING_LATENCY
+            .with_label_values::<&str>(&[])
+            .observe((at - ready).max(0) as f64 / 1e6);
     }
 }
 

@@ -92,7 +92,13 @@ struct Harness {
     versions: Mutex<i64>,
 }
 
-async fn harness() -> Harness {
+/// The driver on SQLite makes jobs after a step commits; `harness_in_step`
+/// makes them inside the step, as on PostgreSQL.
+async fn harness_in_step() -> Harness {
+    harness_with(true).await
+}
+
+async fn harness_with(submit_in_step: bool) -> Harness {
     let dir = tempfile::tempdir().expect("dir");
     let pool = brigade_common::db::open_sqlite(&dir.path().join("rt.sqlite3"), 4)
         .await
@@ -117,7 +123,7 @@ async fn harness() -> Harness {
         .unwrap_or_else(|e| panic!("recipe type: {e:?}"));
     Harness {
         _dir: dir,
-        recipes: Recipes::new(repo, types, queue.clone()),
+        recipes: Recipes::new(repo, types, queue.clone()).with_submit_in_step(submit_in_step),
         queue,
         versions: Mutex::new(0),
     }
@@ -172,7 +178,13 @@ impl Harness {
 
 #[tokio::test]
 async fn each_node_becomes_one_job_keyed_by_recipe_node_and_generation() {
-    let h = harness().await;
+    for in_step in [false, true] {
+        each_node_becomes_one_job_keyed_by_recipe_node_and_generation_with(in_step).await;
+    }
+}
+
+async fn each_node_becomes_one_job_keyed_by_recipe_node_and_generation_with(in_step: bool) {
+    let h = harness_with(in_step).await;
     let id = h.create(1).await;
     let jobs = h.queue.submitted();
     assert_eq!(jobs.len(), 1, "only the first node runs at first");
@@ -205,7 +217,13 @@ async fn each_node_becomes_one_job_keyed_by_recipe_node_and_generation() {
 
 #[tokio::test]
 async fn an_intent_left_by_an_unreachable_job_queue_is_retried_once() {
-    let h = harness().await;
+    for in_step in [false, true] {
+        an_intent_left_by_an_unreachable_job_queue_is_retried_once_with(in_step).await;
+    }
+}
+
+async fn an_intent_left_by_an_unreachable_job_queue_is_retried_once_with(in_step: bool) {
+    let h = harness_with(in_step).await;
     *h.queue.failures.lock().expect("lock") = 1;
     let id = h.create(1).await;
     assert!(h.queue.submitted().is_empty());
@@ -233,7 +251,13 @@ async fn an_intent_left_by_an_unreachable_job_queue_is_retried_once() {
 
 #[tokio::test]
 async fn a_failed_job_fails_the_recipe_until_its_retry_completes() {
-    let h = harness().await;
+    for in_step in [false, true] {
+        a_failed_job_fails_the_recipe_until_its_retry_completes_with(in_step).await;
+    }
+}
+
+async fn a_failed_job_fails_the_recipe_until_its_retry_completes_with(in_step: bool) {
+    let h = harness_with(in_step).await;
     let id = h.create(1).await;
     h.notify(0, JobStatus::Error, None).await;
     assert_eq!(h.status(id).await, RecipeStatus::Failed);
@@ -247,7 +271,13 @@ async fn a_failed_job_fails_the_recipe_until_its_retry_completes() {
 
 #[tokio::test]
 async fn cancel_cancels_queued_jobs_and_reprocess_reuses_finished_nodes() {
-    let h = harness().await;
+    for in_step in [false, true] {
+        cancel_cancels_queued_jobs_and_reprocess_reuses_finished_nodes_with(in_step).await;
+    }
+}
+
+async fn cancel_cancels_queued_jobs_and_reprocess_reuses_finished_nodes_with(in_step: bool) {
+    let h = harness_with(in_step).await;
     let id = h.create(1).await;
     let view = h.recipes.cancel(id).await.expect("cancel");
     assert_eq!(view.recipe.status, RecipeStatus::Canceled);
@@ -277,7 +307,7 @@ async fn cancel_cancels_queued_jobs_and_reprocess_reuses_finished_nodes() {
 
 #[tokio::test]
 async fn a_notice_is_applied_even_when_its_recipe_cannot_step() {
-    let h = harness().await;
+    let h = harness_with(false).await;
     let id = h.create(1).await;
     // A stored input that no longer reads makes every step of this recipe fail.
     let pool = brigade_common::db::open_sqlite(&h._dir.path().join("rt.sqlite3"), 1)
@@ -300,4 +330,92 @@ async fn a_notice_is_applied_even_when_its_recipe_cannot_step() {
         .expect("nodes");
     let a = nodes.iter().find(|n| n.node_name == "a").expect("node a");
     assert_eq!(a.state, NodeRowState::Job(JobStatus::Working));
+}
+
+impl Harness {
+    /// Makes node `node`'s job in job-queue as a step whose commit was then
+    /// lost would have: under its key, with no row for it here.
+    async fn make_job_of_a_lost_step(&self, recipe_id: i64, node: &str, parameters: Value) -> String {
+        self.queue
+            .submit(&JobSubmission {
+                service_id: "svc-add".to_owned(),
+                parameters_json: parameters.to_string(),
+                idempotency_key: crate::recipe::NodeRecord::job_key(recipe_id, node, 1),
+                recipe_id: recipe_id.to_string(),
+                recipe_node: node.to_owned(),
+            })
+            .await
+            .expect("submit")
+    }
+
+    fn notice(&self, recipe_id: i64, node: &str, job_id: &str, status: JobStatus, results: Option<Value>) -> JobNotice {
+        let version = {
+            let mut v = self.versions.lock().expect("lock");
+            *v += 1;
+            *v
+        };
+        JobNotice {
+            notice_id: format!("notice-{version}"),
+            job_id: job_id.to_owned(),
+            recipe_id,
+            recipe_node: node.to_owned(),
+            status,
+            results_json: results.map(|r| r.to_string()),
+            job_version: version,
+        }
+    }
+
+    async fn node_state(&self, recipe_id: i64, node: &str) -> Option<NodeRowState> {
+        let nodes = self
+            .recipes
+            .repo
+            .begin_read()
+            .await
+            .expect("read")
+            .nodes(recipe_id)
+            .await
+            .expect("nodes");
+        nodes.into_iter().find(|n| n.node_name == node).map(|n| n.state)
+    }
+}
+
+#[tokio::test]
+async fn a_notice_of_a_job_made_by_a_lost_step_waits_for_that_step_taken_again() {
+    let h = harness_in_step().await;
+    let id = h.create(1).await;
+    // The step on a's completion made b's job, then lost its commit: job-queue
+    // has the job (and a worker claimed it), the recipe has no row for b.
+    let b_job = h.make_job_of_a_lost_step(id, "b", json!({"n": 2})).await;
+    let notices = vec![
+        h.notice(id, "a", "job-0", JobStatus::Completed, Some(json!({"n": 2}))),
+        h.notice(id, "b", &b_job, JobStatus::Working, None),
+    ];
+    h.recipes.job_status_batch(notices).await.expect("notices");
+    assert_eq!(
+        h.queue.submitted().len(),
+        2,
+        "the step taken again found b's job by its key"
+    );
+    assert_eq!(
+        h.node_state(id, "b").await,
+        Some(NodeRowState::Job(JobStatus::Working)),
+        "b's notice applied after the step made its row"
+    );
+    let done = h.notice(id, "b", &b_job, JobStatus::Completed, Some(json!({"n": 3})));
+    h.recipes.job_status(done).await.expect("notice");
+    assert_eq!(h.status(id).await, RecipeStatus::Completed);
+}
+
+#[tokio::test]
+async fn a_job_of_a_lost_step_heard_of_after_a_cancel_is_cancelled() {
+    let h = harness_in_step().await;
+    let id = h.create(1).await;
+    let b_job = h.make_job_of_a_lost_step(id, "b", json!({"n": 2})).await;
+    h.recipes.cancel(id).await.expect("cancel");
+    let working = h.notice(id, "b", &b_job, JobStatus::Working, None);
+    h.recipes.job_status(working).await.expect("notice");
+    let cancelled = h.queue.cancelled.lock().expect("lock").clone();
+    assert!(cancelled.contains(&b_job), "cancelled {cancelled:?}");
+    assert_eq!(h.node_state(id, "b").await, None);
+    assert_eq!(h.status(id).await, RecipeStatus::Canceled);
 }

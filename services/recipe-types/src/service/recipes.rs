@@ -93,6 +93,10 @@ pub struct Recipes {
     /// Recipe id → (recipe type id, revision number) of a top-level recipe,
     /// `None` for a sub-recipe: neither ever changes.
     top_level: Mutex<HashMap<i64, Option<(i64, i64)>>>,
+    /// Whether a top-level recipe's step makes its jobs before it commits
+    /// (see the driver's module doc): not where a write transaction holds
+    /// the whole database.
+    pub(super) submit_in_step: bool,
 }
 
 /// Recipes [`Recipes::top_level_plan`] remembers before it starts again.
@@ -116,6 +120,7 @@ fn invalid(message: impl Into<String>) -> Error {
 
 impl Recipes {
     pub fn new(repo: Arc<dyn Repository>, types: Arc<RecipeTypes>, jobs: Arc<dyn Jobs>) -> Self {
+        let submit_in_step = !repo.single_writer();
         Self {
             repo,
             types,
@@ -125,7 +130,15 @@ impl Recipes {
             stepping: Mutex::default(),
             step_permits: Semaphore::new(STEPS_AT_ONCE),
             top_level: Mutex::default(),
+            submit_in_step,
         }
+    }
+
+    /// Makes jobs in the step, or after its commit, whatever the database.
+    #[cfg(test)]
+    pub(crate) fn with_submit_in_step(mut self, on: bool) -> Self {
+        self.submit_in_step = on;
+        self
     }
 
     /// Ids of recipes that changed in this process.
@@ -419,7 +432,12 @@ impl Recipes {
     /// Applies a job status notice once (by notice id), ignoring one older
     /// than what the node shows, and steps the recipe.
     pub async fn job_status(&self, notice: JobNotice) -> Result<()> {
-        let applied = self.apply_job_notices(vec![notice]).await?;
+        self.job_status_batch(vec![notice]).await
+    }
+
+    /// [`Recipes::job_status`] for notices delivered together.
+    pub async fn job_status_batch(&self, notices: Vec<JobNotice>) -> Result<()> {
+        let applied = self.apply_job_notices(notices).await?;
         let _logged = self.submit_intents(&applied.intents).await;
         for id in applied.step {
             self.step_logged(id).await;
@@ -510,39 +528,60 @@ impl Recipes {
         let mut stepped = (Vec::new(), Vec::new());
         let mut status_change = None;
         let mut applied = Vec::new();
+        let mut unknown = Vec::new();
+        let mut canceled = false;
         if let Some(mut recipe) = tx.lock_recipe(recipe_id, false).await? {
+            canceled = recipe.canceled;
             let was_running = recipe.status == RecipeStatus::Running;
-            let mut nodes: HashMap<String, NodeRecord> = tx
-                .nodes(recipe.id)
-                .await?
-                .into_iter()
-                .map(|n| (n.node_name.clone(), n))
-                .collect();
+            let mut nodes = nodes_by_name(tx.nodes(recipe.id).await?);
             let mut changed = BTreeSet::new();
             let mut step_now = false;
             for notice in fresh {
-                let Some(node) = nodes.get_mut(&notice.recipe_node) else {
-                    continue;
-                };
-                if notice.job_version <= node.job_version {
+                if !nodes.contains_key(&notice.recipe_node) {
+                    unknown.push(notice);
                     continue;
                 }
-                apply_notice(node, notice, at);
-                changed.insert(notice.recipe_node.clone());
-                applied.push((notice.recipe_node.clone(), notice.status));
-                // Only a job that ended can let another node run, and only a
-                // job queued again (a retry) can move a failed recipe.
-                step_now |= !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working));
+                if apply_fresh(&mut nodes, notice, at) {
+                    changed.insert(notice.recipe_node.clone());
+                    applied.push((notice.recipe_node.clone(), notice.status));
+                    // Only a job that ended can let another node run, and only a
+                    // job queued again (a retry) can move a failed recipe.
+                    step_now |= !(was_running && matches!(notice.status, JobStatus::Registered | JobStatus::Working));
+                }
             }
-            match (plan, changed.is_empty()) {
+            match (plan, changed.is_empty() && unknown.is_empty()) {
                 (_, true) => {}
                 // A top-level recipe steps here: its counts are current at
-                // once, and the next jobs are known in the same commit (and
+                // once, and the next jobs are made in the same commit (and
                 // written with the changed rows, in one statement).
                 (Some(plan), false) if recipe.parent_recipe_id.is_none() => {
-                    let nodes = nodes.into_values().collect();
                     let before = recipe.status;
-                    stepped = self.step_locked(tx.as_mut(), &mut recipe, nodes, changed, plan).await?;
+                    stepped = self
+                        .step_locked(tx.as_mut(), &mut recipe, nodes.into_values().collect(), changed, plan)
+                        .await?;
+                    // A job made by a step whose commit was lost can be heard
+                    // of before that step is taken again: this step made its
+                    // node's row (the same key, so the same job), and its
+                    // notices apply now, stepping the recipe on.
+                    if !unknown.is_empty() {
+                        let mut nodes = nodes_by_name(tx.nodes(recipe.id).await?);
+                        let mut changed = BTreeSet::new();
+                        for notice in std::mem::take(&mut unknown) {
+                            if !nodes.contains_key(&notice.recipe_node) {
+                                unknown.push(notice);
+                            } else if apply_fresh(&mut nodes, notice, at) {
+                                changed.insert(notice.recipe_node.clone());
+                                applied.push((notice.recipe_node.clone(), notice.status));
+                            }
+                        }
+                        if !changed.is_empty() {
+                            let (intents, next) = self
+                                .step_locked(tx.as_mut(), &mut recipe, nodes.into_values().collect(), changed, plan)
+                                .await?;
+                            stepped.0.extend(intents);
+                            stepped.1.extend(next);
+                        }
+                    }
                     status_change = Some((recipe, before));
                 }
                 // A sub-recipe steps after this commit (its parent is locked
@@ -568,7 +607,23 @@ impl Recipes {
         if !applied.is_empty() {
             self.changed(recipe_id);
         }
+        self.settle_unknown(recipe_id, canceled, &unknown).await;
         Ok(stepped)
+    }
+
+    /// Notices no step of their recipe accounts for: logged and dropped,
+    /// and a job still queued or working of a cancelled recipe cancelled
+    /// (made by a step whose commit was lost before the cancel came).
+    async fn settle_unknown(&self, recipe_id: i64, canceled: bool, unknown: &[&JobNotice]) {
+        for notice in unknown {
+            tracing::warn!(recipe_id, node = %notice.recipe_node, job_id = %notice.job_id, "notice of a job its recipe does not know; dropped");
+            if canceled
+                && matches!(notice.status, JobStatus::Registered | JobStatus::Working)
+                && let Err(e) = self.jobs.cancel(&notice.job_id, "recipe cancelled").await
+            {
+                tracing::warn!(recipe_id, job_id = %notice.job_id, error = %e, "cancelling a job of a cancelled recipe failed");
+            }
+        }
     }
 
     /// Sends the intents' jobs on a task of its own; what it cannot send is
@@ -635,6 +690,22 @@ impl Recipes {
             out.push((status, count));
         }
         Ok(out)
+    }
+}
+
+fn nodes_by_name(nodes: Vec<NodeRecord>) -> HashMap<String, NodeRecord> {
+    nodes.into_iter().map(|n| (n.node_name.clone(), n)).collect()
+}
+
+/// Applies the notice to its node unless the node shows a newer job version;
+/// true when applied.
+fn apply_fresh(nodes: &mut HashMap<String, NodeRecord>, notice: &JobNotice, at: i64) -> bool {
+    match nodes.get_mut(&notice.recipe_node) {
+        Some(node) if notice.job_version > node.job_version => {
+            apply_notice(node, notice, at);
+            true
+        }
+        _ => false,
     }
 }
 
