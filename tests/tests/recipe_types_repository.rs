@@ -374,6 +374,42 @@ async fn concurrent_patches_of_title_and_description_lose_nothing(repo: Arc<dyn 
     }
 }
 
+/// Creates of one title at once: one creates it, every other is told the
+/// name is taken (Scale's 400), as one after it would be, never a conflict.
+async fn concurrent_creates_of_one_name_make_one_and_refuse_the_rest(repo: Arc<dyn Repository>) {
+    let service = service_on(repo);
+    for round in 0..20 {
+        let creates: Vec<_> = (0..4)
+            .map(|_| {
+                let service = service.clone();
+                tokio::spawn(async move {
+                    service
+                        .create(brigade_recipe_types::domain::NewRecipeType {
+                            title: Title::parse(format!("Raced {round}")).expect("title"),
+                            description: None,
+                            definition: EMPTY_DEFINITION.to_owned(),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut made = 0;
+        for create in creates {
+            match create.await.expect("join") {
+                Ok(_) => made += 1,
+                Err(brigade_recipe_types::error::Error::InvalidArgument(message)) => {
+                    assert!(
+                        message.starts_with("Existing recipe types found"),
+                        "round {round}: {message}"
+                    );
+                }
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(made, 1, "round {round}");
+    }
+}
+
 fn service_on(repo: Arc<dyn Repository>) -> Arc<RecipeTypes> {
     // No definition in these cases names a job type, so job-queue is never called.
     let job_types = Arc::new(GrpcJobTypes::new("http://127.0.0.1:9").expect("client"));
@@ -490,5 +526,6 @@ recipe_types_suite!(
     notices_recorded_in_a_batch_name_only_the_new_ones,
     node_rows_written_in_a_batch_are_upserted,
     concurrent_patches_of_title_and_description_lose_nothing,
+    concurrent_creates_of_one_name_make_one_and_refuse_the_rest,
     patch_cascades_up_the_chain,
 );

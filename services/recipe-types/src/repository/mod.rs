@@ -176,10 +176,9 @@ const MIGRATIONS_TABLE: &str = "_brigade_recipe_types_migrations";
 const TYPE_COLUMNS: &str = "id, name, title, description, is_active, is_system, revision_num, definition, \
      created, deprecated, last_modified, row_version";
 
-const SELECT_ID_BY_NAME: &str = "SELECT id FROM rt_recipe_types WHERE name = $1";
 const INSERT_TYPE: &str = "INSERT INTO rt_recipe_types (name, title, description, is_active, is_system, \
      revision_num, definition, created, deprecated, last_modified, row_version) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1) ON CONFLICT (name) DO NOTHING \
      RETURNING id, name, title, description, is_active, is_system, revision_num, definition, \
      created, deprecated, last_modified, row_version";
 const SELECT_BY_NAME: &str = "SELECT id, name, title, description, is_active, is_system, revision_num, definition, \

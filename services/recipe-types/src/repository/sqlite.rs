@@ -154,14 +154,9 @@ impl SqliteTransaction {
 #[async_trait]
 impl Transaction for SqliteTransaction {
     async fn create(&mut self, rt: &RecipeType, links: &Links) -> Result<Option<RecipeType>> {
-        let exists: Option<(i64,)> = sqlx::query_as(SELECT_ID_BY_NAME)
-            .bind(&rt.name)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        if exists.is_some() {
-            return Ok(None);
-        }
-        let row: RecipeTypeRow = sqlx::query_as(INSERT_TYPE)
+        // `ON CONFLICT DO NOTHING`: a create racing another of the same name
+        // finds it taken, as one after it would, rather than a unique violation.
+        let row: Option<RecipeTypeRow> = sqlx::query_as(INSERT_TYPE)
             .bind(&rt.name)
             .bind(&rt.title)
             .bind(&rt.description)
@@ -172,8 +167,9 @@ impl Transaction for SqliteTransaction {
             .bind(rt.created)
             .bind(rt.deprecated)
             .bind(rt.last_modified)
-            .fetch_one(&mut *self.tx)
+            .fetch_optional(&mut *self.tx)
             .await?;
+        let Some(row) = row else { return Ok(None) };
         let created = RecipeType::from(row);
         self.insert_revision(created.id.0, created.revision_num, &created.definition, created.created)
             .await?;
