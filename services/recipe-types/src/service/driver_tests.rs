@@ -319,17 +319,7 @@ async fn a_notice_is_applied_even_when_its_recipe_cannot_step() {
         .await
         .expect("break the input");
     h.notify(0, JobStatus::Working, None).await;
-    let nodes = h
-        .recipes
-        .repo
-        .begin_read()
-        .await
-        .expect("read")
-        .nodes(id)
-        .await
-        .expect("nodes");
-    let a = nodes.iter().find(|n| n.node_name == "a").expect("node a");
-    assert_eq!(a.state, NodeRowState::Job(JobStatus::Working));
+    assert_eq!(h.node_state(id, "a").await, Some(NodeRowState::Job(JobStatus::Working)));
 }
 
 impl Harness {
