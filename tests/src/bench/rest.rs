@@ -65,28 +65,36 @@ async fn through_gateway(base: &str, args: &Args) -> anyhow::Result<Submitted> {
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no service id in {created}"))?
         .to_owned();
-    let url = Arc::new(format!("{base}/services/{id}/jobs"));
+    let authority = base.trim_start_matches("http://").to_owned();
+    let target = Arc::new((authority, format!("/services/{id}/jobs")));
     drive(args.jobs, args.connections, move |n| {
-        let url = url.clone();
+        let target = target.clone();
         async move {
-            // A client of its own: one keep-alive connection per task.
-            let http = reqwest::Client::builder()
-                .http1_only()
-                .pool_max_idle_per_host(1)
-                .build()?;
+            // A bare keep-alive HTTP/1.1 connection per task, as `wrk` keeps
+            // one per connection: the generator shares this process's cores
+            // with the system it measures, so it should cost as little.
+            let (authority, path) = target.as_ref();
+            let stream = tokio::net::TcpStream::connect(authority.as_str()).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            let connection = tokio::spawn(connection);
             let mut samples = Vec::with_capacity(n);
             for i in 0..n {
                 let began = Instant::now();
-                let answer = http
-                    .post(url.as_str())
-                    .header("content-type", "application/json")
-                    .body(json!({"parameters": {"t": i}}).to_string())
-                    .send()
-                    .await?;
+                let request = http::Request::post(path.as_str())
+                    .header(http::header::HOST, authority.as_str())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                        json!({"parameters": {"t": i}}).to_string(),
+                    )))?;
+                let answer = sender.send_request(request).await?;
                 anyhow::ensure!(answer.status() == 201, "submit answered {}", answer.status());
-                answer.bytes().await?;
+                http_body_util::BodyExt::collect(answer.into_body()).await?;
                 samples.push(began.elapsed());
             }
+            drop(sender);
+            connection.await??;
             Ok(samples)
         }
     })
