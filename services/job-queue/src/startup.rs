@@ -95,7 +95,7 @@ impl Application {
         // SQLite takes one writer at a time; PostgreSQL takes several.
         let submit_lanes = if pg.is_some() { 4 } else { 1 };
         let events = match pg {
-            Some(pool) => Events::shared(pool, repo.clone(), stop.waiter()),
+            Some(pool) => Events::shared(pool, repo.clone(), stop.waiter()).await,
             None => Events::local(),
         };
         let limits = Limits {

@@ -562,6 +562,30 @@ async fn watch_works_across_replicas_on_postgres() {
         pushed.and_then(Result::ok).and_then(|r| r.job).map(|j| j.id),
         Some(submitted[0].clone())
     );
+    // And the other way: the replica announces to the replica that was
+    // there first (which, alone until then, announced nothing).
+    let mut back = on_primary
+        .watch_queue(pb::WatchQueueRequest {
+            service_id: service_id.clone(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = tokio::time::timeout(Duration::from_secs(10), back.next())
+        .await
+        .expect("backlog")
+        .and_then(Result::ok)
+        .and_then(|r| r.job)
+        .map(|j| j.id);
+    assert_eq!(first, Some(submitted[0].clone()), "the backlog first");
+    let from_replica = submit(&mut on_replica, &service_id, 1).await;
+    let pushed = tokio::time::timeout(Duration::from_secs(10), back.next())
+        .await
+        .expect("pushed across replicas");
+    assert_eq!(
+        pushed.and_then(Result::ok).and_then(|r| r.job).map(|j| j.id),
+        Some(from_replica[0].clone())
+    );
     stop.trigger();
     running.await.expect("join").expect("replica stops cleanly");
 }
