@@ -409,3 +409,34 @@ async fn a_job_of_a_lost_step_heard_of_after_a_cancel_is_cancelled() {
     assert_eq!(h.node_state(id, "b").await, None);
     assert_eq!(h.status(id).await, RecipeStatus::Canceled);
 }
+
+#[tokio::test]
+async fn a_notice_of_another_job_does_not_take_a_node_over() {
+    let h = harness_in_step().await;
+    let id = h.create(1).await;
+    // A job made by hand under the recipe's id and node a's name.
+    let stranger = h
+        .queue
+        .submit(&JobSubmission {
+            service_id: "svc-add".to_owned(),
+            parameters_json: "{}".to_owned(),
+            idempotency_key: "by-hand".to_owned(),
+            recipe_id: id.to_string(),
+            recipe_node: "a".to_owned(),
+        })
+        .await
+        .expect("submit");
+    let notice = h.notice(id, "a", &stranger, JobStatus::Completed, Some(json!({"n": 99})));
+    h.recipes.job_status(notice).await.expect("notice");
+    assert_eq!(
+        h.node_state(id, "a").await,
+        Some(NodeRowState::Job(JobStatus::Registered))
+    );
+    assert_eq!(
+        h.queue.submitted().len(),
+        2,
+        "b did not start on the stranger's results"
+    );
+    h.notify(0, JobStatus::Completed, Some(json!({"n": 2}))).await;
+    assert_eq!(h.queue.submitted().len(), 3, "a's own job moves the recipe on");
+}

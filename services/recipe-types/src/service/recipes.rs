@@ -697,10 +697,15 @@ fn nodes_by_name(nodes: Vec<NodeRecord>) -> HashMap<String, NodeRecord> {
     nodes.into_iter().map(|n| (n.node_name.clone(), n)).collect()
 }
 
-/// Applies the notice to its node unless the node shows a newer job version;
-/// true when applied.
+/// Applies the notice to its node unless the node shows a newer job version
+/// or another job (a job made by hand under this recipe's id and node name
+/// must not take the node over); true when applied.
 fn apply_fresh(nodes: &mut HashMap<String, NodeRecord>, notice: &JobNotice, at: i64) -> bool {
     match nodes.get_mut(&notice.recipe_node) {
+        Some(node) if node.job_id.as_ref().is_some_and(|id| *id != notice.job_id) => {
+            tracing::warn!(recipe_id = node.recipe_id, node = %node.node_name, job_id = %notice.job_id, "notice of a job that is not the node's; ignored");
+            false
+        }
         Some(node) if notice.job_version > node.job_version => {
             apply_notice(node, notice, at);
             true
