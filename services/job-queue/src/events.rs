@@ -8,8 +8,8 @@
 //! changed it, and every replica drops it from its [`ServiceCache`].
 //!
 //! A replica alone on its database announces no job changes: a `NOTIFY` per
-//! claim or completion cost the worker protocol a tenth of its throughput for
-//! nobody to hear. Each listener's connection is named
+//! claim or completion cost the worker protocol several per cent of its
+//! throughput for nobody to hear. Each listener's connection is named
 //! ([`LISTENER_NAME`]`:origin`), so a replica sees the others in
 //! `pg_stat_activity` (checked every [`PEERS_CHECK`]); a replica that starts
 //! listening says so at once on the jobs channel, and a replica that hears
@@ -37,13 +37,17 @@ pub const SERVICES_CHANNEL: &str = "brigade_services";
 const MAX_PAYLOAD: usize = 7000;
 /// `application_name` of a replica's listening connection, before `:origin`.
 const LISTENER_NAME: &str = "brigade-job-queue-listener";
+/// The `application_name` of the listening connection of replica `origin`.
+fn listener_name(origin: &str) -> String {
+    format!("{LISTENER_NAME}:{origin}")
+}
+
 /// How often a replica looks for other replicas' listeners.
 const PEERS_CHECK: Duration = Duration::from_secs(2);
 /// How long start-up waits for the listener before serving without it.
 const LISTENER_START: Duration = Duration::from_secs(5);
 
 /// Whether another replica listens, as last seen.
-#[derive(Default)]
 struct Peers {
     listening: AtomicBool,
     /// Counts notifications heard from other replicas, so a check that
@@ -266,7 +270,7 @@ async fn listen_loop(
 async fn start_listening(pool: &PgPool, origin: &str) -> Result<PgListener, sqlx::Error> {
     let options = (*pool.connect_options())
         .clone()
-        .application_name(&format!("{LISTENER_NAME}:{origin}"));
+        .application_name(&listener_name(origin));
     let named = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(options);
@@ -284,8 +288,8 @@ async fn start_listening(pool: &PgPool, origin: &str) -> Result<PgListener, sqlx
 async fn peers_loop(pool: PgPool, origin: Arc<str>, peers: Arc<Peers>, shutdown: ShutdownWaiter) {
     let stop = shutdown.wait();
     tokio::pin!(stop);
-    let own = format!("{LISTENER_NAME}:{origin}");
-    let others = format!("{LISTENER_NAME}:%");
+    let own = listener_name(&origin);
+    let others = listener_name("%");
     loop {
         let heard = peers.heard.load(Ordering::SeqCst);
         let found: Result<bool, sqlx::Error> = sqlx::query_scalar(
